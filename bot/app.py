@@ -1,0 +1,92 @@
+"""The ASGI application: one FastAPI app for webhooks, the simulator and staff pages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
+
+from bot.clock import SimulatedClock, SystemClock
+from bot.flowset import default_flows
+from bot.interpreters import interpreter_from_settings
+from bot.pipeline import Pipeline
+from bot.runtime import STATIC_DIR, TEMPLATES_DIR, Runtime
+from bot.settings import Settings
+from flows.clock import Clock
+from nlu.interpreter import Interpreter
+from storage.db import Database
+from storage.migrate import is_up_to_date
+
+log = logging.getLogger(__name__)
+
+
+def build_runtime(
+    settings: Settings, *, clock: Clock | None = None, interpreter: Interpreter | None = None
+) -> Runtime:
+    db = Database(settings.database_url)
+    clock = clock or (SimulatedClock() if settings.simulator else SystemClock())
+    interpreter = interpreter or interpreter_from_settings(settings)
+    pipeline = Pipeline(
+        db=db, interpreter=interpreter, flows=default_flows(), clock=clock, zone=settings.zone
+    )
+    return Runtime(
+        settings=settings,
+        db=db,
+        clock=clock,
+        interpreter=interpreter,
+        pipeline=pipeline,
+        templates=Jinja2Templates(directory=str(TEMPLATES_DIR)),
+    )
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, interpreter: Interpreter | None = None
+) -> FastAPI:
+    runtime = build_runtime(settings, clock=clock, interpreter=interpreter)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if not await asyncio.to_thread(is_up_to_date, settings.database_url):
+            log.warning("database schema is not at the latest migration: run `doorstep db upgrade`")
+        # Warm the interpreter so the first resident does not wait for training.
+        await runtime.interpreter.parse("hello", now=runtime.clock.now(), tz=settings.timezone)
+        yield
+        close = getattr(runtime.interpreter, "aclose", None)
+        if close is not None:
+            await close()
+        runtime.db.dispose()
+
+    app = FastAPI(title="Doorstep", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> JSONResponse:
+        def check() -> None:
+            with runtime.db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.to_thread(check)
+        except Exception as exc:  # noqa: BLE001  (a health check reports, never raises)
+            log.warning("health check failed: %s", exc.__class__.__name__)
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse(
+            {"status": "ok", "database": runtime.db.dialect, "nlu": runtime.interpreter.name}
+        )
+
+    if settings.simulator:
+        from bot.simulator import router as simulator_router
+
+        app.include_router(simulator_router)
+    return app
+
+
+__all__ = ["Jinja2Templates", "create_app"]

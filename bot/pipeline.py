@@ -1,0 +1,196 @@
+"""The path every inbound message takes, whatever channel it came from.
+
+1. Store it (unique on the channel's message id) and commit: from here nothing is lost.
+2. Understand it with the interpreter, at the message's own timestamp.
+3. In one transaction: lock the conversation, run the pure flow step, save the new
+   state, store the replies in the transcript and mark the message processed.
+
+Step 3 is the dispatcher boundary: any error there is logged and the resident gets a
+polite answer instead of silence, and the message is still marked processed so a
+poison message cannot loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from bot.events import Handled, InboundMessage
+from flows.clock import Clock
+from flows.context import Inbound, JobView, LandlordView, ResidentView, StepContext
+from flows.engine import ConversationState, FlowRegistry
+from flows.messages import Reply
+from nlu.interpreter import Interpreter
+from nlu.types import ParseResult
+from storage.db import Database
+from storage.models import Landlord, Message, Resident
+from storage.repositories.conversations import lock_conversation
+from storage.repositories.people import open_jobs, primary_landlord, resident_by_address
+from storage.repositories.transcript import record_inbound, record_outbound
+
+log = logging.getLogger(__name__)
+
+SORRY = Reply(
+    "Sorry, something went wrong on our side and I could not deal with that message. "
+    "Please try again in a few minutes, or call us."
+)
+#: Used only when no landlord is configured yet, so an unknown number still gets an answer.
+UNCONFIGURED_LANDLORD = LandlordView(
+    name="your landlord's", phone="the number on your tenancy letter", emergency_phone="999"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    db: Database
+    interpreter: Interpreter
+    flows: FlowRegistry
+    clock: Clock
+    zone: ZoneInfo
+
+    async def receive(self, inbound: InboundMessage) -> Handled:
+        message_id = await asyncio.to_thread(self._store, inbound)
+        if message_id is None:
+            log.info("duplicate delivery ignored channel=%s", inbound.channel.value)
+            return Handled(duplicate=True)
+        replies = await self.process(message_id, inbound)
+        return Handled(duplicate=False, replies=replies, message_id=message_id)
+
+    async def process(self, message_id: int, inbound: InboundMessage) -> tuple[Reply, ...]:
+        """Understand and answer a stored message; safe to call again after a crash."""
+        parse = await self.interpreter.parse(
+            inbound.text, now=inbound.received_at, tz=self.zone.key
+        )
+        return await asyncio.to_thread(self._answer, message_id, inbound, parse)
+
+    def _store(self, inbound: InboundMessage) -> int | None:
+        with self.db.session() as session:
+            return record_inbound(
+                session,
+                channel=inbound.channel,
+                address=inbound.address,
+                text=inbound.text,
+                channel_message_id=inbound.channel_message_id,
+                at=inbound.received_at,
+            )
+
+    def _answer(
+        self, message_id: int, inbound: InboundMessage, parse: ParseResult
+    ) -> tuple[Reply, ...]:
+        try:
+            with self.db.session() as session:
+                return self._run_flow(session, message_id, inbound, parse)
+        except Exception:
+            log.exception("could not handle message id=%s", message_id)
+            with self.db.session() as session:
+                self._finish(session, message_id, inbound, parse, (SORRY,), None, None)
+            return (SORRY,)
+
+    def _run_flow(
+        self, session: Session, message_id: int, inbound: InboundMessage, parse: ParseResult
+    ) -> tuple[Reply, ...]:
+        now = self.clock.now()
+        stored = session.get(Message, message_id)
+        if stored is None or stored.processed_at is not None:
+            return ()
+        resident = resident_by_address(session, channel=inbound.channel, address=inbound.address)
+        conversation = lock_conversation(
+            session,
+            channel=inbound.channel,
+            address=inbound.address,
+            resident_id=resident.id if resident else None,
+            now=now,
+        )
+        ctx = StepContext(
+            landlord=self._landlord_view(primary_landlord(session)),
+            resident=self._resident_view(session, resident),
+            now=now,
+            zone=self.zone,
+        )
+        state = ConversationState(
+            conversation.flow, conversation.state, conversation.data, conversation.expires_at
+        )
+        message = Inbound(inbound.text, parse, inbound.received_at, inbound.option_key)
+        result = self.flows.step(state, message, ctx)
+        conversation.flow = result.state.flow
+        conversation.state = result.state.state
+        conversation.data = dict(result.state.data)
+        conversation.expires_at = result.state.expires_at
+        conversation.updated_at = now
+        session.add(conversation)
+        self._finish(
+            session,
+            message_id,
+            inbound,
+            parse,
+            result.replies,
+            conversation.id,
+            resident.id if resident else None,
+        )
+        return result.replies
+
+    def _finish(
+        self,
+        session: Session,
+        message_id: int,
+        inbound: InboundMessage,
+        parse: ParseResult,
+        replies: tuple[Reply, ...],
+        conversation_id: int | None,
+        resident_id: int | None,
+    ) -> None:
+        now = self.clock.now()
+        stored = session.get(Message, message_id)
+        if stored is not None:
+            stored.processed_at = now
+            stored.intent = parse.intent.name
+            stored.intent_confidence = parse.intent.confidence
+            stored.conversation_id = conversation_id
+            stored.resident_id = resident_id
+            session.add(stored)
+        for reply in replies:
+            record_outbound(
+                session,
+                channel=inbound.channel,
+                address=inbound.address,
+                text=reply.text,
+                at=now,
+                options=[{"key": o.key, "label": o.label} for o in reply.options],
+                conversation_id=conversation_id,
+                resident_id=resident_id,
+            )
+
+    @staticmethod
+    def _landlord_view(landlord: Landlord | None) -> LandlordView:
+        if landlord is None:
+            return UNCONFIGURED_LANDLORD
+        return LandlordView(
+            name=landlord.name,
+            phone=landlord.phone,
+            emergency_phone=landlord.emergency_phone,
+            code_of_conduct_url=landlord.code_of_conduct_url,
+        )
+
+    @staticmethod
+    def _resident_view(session: Session, resident: Resident | None) -> ResidentView | None:
+        if resident is None or resident.id is None:
+            return None
+        jobs = open_jobs(session, resident_id=resident.id)
+        return ResidentView(
+            id=resident.id,
+            name=resident.name,
+            open_jobs=tuple(JobView(j.reference, j.description, j.status) for j in jobs),
+        )
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO time from an API caller, which must carry its zone."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("time must include a zone, e.g. 2026-12-01T09:00:00+00:00")
+    return moment

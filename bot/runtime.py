@@ -1,0 +1,32 @@
+"""Everything a running service holds, built once at start-up and passed explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+from bot.pipeline import Pipeline
+from bot.settings import Settings
+from flows.clock import Clock
+from nlu.interpreter import Interpreter
+from storage.db import Database
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    db: Database
+    clock: Clock
+    interpreter: Interpreter
+    pipeline: Pipeline
+    templates: Jinja2Templates
+
+    def photo_url(self, photo_path: str | None) -> str | None:
+        if not photo_path:
+            return None
+        return f"{self.settings.public_base_url}/photos/{Path(photo_path).name}"

@@ -1,0 +1,128 @@
+"""Service settings: one pydantic-settings class, read from `DOORSTEP_*` variables and `.env`.
+
+Built by `load_settings()` rather than at import, so tests and commands can build their own
+and nothing holds a global. Errors name the environment variable so an operator can fix
+the deployment without reading code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "DOORSTEP_"
+DEFAULT_SQLITE_PATH = Path("var") / "doorstep.sqlite3"
+
+#: Values that are obviously placeholders; a deployment must never run with them.
+_PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "xxx", "todo"})
+
+
+class SettingsError(RuntimeError):
+    """Raised with one readable line per bad variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # Service
+    database_url: str = Field(default=f"sqlite:///{DEFAULT_SQLITE_PATH}")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str = "http://127.0.0.1:8000"
+    timezone: str = "Europe/London"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Channels. The simulator is the embedded default; it lets anyone move the clock and
+    # read transcripts, so production turns it off.
+    simulator: bool = True
+
+    # NLU
+    nlu: Literal["builtin", "rasa", "keyword"] = "builtin"
+    rasa_url: str | None = None
+    rasa_token: SecretStr | None = None
+    rasa_timeout_seconds: float = Field(default=1.5, gt=0, le=30)
+    nlu_threshold: float = Field(default=0.4, ge=0, le=1)
+    nlu_cache_dir: Path = Path("var") / "cache" / "nlu"
+
+    # Web sessions for staff pages. Generated per process when unset in simulator mode.
+    secret_key: SecretStr | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (try Europe/London)") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
+            raise ValueError(
+                "must start with sqlite:/// or postgresql+psycopg:// "
+                f"(got {value.split(':', 1)[0]!r})"
+            )
+        if value.startswith("postgresql://"):
+            # SQLAlchemy would pick psycopg2, which we do not ship.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("public_base_url", "rasa_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("rasa_token", "secret_key")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
+            raise ValueError("is a placeholder; set a real secret")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.nlu == "rasa" and not self.rasa_url:
+            raise ValueError("DOORSTEP_RASA_URL is required when DOORSTEP_NLU=rasa")
+        if not self.simulator and self.secret_key is None:
+            raise ValueError(
+                "DOORSTEP_SECRET_KEY is required when DOORSTEP_SIMULATOR is off (production)"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, turning validation errors into one clear message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p != "__root__"]
+            name = ENV_PREFIX + loc[0].upper() if loc else "settings"
+            message = err.get("msg", "invalid").removeprefix("Value error, ")
+            lines.append(f"{name}: {message}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None

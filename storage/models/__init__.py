@@ -1,0 +1,40 @@
+"""SQLModel tables, grouped in families; importing this module registers them all."""
+
+from storage.models.conversation import Conversation, Message
+from storage.models.outbox import ContactDecision, OutboxMessage
+from storage.models.people import (
+    DEFAULT_CONTACT_HOURS,
+    AccessNeed,
+    Contractor,
+    Landlord,
+    Operative,
+    Property,
+    Resident,
+    StaffUser,
+)
+from storage.models.records import AuditEvent, Complaint, Feedback, StaffTask
+from storage.models.work import Appointment, AppointmentEvent, Availability, Disclosure, RepairJob
+
+__all__ = [
+    "DEFAULT_CONTACT_HOURS",
+    "AccessNeed",
+    "Appointment",
+    "AppointmentEvent",
+    "AuditEvent",
+    "Availability",
+    "Complaint",
+    "ContactDecision",
+    "Contractor",
+    "Conversation",
+    "Disclosure",
+    "Feedback",
+    "Landlord",
+    "Message",
+    "Operative",
+    "OutboxMessage",
+    "Property",
+    "RepairJob",
+    "Resident",
+    "StaffTask",
+    "StaffUser",
+]

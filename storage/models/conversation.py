@@ -1,0 +1,56 @@
+"""Conversations and their transcripts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.enums import Channel, Direction
+from storage.models._base import enum_field, json_field, utc_field
+
+
+class Conversation(SQLModel, table=True):
+    """One per channel address: an SMS reply can come hours later to another worker."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: Channel = enum_field(Channel)
+    address: str
+    resident_id: int | None = Field(default=None, foreign_key="residents.id", index=True)
+    flow: str = "idle"
+    state: str = "start"
+    data: dict[str, Any] = json_field()
+    #: Human handoff: automated replies pause until staff close the task.
+    paused: bool = False
+    updated_at: datetime = utc_field()
+    expires_at: datetime | None = utc_field(nullable=True, index=True)
+
+
+class Message(SQLModel, table=True):
+    """The transcript. Inbound rows are written before the webhook answers."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("channel", "channel_message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    direction: Direction = enum_field(Direction)
+    channel: Channel = enum_field(Channel)
+    address: str = Field(index=True)
+    text: str
+    #: The channel's own id (Twilio MessageSid, Telegram update id); unique per channel.
+    channel_message_id: str | None = None
+    created_at: datetime = utc_field(index=True)
+    processed_at: datetime | None = utc_field(nullable=True)
+    intent: str | None = None
+    intent_confidence: float | None = None
+    options: list[dict[str, str]] = json_field(factory=list)
+    delivery_status: str | None = None
+    conversation_id: int | None = Field(default=None, foreign_key="conversations.id", index=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointments.id", index=True)
+    resident_id: int | None = Field(default=None, foreign_key="residents.id", index=True)
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")

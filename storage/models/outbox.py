@@ -1,0 +1,50 @@
+"""Everything the service sends on its own initiative, and why it did or did not go."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from storage.enums import Channel, Decision, OutboxStatus
+from storage.models._base import enum_field, json_field, utc_field
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int | None = Field(default=None, foreign_key="residents.id", index=True)
+    operative_id: int | None = Field(default=None, foreign_key="operatives.id", index=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointments.id", index=True)
+    appointment_version: int | None = None
+    conversation_id: int | None = Field(default=None, foreign_key="conversations.id")
+    kind: str
+    purpose: str
+    channel: Channel | None = enum_field(Channel, default=None)
+    address: str | None = None
+    text: str
+    payload: dict[str, Any] = json_field()
+    #: (appointment, version, kind) or another stable key: planning twice is harmless.
+    idempotency_key: str = Field(unique=True)
+    time_critical: bool = False
+    not_before: datetime = utc_field(index=True)
+    expires_at: datetime | None = utc_field(nullable=True)
+    status: OutboxStatus = enum_field(OutboxStatus, default=OutboxStatus.PENDING, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    provider_message_id: str | None = Field(default=None, index=True)
+    created_at: datetime = utc_field()
+    sent_at: datetime | None = utc_field(nullable=True)
+
+
+class ContactDecision(SQLModel, table=True):
+    __tablename__ = "contact_decisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: int = Field(foreign_key="outbox.id", index=True)
+    decision: Decision = enum_field(Decision)
+    reason_code: str
+    detail: str = ""
+    at: datetime = utc_field()

@@ -1,0 +1,123 @@
+"""Landlords, homes, the people who live in them, and the people who visit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.enums import AccessNeedCategory, Channel, Nation, StaffRole
+from storage.models._base import bigint_field, enum_field, json_field, utc_field
+
+#: Default landlord contact hours (DESIGN.md "Contact policy"): weekday = Mon-Sat.
+DEFAULT_CONTACT_HOURS: dict[str, list[str]] = {
+    "weekday": ["08:00", "20:00"],
+    "sunday": ["10:00", "16:00"],
+}
+
+
+class Landlord(SQLModel, table=True):
+    __tablename__ = "landlords"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    phone: str
+    emergency_phone: str
+    contact_hours: dict[str, Any] = json_field()
+    code_of_conduct_text: str = ""
+    code_of_conduct_url: str = ""
+    compensation_policy: str = ""
+    #: Named visit windows {"morning": ["08:00", "12:00"], ...}; empty = the defaults.
+    visit_windows: dict[str, Any] = json_field()
+    created_at: datetime = utc_field()
+
+
+class Property(SQLModel, table=True):
+    __tablename__ = "properties"
+
+    id: int | None = Field(default=None, primary_key=True)
+    landlord_id: int = Field(foreign_key="landlords.id", index=True)
+    address: str
+    postcode: str
+    nation: Nation = enum_field(Nation, default=Nation.ENGLAND)
+
+
+class Resident(SQLModel, table=True):
+    __tablename__ = "residents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    landlord_id: int = Field(foreign_key="landlords.id", index=True)
+    property_id: int | None = Field(default=None, foreign_key="properties.id", index=True)
+    name: str
+    #: E.164, validated as a UK mobile before it is stored (storage.phones).
+    mobile: str | None = Field(default=None, unique=True, index=True)
+    telegram_id: int | None = bigint_field(unique=True, index=True)
+    preferred_channel: Channel = enum_field(Channel, default=Channel.SMS)
+    language: str = "en"
+    #: Narrows the landlord's hours, e.g. {"weekday": ["10:00", "18:00"]}; empty = landlord's.
+    contact_hours: dict[str, Any] = json_field()
+    nominee_name: str | None = None
+    nominee_phone: str | None = None
+    nominee_relationship: str | None = None
+    door_password_hash: str | None = None
+    sms_opted_out_at: datetime | None = utc_field(nullable=True)
+    telegram_opted_out_at: datetime | None = utc_field(nullable=True)
+    #: Set when a provider says the address cannot be reached (Twilio permanent error, bot blocked).
+    sms_unreachable_at: datetime | None = utc_field(nullable=True)
+    telegram_unreachable_at: datetime | None = utc_field(nullable=True)
+    created_at: datetime = utc_field()
+
+
+class AccessNeed(SQLModel, table=True):
+    """Special-category data: shown to staff with the right role, shared only with consent."""
+
+    __tablename__ = "access_needs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(foreign_key="residents.id", index=True)
+    category: AccessNeedCategory = enum_field(AccessNeedCategory)
+    own_words: str
+    consent_to_share: bool = False
+    recorded_at: datetime = utc_field()
+    review_by: date | None = None
+    source: str = "resident"
+    active: bool = True
+
+
+class Contractor(SQLModel, table=True):
+    __tablename__ = "contractors"
+
+    id: int | None = Field(default=None, primary_key=True)
+    landlord_id: int = Field(foreign_key="landlords.id", index=True)
+    name: str
+    phone: str = ""
+
+
+class Operative(SQLModel, table=True):
+    __tablename__ = "operatives"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contractor_id: int = Field(foreign_key="contractors.id", index=True)
+    name: str
+    badge_number: str = Field(unique=True, index=True)
+    #: Path relative to the package's demo/photo folder or an absolute path on disk.
+    photo_path: str | None = None
+    trades: list[str] = json_field(factory=list)
+    telegram_id: int | None = bigint_field(unique=True, index=True)
+    link_code_hash: str | None = None
+    active: bool = True
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_users"
+    __table_args__ = (UniqueConstraint("email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str
+    name: str
+    password_hash: str
+    role: StaffRole = enum_field(StaffRole, default=StaffRole.STAFF)
+    active: bool = True
+    created_at: datetime = utc_field()

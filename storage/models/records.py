@@ -1,0 +1,75 @@
+"""What residents told us afterwards, what staff must act on, and who did what."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from storage.enums import TaskKind, TaskStatus
+from storage.models._base import enum_field, json_field, utc_field
+
+
+class Feedback(SQLModel, table=True):
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    appointment_id: int = Field(foreign_key="appointments.id", unique=True)
+    resident_id: int = Field(foreign_key="residents.id", index=True)
+    rating: int | None = None
+    showed_id: bool | None = None
+    asked_before_facilities: bool | None = None
+    left_tidy: bool | None = None
+    respectful: bool | None = None
+    comment: str | None = None
+    flagged: bool = Field(default=False, index=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversations.id")
+    created_at: datetime = utc_field()
+    completed_at: datetime | None = utc_field(nullable=True)
+    reviewed_at: datetime | None = utc_field(nullable=True)
+    reviewed_by: int | None = Field(default=None, foreign_key="staff_users.id")
+    review_note: str | None = None
+
+
+class Complaint(SQLModel, table=True):
+    __tablename__ = "complaints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resident_id: int = Field(foreign_key="residents.id", index=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointments.id")
+    feedback_id: int | None = Field(default=None, foreign_key="feedback.id")
+    text: str
+    status: str = "open"
+    created_at: datetime = utc_field()
+    respond_by: datetime | None = utc_field(nullable=True)
+
+
+class StaffTask(SQLModel, table=True):
+    """Call-backs, handoffs, triage and alerts: the staff queue."""
+
+    __tablename__ = "staff_tasks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: TaskKind = enum_field(TaskKind, index=True)
+    status: TaskStatus = enum_field(TaskStatus, default=TaskStatus.OPEN, index=True)
+    urgent: bool = False
+    summary: str
+    resident_id: int | None = Field(default=None, foreign_key="residents.id", index=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointments.id")
+    conversation_id: int | None = Field(default=None, foreign_key="conversations.id")
+    claimed_by: int | None = Field(default=None, foreign_key="staff_users.id")
+    created_at: datetime = utc_field()
+    closed_at: datetime | None = utc_field(nullable=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_field(index=True)
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: int | None = None
+    detail: dict[str, Any] = json_field()

@@ -1,0 +1,98 @@
+"""Repairs, who can do them when, and the visits agreed with residents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.enums import AppointmentStatus, JobPriority, JobStatus, Trade
+from storage.models._base import enum_field, json_field, utc_field
+
+
+class RepairJob(SQLModel, table=True):
+    __tablename__ = "repair_jobs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, index=True)
+    property_id: int = Field(foreign_key="properties.id", index=True)
+    resident_id: int | None = Field(default=None, foreign_key="residents.id", index=True)
+    description: str
+    trade: Trade = enum_field(Trade, default=Trade.GENERAL)
+    priority: JobPriority = enum_field(JobPriority, default=JobPriority.ROUTINE)
+    status: JobStatus = enum_field(JobStatus, default=JobStatus.OPEN, index=True)
+    #: Append-only list of {"at", "event", "by"}: what happened to the job, for evidence.
+    history: list[dict[str, Any]] = json_field(factory=list)
+    created_at: datetime = utc_field()
+
+
+class Availability(SQLModel, table=True):
+    """An operative's capacity in one named window of one day.
+
+    `booked` is only ever changed by a guarded UPDATE (storage.repositories.booking), so
+    the check constraint is the last line of defence, not the mechanism.
+    """
+
+    __tablename__ = "availability"
+    __table_args__ = (
+        UniqueConstraint("operative_id", "day", "window"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    operative_id: int = Field(foreign_key="operatives.id", index=True)
+    day: date = Field(index=True)
+    window: str  # a window name from the landlord's windows, e.g. "morning"
+    capacity: int = 1
+    booked: int = 0
+
+
+class Appointment(SQLModel, table=True):
+    __tablename__ = "appointments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="repair_jobs.id", index=True)
+    operative_id: int = Field(foreign_key="operatives.id", index=True)
+    availability_id: int | None = Field(default=None, foreign_key="availability.id")
+    day: date = Field(index=True)
+    window: str
+    starts_at: datetime = utc_field()
+    ends_at: datetime = utc_field()
+    status: AppointmentStatus = enum_field(
+        AppointmentStatus, default=AppointmentStatus.BOOKED, index=True
+    )
+    #: Increases on every change; outbox keys include it so stale messages can never go out.
+    version: int = 1
+    visit_code: str
+    code_attempts: int = 0
+    code_locked_at: datetime | None = utc_field(nullable=True)
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
+
+
+class AppointmentEvent(SQLModel, table=True):
+    """The visit's timeline: status reports, door checks, changes; kept as evidence."""
+
+    __tablename__ = "appointment_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    appointment_id: int = Field(foreign_key="appointments.id", index=True)
+    kind: str
+    at: datetime = utc_field(index=True)
+    actor: str = "system"
+    data: dict[str, Any] = json_field()
+
+
+class Disclosure(SQLModel, table=True):
+    """What was shared with which operative for which visit, so the resident can see it."""
+
+    __tablename__ = "disclosures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    appointment_id: int = Field(foreign_key="appointments.id", index=True)
+    operative_id: int = Field(foreign_key="operatives.id", index=True)
+    access_need_id: int = Field(foreign_key="access_needs.id")
+    shared_at: datetime = utc_field()
+    wording: str

@@ -1,0 +1,60 @@
+"""UK mobile numbers: the only numbers Doorstep will text.
+
+Parsing is lenient (07..., +44..., 0044..., spaces, dashes and brackets) and validation
+strict: country code 44 and type MOBILE per `phonenumbers`, which includes the Crown
+dependencies (Jersey, Guernsey, Isle of Man share +44 with their own regions).
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+#: Regions that share +44 and whose mobiles we accept.
+UK_REGIONS = frozenset({"GB", "JE", "GG", "IM"})
+
+
+class PhoneNumberError(ValueError):
+    """A number that cannot be texted; the message is safe to show to staff."""
+
+
+def normalise_uk_mobile(raw: str) -> str:
+    """Return the E.164 form of a valid UK mobile number, or raise PhoneNumberError."""
+    text = (raw or "").strip()
+    if not text:
+        raise PhoneNumberError("no phone number given")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, "GB")
+    except NumberParseException as exc:
+        raise PhoneNumberError(f"{raw!r} is not a phone number") from exc
+    if number.country_code != 44:
+        raise PhoneNumberError(f"{raw!r} is not a UK number (country code +{number.country_code})")
+    if not phonenumbers.is_valid_number(number):
+        raise PhoneNumberError(f"{raw!r} is not a valid UK number")
+    region = phonenumbers.region_code_for_number(number)
+    kind = phonenumbers.number_type(number)
+    if region not in UK_REGIONS or kind not in (
+        PhoneNumberType.MOBILE,
+        PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise PhoneNumberError(f"{raw!r} is not a UK mobile number, so it cannot receive texts")
+    return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+
+
+def is_uk_mobile(raw: str) -> bool:
+    try:
+        normalise_uk_mobile(raw)
+    except PhoneNumberError:
+        return False
+    return True
+
+
+def display_uk(e164: str) -> str:
+    """National format for people reading it (07400 123456)."""
+    try:
+        number = phonenumbers.parse(e164, "GB")
+    except NumberParseException:
+        return e164
+    return str(phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))

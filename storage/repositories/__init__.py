@@ -1,0 +1,1 @@
+"""Keyword-only repository functions that take the session: the only SQL outside migrations."""

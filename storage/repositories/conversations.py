@@ -1,0 +1,45 @@
+"""Conversation state rows: one per channel address, locked while a message is handled."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from storage.enums import Channel
+from storage.models import Conversation
+from storage.repositories._dialect import insert_ignore
+
+
+def lock_conversation(
+    session: Session, *, channel: Channel, address: str, resident_id: int | None, now: datetime
+) -> Conversation:
+    """Get (creating if needed) and lock the conversation for this address.
+
+    The row lock serialises two messages from the same resident handled by two
+    workers, so neither overwrites the other's state. SQLite's single writer does this
+    for us; PostgreSQL needs FOR UPDATE.
+    """
+    insert_ignore(
+        session,
+        Conversation.__table__,  # type: ignore[attr-defined]
+        {
+            "channel": channel.value,
+            "address": address,
+            "resident_id": resident_id,
+            "flow": "idle",
+            "state": "start",
+            "data": {},
+            "paused": False,
+            "updated_at": now,
+        },
+    )
+    query = select(Conversation).where(
+        Conversation.channel == channel, Conversation.address == address
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    conversation = session.exec(query).one()
+    if resident_id is not None and conversation.resident_id != resident_id:
+        conversation.resident_id = resident_id
+    return conversation

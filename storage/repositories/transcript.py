@@ -1,0 +1,86 @@
+"""Messages in and out, written so that nothing is lost and nothing processed twice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.enums import Channel, Direction
+from storage.models import Message
+from storage.repositories._dialect import insert_ignore
+
+
+def record_inbound(
+    session: Session,
+    *,
+    channel: Channel,
+    address: str,
+    text: str,
+    channel_message_id: str,
+    at: datetime,
+) -> int | None:
+    """Store an inbound message; None when the channel delivered this message id before."""
+    return insert_ignore(
+        session,
+        Message.__table__,  # type: ignore[attr-defined]
+        {
+            "direction": Direction.INBOUND.value,
+            "channel": channel.value,
+            "address": address,
+            "text": text,
+            "channel_message_id": channel_message_id,
+            "created_at": at,
+            "options": [],
+        },
+    )
+
+
+def record_outbound(
+    session: Session,
+    *,
+    channel: Channel,
+    address: str,
+    text: str,
+    at: datetime,
+    options: list[dict[str, str]] | None = None,
+    conversation_id: int | None = None,
+    resident_id: int | None = None,
+    appointment_id: int | None = None,
+) -> Message:
+    message = Message(
+        direction=Direction.OUTBOUND,
+        channel=channel,
+        address=address,
+        text=text,
+        created_at=at,
+        options=options or [],
+        conversation_id=conversation_id,
+        resident_id=resident_id,
+        appointment_id=appointment_id,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def unprocessed_inbound(session: Session, *, limit: int = 100) -> list[Message]:
+    """Inbound messages stored but never answered (e.g. the process died in between)."""
+    return list(
+        session.exec(
+            select(Message)
+            .where(Message.direction == Direction.INBOUND, col(Message.processed_at).is_(None))
+            .order_by(col(Message.id))
+            .limit(limit)
+        )
+    )
+
+
+def transcript(session: Session, *, channel: Channel, address: str) -> list[Message]:
+    return list(
+        session.exec(
+            select(Message)
+            .where(Message.channel == channel, Message.address == address)
+            .order_by(col(Message.created_at), col(Message.id))
+        )
+    )

@@ -1,0 +1,40 @@
+"""The first flow as a transcript: a resident says this, the bot answers that."""
+
+from __future__ import annotations
+
+from simphone import Phone
+
+
+def test_greeting_then_menu_choice(phone: Phone) -> None:
+    phone.say("hiya")
+    greeting = phone.pop()
+    assert greeting["text"].startswith("Hello Margaret, this is your repairs service.")
+    phone.say("Book a repair visit", option_key="1")
+    assert "book a visit" in phone.pop_text()
+
+
+def test_a_message_that_is_not_understood_gets_one_helpful_line(phone: Phone) -> None:
+    phone.say("qwzx blorp")
+    reply = phone.pop()
+    assert reply["text"].startswith("Margaret, I can help you with these")
+    assert len(reply["options"]) == 4
+
+
+def test_resident_with_several_jobs_hears_how_many(client, demo_db) -> None:
+    from datetime import UTC, datetime
+
+    from storage.models import RepairJob, Resident
+
+    with demo_db.session() as session:
+        resident = session.query(Resident).filter_by(name="David Price").one()
+        session.add(
+            RepairJob(
+                reference="RH-99999",
+                property_id=resident.property_id,
+                resident_id=resident.id,
+                description="Broken window latch",
+                created_at=datetime(2026, 11, 29, tzinfo=UTC),
+            )
+        )
+    david = Phone(client, "+447400123457")
+    assert "You have 2 repairs that still need a visit." in david.say("hello")[0]["text"]
