@@ -16,7 +16,6 @@ from typing import NoReturn
 
 import pytest
 from fastapi.testclient import TestClient
-from simphone import Phone
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -26,6 +25,7 @@ from bot.app import create_app
 from bot.clock import FixedClock
 from bot.demo import load_demo
 from bot.settings import load_settings
+from simphone import Phone
 from storage.db import Database
 from storage.migrate import upgrade
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from simphone import Phone
 from sqlmodel import col, select
 
+from simphone import Phone
 from storage.db import Database
 from storage.enums import Channel, Direction
 from storage.models import Message
