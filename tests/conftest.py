@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,21 +24,14 @@ from bot.app import create_app
 from bot.clock import FixedClock
 from bot.demo import load_demo
 from bot.settings import load_settings
+from mandatory import unavailable
 from simphone import Phone
 from storage.db import Database
 from storage.migrate import upgrade
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 #: A Monday morning in winter (GMT), far from the clock changes.
 MONDAY_9AM = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip on a developer machine; fail in CI where the service is mandatory."""
-    if IN_CI:
-        pytest.fail(f"{reason} (mandatory in CI)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
