@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +18,7 @@ from sqlalchemy import text
 from bot.clock import SimulatedClock, SystemClock
 from bot.flowset import default_flows
 from bot.interpreters import interpreter_from_settings
+from bot.links import PhotoLinkSigner
 from bot.pipeline import Pipeline
 from bot.runtime import STATIC_DIR, TEMPLATES_DIR, Runtime
 from bot.settings import Settings
@@ -28,13 +31,27 @@ log = logging.getLogger(__name__)
 
 
 def build_runtime(
-    settings: Settings, *, clock: Clock | None = None, interpreter: Interpreter | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    interpreter: Interpreter | None = None,
+    rng: random.Random | None = None,
 ) -> Runtime:
     db = Database(settings.database_url)
     clock = clock or (SimulatedClock() if settings.simulator else SystemClock())
     interpreter = interpreter or interpreter_from_settings(settings)
+    secret = (
+        settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_hex(32)
+    )
+    links = PhotoLinkSigner(secret, settings.public_base_url, clock)
     pipeline = Pipeline(
-        db=db, interpreter=interpreter, flows=default_flows(), clock=clock, zone=settings.zone
+        db=db,
+        interpreter=interpreter,
+        flows=default_flows(),
+        clock=clock,
+        zone=settings.zone,
+        links=links,
+        rng=rng or random.SystemRandom(),
     )
     return Runtime(
         settings=settings,
@@ -43,13 +60,18 @@ def build_runtime(
         interpreter=interpreter,
         pipeline=pipeline,
         templates=Jinja2Templates(directory=str(TEMPLATES_DIR)),
+        links=links,
     )
 
 
 def create_app(
-    settings: Settings, *, clock: Clock | None = None, interpreter: Interpreter | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    interpreter: Interpreter | None = None,
+    rng: random.Random | None = None,
 ) -> FastAPI:
-    runtime = build_runtime(settings, clock=clock, interpreter=interpreter)
+    runtime = build_runtime(settings, clock=clock, interpreter=interpreter, rng=rng)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -82,6 +104,9 @@ def create_app(
             {"status": "ok", "database": runtime.db.dialect, "nlu": runtime.interpreter.name}
         )
 
+    from bot.visit_page import router as visit_router
+
+    app.include_router(visit_router)
     if settings.simulator:
         from bot.simulator import router as simulator_router
 

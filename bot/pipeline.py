@@ -2,8 +2,9 @@
 
 1. Store it (unique on the channel's message id) and commit: from here nothing is lost.
 2. Understand it with the interpreter, at the message's own timestamp.
-3. In one transaction: lock the conversation, run the pure flow step, save the new
-   state, store the replies in the transcript and mark the message processed.
+3. In one transaction: lock the conversation, build the flow's view of the world, run
+   the pure flow step, apply its actions (and step again with their outcomes when the
+   flow asks), save the new state, store the replies and mark the message processed.
 
 Step 3 is the dispatcher boundary: any error there is logged and the resident gets a
 polite answer instead of silence, and the message is still marked processed so a
@@ -14,23 +15,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.actions import ActionContext, apply_actions
+from bot.context import NoPhotoLinks, PhotoLinks, build_context
 from bot.events import Handled, InboundMessage
 from flows.clock import Clock
-from flows.context import Inbound, JobView, LandlordView, ResidentView, StepContext
-from flows.engine import ConversationState, FlowRegistry
+from flows.context import Inbound
+from flows.engine import ConversationState, FlowRegistry, StepResult
 from flows.messages import Reply
 from nlu.interpreter import Interpreter
 from nlu.types import ParseResult
 from storage.db import Database
-from storage.models import Landlord, Message, Resident
+from storage.models import Conversation, Message
 from storage.repositories.conversations import lock_conversation
-from storage.repositories.people import open_jobs, primary_landlord, resident_by_address
+from storage.repositories.people import resident_by_address
 from storage.repositories.transcript import record_inbound, record_outbound
 
 log = logging.getLogger(__name__)
@@ -39,10 +43,8 @@ SORRY = Reply(
     "Sorry, something went wrong on our side and I could not deal with that message. "
     "Please try again in a few minutes, or call us."
 )
-#: Used only when no landlord is configured yet, so an unknown number still gets an answer.
-UNCONFIGURED_LANDLORD = LandlordView(
-    name="your landlord's", phone="the number on your tenancy letter", emergency_phone="999"
-)
+#: A flow may ask for a follow-up step after its actions; more than this is a bug.
+MAX_FOLLOW_UPS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,9 @@ class Pipeline:
     flows: FlowRegistry
     clock: Clock
     zone: ZoneInfo
+    links: PhotoLinks = field(default_factory=NoPhotoLinks)
+    #: Visit codes come from here; tests pass a seeded one.
+    rng: random.Random = field(default_factory=random.SystemRandom)
 
     async def receive(self, inbound: InboundMessage) -> Handled:
         message_id = await asyncio.to_thread(self._store, inbound)
@@ -106,33 +111,65 @@ class Pipeline:
             resident_id=resident.id if resident else None,
             now=now,
         )
-        ctx = StepContext(
-            landlord=self._landlord_view(primary_landlord(session)),
-            resident=self._resident_view(session, resident),
-            now=now,
-            zone=self.zone,
-        )
         state = ConversationState(
             conversation.flow, conversation.state, conversation.data, conversation.expires_at
         )
-        message = Inbound(inbound.text, parse, inbound.received_at, inbound.option_key)
-        result = self.flows.step(state, message, ctx)
-        conversation.flow = result.state.flow
-        conversation.state = result.state.state
-        conversation.data = dict(result.state.data)
-        conversation.expires_at = result.state.expires_at
-        conversation.updated_at = now
-        session.add(conversation)
+        message = Inbound(
+            inbound.text, parse, inbound.received_at, inbound.option_key, inbound.channel
+        )
+        actions = ActionContext(
+            session=session,
+            resident=resident,
+            conversation=conversation,
+            now=now,
+            zone=self.zone,
+            windows=(),
+            rng=self.rng,
+            channel=inbound.channel,
+        )
+        replies: list[Reply] = []
+        for _ in range(MAX_FOLLOW_UPS + 1):
+            ctx = build_context(
+                session,
+                resident=resident,
+                now=now,
+                zone=self.zone,
+                paused=conversation.paused,
+                links=self.links,
+            )
+            actions.windows = ctx.windows
+            result: StepResult = self.flows.step(state, message, ctx)
+            replies.extend(result.replies)
+            state = result.state
+            outcomes = apply_actions(result.actions, actions)
+            session.flush()
+            if not result.follow_up:
+                break
+            message = Inbound("", parse, inbound.received_at, None, inbound.channel, outcomes)
+        else:
+            log.error("flow %s/%s kept asking for follow-ups", state.flow, state.state)
+        self._save_state(session, conversation, state, now)
         self._finish(
             session,
             message_id,
             inbound,
             parse,
-            result.replies,
+            tuple(replies),
             conversation.id,
             resident.id if resident else None,
         )
-        return result.replies
+        return tuple(replies)
+
+    @staticmethod
+    def _save_state(
+        session: Session, conversation: Conversation, state: ConversationState, now: datetime
+    ) -> None:
+        conversation.flow = state.flow
+        conversation.state = state.state
+        conversation.data = dict(state.data)
+        conversation.expires_at = state.expires_at
+        conversation.updated_at = now
+        session.add(conversation)
 
     def _finish(
         self,
@@ -164,28 +201,6 @@ class Pipeline:
                 conversation_id=conversation_id,
                 resident_id=resident_id,
             )
-
-    @staticmethod
-    def _landlord_view(landlord: Landlord | None) -> LandlordView:
-        if landlord is None:
-            return UNCONFIGURED_LANDLORD
-        return LandlordView(
-            name=landlord.name,
-            phone=landlord.phone,
-            emergency_phone=landlord.emergency_phone,
-            code_of_conduct_url=landlord.code_of_conduct_url,
-        )
-
-    @staticmethod
-    def _resident_view(session: Session, resident: Resident | None) -> ResidentView | None:
-        if resident is None or resident.id is None:
-            return None
-        jobs = open_jobs(session, resident_id=resident.id)
-        return ResidentView(
-            id=resident.id,
-            name=resident.name,
-            open_jobs=tuple(JobView(j.reference, j.description, j.status) for j in jobs),
-        )
 
 
 def parse_time(value: str) -> datetime:

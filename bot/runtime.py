@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from bot.links import PhotoLinkSigner
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from flows.clock import Clock
@@ -25,8 +26,10 @@ class Runtime:
     interpreter: Interpreter
     pipeline: Pipeline
     templates: Jinja2Templates
+    links: PhotoLinkSigner
 
     def photo_url(self, photo_path: str | None) -> str | None:
+        """Where the simulator page can show an operative's photo (simulator mode only)."""
         if not photo_path:
             return None
-        return f"{self.settings.public_base_url}/photos/{Path(photo_path).name}"
+        return f"{self.settings.public_base_url}/simulator/photos/{Path(photo_path).name}"

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import col, select
 
@@ -21,6 +21,7 @@ from bot.clock import FixedClock, SimulatedClock
 from bot.events import InboundMessage
 from bot.pipeline import parse_time
 from bot.runtime import Runtime
+from bot.visit_page import photo_file
 from storage.enums import Channel
 from storage.models import ContactDecision, OutboxMessage, RepairJob, Resident
 from storage.phones import PhoneNumberError, normalise_uk_mobile
@@ -84,6 +85,12 @@ def _phone(raw: str) -> str:
 async def page(request: Request) -> HTMLResponse:
     runtime = _runtime(request)
     return runtime.templates.TemplateResponse(request, "simulator.html", {"title": "Simulator"})
+
+
+@router.get("/photos/{name}", include_in_schema=False)
+async def photo(name: str) -> FileResponse:
+    """Operative photos for the simulator page (the real channels use the signed link)."""
+    return FileResponse(photo_file(name), media_type="image/png")
 
 
 @router.get("/api/residents")

@@ -6,11 +6,15 @@ themselves, which keeps them pure and their tests plain transcripts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from flows.windows import DEFAULT_WINDOWS, VisitWindow
 from nlu.types import ParseResult
+from storage.enums import Channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,13 +23,78 @@ class LandlordView:
     phone: str
     emergency_phone: str
     code_of_conduct_url: str = ""
+    code_of_conduct_text: str = ""
+    compensation_policy: str = ""
+    #: Mon-Sat opening hours as (start hour, end hour), for "when will I hear back".
+    office_hours: tuple[int, int] = (8, 20)
 
 
 @dataclass(frozen=True, slots=True)
 class JobView:
+    id: int
     reference: str
     description: str
     status: str
+    trade: str = "general"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessNeedView:
+    id: int
+    category: str
+    own_words: str
+    consent_to_share: bool
+    review_by: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperativeView:
+    id: int
+    name: str
+    employer: str
+    badge_number: str
+    photo_path: str | None = None
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0]
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentView:
+    id: int
+    version: int
+    job: JobView
+    operative: OperativeView
+    day: date
+    window: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    visit_code: str
+    code_attempts: int = 0
+    code_locked: bool = False
+    #: The operative's latest status ("on_the_way", "arrived", ...), if any.
+    live_status: str | None = None
+    live_status_at: datetime | None = None
+    eta: datetime | None = None
+    #: A link to a page with the operative's photo, valid until after the visit.
+    photo_link: str | None = None
+    feedback_given: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SlotView:
+    """A window with room left, for an operative who does the job's trade."""
+
+    availability_id: int
+    day: date
+    window: str
+    starts_at: datetime
+    ends_at: datetime
+    operative_id: int
+    trades: tuple[str, ...]
+    free: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +102,33 @@ class ResidentView:
     id: int
     name: str
     open_jobs: tuple[JobView, ...] = ()
+    access_needs: tuple[AccessNeedView, ...] = ()
+    appointments: tuple[AppointmentView, ...] = ()
+    #: Completed visits, newest first (for feedback and no-show reports).
+    past_appointments: tuple[AppointmentView, ...] = ()
+    telegram_linked: bool = False
+    has_door_password: bool = False
+    nominee_name: str | None = None
+    sms_opted_out: bool = False
 
     @property
     def first_name(self) -> str:
         return self.name.split()[0] if self.name.strip() else self.name
+
+    def appointment(self, appointment_id: int) -> AppointmentView | None:
+        for appointment in (*self.appointments, *self.past_appointments):
+            if appointment.id == appointment_id:
+                return appointment
+        return None
+
+    def job(self, job_id: int) -> JobView | None:
+        for job in self.open_jobs:
+            if job.id == job_id:
+                return job
+        for appointment in self.appointments:
+            if appointment.job.id == job_id:
+                return appointment.job
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +139,13 @@ class Inbound:
     parse: ParseResult
     at: datetime
     option_key: str | None = None
+    channel: Channel = Channel.SIMULATOR
+    #: Set on the follow-up step the service runs after applying a step's actions.
+    outcomes: Mapping[str, Any] | None = None
+
+    @property
+    def is_follow_up(self) -> bool:
+        return self.outcomes is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,4 +154,15 @@ class StepContext:
     resident: ResidentView | None
     now: datetime
     zone: ZoneInfo
+    #: Free windows for the trades of the resident's open and booked jobs, soonest first.
+    slots: tuple[SlotView, ...] = ()
+    #: Operatives who own those slots or appointments, by id.
+    operatives: Mapping[int, OperativeView] = field(default_factory=dict)
+    #: The conversation is paused for a human (handoff); only safety is answered.
+    paused: bool = False
+    windows: tuple[VisitWindow, ...] = DEFAULT_WINDOWS
     extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.zone).date()

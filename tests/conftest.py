@@ -7,6 +7,7 @@ PostgreSQL tests skip with a reason on a laptop without a server, and fail in CI
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from bot.clock import FixedClock
 from bot.demo import load_demo
 from bot.settings import load_settings
 from mandatory import unavailable
+from nlu.builtin import BuiltinInterpreter
 from simphone import Phone
 from storage.db import Database
 from storage.migrate import upgrade
@@ -110,11 +112,19 @@ def demo_db(db: Database, clock: FixedClock) -> Database:
     return db
 
 
+@pytest.fixture(scope="session")
+def interpreter(tmp_path_factory: pytest.TempPathFactory) -> BuiltinInterpreter:
+    """The real built-in interpreter, trained once per test session from nlu/data/nlu.yml."""
+    return BuiltinInterpreter.load(cache_dir=tmp_path_factory.mktemp("nlu-cache"))
+
+
 @pytest.fixture
-def client(demo_db: Database, clock: FixedClock) -> Iterator[TestClient]:
+def client(
+    demo_db: Database, clock: FixedClock, interpreter: BuiltinInterpreter
+) -> Iterator[TestClient]:
     """The real app on the demo data, with the clock under the test's control."""
-    settings = load_settings(database_url=demo_db.url, simulator=True, nlu="keyword")
-    app = create_app(settings, clock=clock)
+    settings = load_settings(database_url=demo_db.url, simulator=True)
+    app = create_app(settings, clock=clock, interpreter=interpreter, rng=random.Random(7))
     with TestClient(app) as test_client:
         yield test_client
 

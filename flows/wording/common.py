@@ -1,4 +1,4 @@
-"""Message wording. Plain, polite, short, GSM-7 (no curly quotes, en dashes or emoji)."""
+"""Greetings, menus, help and the short answers shared by every flow."""
 
 from __future__ import annotations
 
@@ -11,12 +11,19 @@ MAIN_MENU: tuple[Option, ...] = (
     Option("3", "Check who is at my door"),
     Option("4", "Talk to a person"),
 )
+#: The main menu as the idle router stores it: [key, label, action, argument].
+MAIN_MENU_DATA: list[list[object]] = [
+    [option.key, option.label, action, None]
+    for option, action in zip(MAIN_MENU, ("book", "appointments", "verify", "human"), strict=True)
+]
 
 
 def greeting(resident: ResidentView) -> Reply:
     jobs = resident.open_jobs
     if len(jobs) == 1:
-        pending = f" Your repair {jobs[0].reference} ({jobs[0].description}) still needs a visit."
+        pending = (
+            f" Your repair {jobs[0].reference} ({short(jobs[0].description)}) still needs a visit."
+        )
     elif jobs:
         pending = f" You have {len(jobs)} repairs that still need a visit."
     else:
@@ -30,7 +37,18 @@ def greeting(resident: ResidentView) -> Reply:
 
 def menu(resident: ResidentView) -> Reply:
     return Reply(
-        f"{resident.first_name}, I can help you with these. Reply with a number.", MAIN_MENU
+        f"{resident.first_name}, I can help you with these. Reply with a number, "
+        "or tell me in your own words.",
+        MAIN_MENU,
+    )
+
+
+def help_text(resident: ResidentView) -> Reply:
+    return Reply(
+        "By text I can book, change or call off a repair visit, tell you who is coming, "
+        "check the person at your door, note your access needs, take feedback or a "
+        "complaint, and put you in touch with a person. Reply with a number or just tell me.",
+        MAIN_MENU,
     )
 
 
@@ -42,9 +60,15 @@ def unknown_number(landlord: LandlordView) -> Reply:
     )
 
 
-def not_available_yet(resident: ResidentView, what: str) -> Reply:
-    return Reply(
-        f"Sorry {resident.first_name}, I cannot {what} by text yet. "
-        "Please call us, or reply with a number below.",
-        MAIN_MENU,
-    )
+def thanks(resident: ResidentView) -> Reply:
+    return Reply(f"You are welcome, {resident.first_name}. Text us any time.")
+
+
+def goodbye(resident: ResidentView) -> Reply:
+    return Reply(f"Bye for now, {resident.first_name}. Text us any time.")
+
+
+def short(text: str, limit: int = 50) -> str:
+    """Keep a resident-written description from blowing the SMS length."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."

@@ -1,0 +1,264 @@
+"""Build the read-only world a flow step sees, from the database, for one message."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from flows.context import (
+    AccessNeedView,
+    AppointmentView,
+    JobView,
+    LandlordView,
+    OperativeView,
+    ResidentView,
+    SlotView,
+    StepContext,
+)
+from flows.windows import DEFAULT_WINDOWS, VisitWindow, window_named, windows_from_config
+from storage.enums import AppointmentStatus, JobStatus
+from storage.models import (
+    AccessNeed,
+    Appointment,
+    AppointmentEvent,
+    Availability,
+    Contractor,
+    Feedback,
+    Landlord,
+    Operative,
+    RepairJob,
+    Resident,
+)
+from storage.repositories.people import primary_landlord
+
+#: Used only when no landlord is configured yet, so an unknown number still gets an answer.
+UNCONFIGURED_LANDLORD = LandlordView(
+    name="your landlord's", phone="the number on your tenancy letter", emergency_phone="999"
+)
+SLOT_HORIZON = timedelta(days=21)
+LIVE_EVENTS = ("on_the_way", "arrived", "running_late", "cant_get_in", "done")
+
+
+class PhotoLinks(Protocol):
+    """Makes the expiring link to an operative's photo page (bot.links implements it)."""
+
+    def link(self, appointment: Appointment) -> str | None: ...
+
+
+class NoPhotoLinks:
+    def link(self, appointment: Appointment) -> str | None:
+        return None
+
+
+def landlord_view(landlord: Landlord | None) -> LandlordView:
+    if landlord is None:
+        return UNCONFIGURED_LANDLORD
+    hours = landlord.contact_hours.get("weekday", ["08:00", "20:00"])
+    return LandlordView(
+        name=landlord.name,
+        phone=landlord.phone,
+        emergency_phone=landlord.emergency_phone,
+        code_of_conduct_url=landlord.code_of_conduct_url,
+        code_of_conduct_text=landlord.code_of_conduct_text,
+        compensation_policy=landlord.compensation_policy,
+        office_hours=(int(str(hours[0])[:2]), int(str(hours[1])[:2])),
+    )
+
+
+def build_context(
+    session: Session,
+    *,
+    resident: Resident | None,
+    now: datetime,
+    zone: ZoneInfo,
+    paused: bool,
+    links: PhotoLinks,
+) -> StepContext:
+    landlord = primary_landlord(session)
+    windows = windows_from_config(landlord.visit_windows) if landlord else DEFAULT_WINDOWS
+    operatives = _operatives(session)
+    view = None
+    slots: tuple[SlotView, ...] = ()
+    if resident is not None and resident.id is not None:
+        view = _resident_view(session, resident, operatives, now, links)
+        slots = _slots(session, operatives, now, zone, windows)
+    return StepContext(
+        landlord=landlord_view(landlord),
+        resident=view,
+        now=now,
+        zone=zone,
+        slots=slots,
+        operatives=operatives,
+        paused=paused,
+        windows=windows,
+    )
+
+
+def _operatives(session: Session) -> dict[int, OperativeView]:
+    employers = {c.id: c.name for c in session.exec(select(Contractor)).all()}
+    result = {}
+    for operative in session.exec(select(Operative)).all():
+        assert operative.id is not None
+        result[operative.id] = OperativeView(
+            id=operative.id,
+            name=operative.name,
+            employer=employers.get(operative.contractor_id, ""),
+            badge_number=operative.badge_number,
+            photo_path=operative.photo_path,
+        )
+    return result
+
+
+def _job_view(job: RepairJob) -> JobView:
+    assert job.id is not None
+    return JobView(job.id, job.reference, job.description, str(job.status), str(job.trade))
+
+
+def _resident_view(
+    session: Session,
+    resident: Resident,
+    operatives: dict[int, OperativeView],
+    now: datetime,
+    links: PhotoLinks,
+) -> ResidentView:
+    assert resident.id is not None
+    jobs = session.exec(
+        select(RepairJob).where(RepairJob.resident_id == resident.id).order_by(col(RepairJob.id))
+    ).all()
+    open_jobs = tuple(_job_view(j) for j in jobs if j.status == JobStatus.OPEN)
+    jobs_by_id = {j.id: j for j in jobs}
+    needs = tuple(
+        AccessNeedView(n.id or 0, str(n.category), n.own_words, n.consent_to_share, n.review_by)
+        for n in session.exec(
+            select(AccessNeed)
+            .where(AccessNeed.resident_id == resident.id, col(AccessNeed.active).is_(True))
+            .order_by(col(AccessNeed.id))
+        ).all()
+    )
+    appointments = session.exec(
+        select(Appointment)
+        .where(col(Appointment.job_id).in_(list(jobs_by_id)))
+        .order_by(col(Appointment.starts_at))
+    ).all()
+    given = set(
+        session.exec(
+            select(Feedback.appointment_id).where(
+                Feedback.resident_id == resident.id, col(Feedback.completed_at).is_not(None)
+            )
+        ).all()
+    )
+    upcoming: list[AppointmentView] = []
+    past: list[AppointmentView] = []
+    for appointment in appointments:
+        job = jobs_by_id[appointment.job_id]
+        view = _appointment_view(session, appointment, job, operatives, links, given)
+        if (
+            appointment.status == AppointmentStatus.BOOKED
+            and appointment.ends_at + timedelta(days=2) >= now
+        ):
+            upcoming.append(view)
+        elif appointment.status != AppointmentStatus.CANCELLED:
+            past.append(view)
+    return ResidentView(
+        id=resident.id,
+        name=resident.name,
+        open_jobs=open_jobs,
+        access_needs=needs,
+        appointments=tuple(upcoming),
+        past_appointments=tuple(sorted(past, key=lambda a: a.ends_at, reverse=True)),
+        telegram_linked=resident.telegram_id is not None,
+        has_door_password=resident.door_password_hash is not None,
+        nominee_name=resident.nominee_name if resident.nominee_phone else None,
+        sms_opted_out=resident.sms_opted_out_at is not None,
+    )
+
+
+def _appointment_view(
+    session: Session,
+    appointment: Appointment,
+    job: RepairJob,
+    operatives: dict[int, OperativeView],
+    links: PhotoLinks,
+    given: set[int],
+) -> AppointmentView:
+    assert appointment.id is not None
+    latest = session.exec(
+        select(AppointmentEvent)
+        .where(
+            AppointmentEvent.appointment_id == appointment.id,
+            col(AppointmentEvent.kind).in_(LIVE_EVENTS),
+        )
+        .order_by(col(AppointmentEvent.at).desc(), col(AppointmentEvent.id).desc())
+        .limit(1)
+    ).first()
+    eta = None
+    if latest is not None and latest.data.get("eta"):
+        eta = datetime.fromisoformat(str(latest.data["eta"]))
+    return AppointmentView(
+        id=appointment.id,
+        version=appointment.version,
+        job=_job_view(job),
+        operative=operatives[appointment.operative_id],
+        day=appointment.day,
+        window=appointment.window,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        status=str(appointment.status),
+        visit_code=appointment.visit_code,
+        code_attempts=appointment.code_attempts,
+        code_locked=appointment.code_locked_at is not None,
+        live_status=latest.kind if latest else None,
+        live_status_at=latest.at if latest else None,
+        eta=eta,
+        photo_link=links.link(appointment),
+        feedback_given=appointment.id in given,
+    )
+
+
+def _slots(
+    session: Session,
+    operatives: dict[int, OperativeView],
+    now: datetime,
+    zone: ZoneInfo,
+    windows: tuple[VisitWindow, ...],
+) -> tuple[SlotView, ...]:
+    today = now.astimezone(zone).date()
+    trades = {
+        o.id: tuple(o.trades)
+        for o in session.exec(select(Operative).where(col(Operative.active).is_(True))).all()
+        if o.id is not None
+    }
+    rows = session.exec(
+        select(Availability)
+        .where(
+            col(Availability.day) > today,
+            col(Availability.day) <= today + SLOT_HORIZON,
+            col(Availability.booked) < col(Availability.capacity),
+        )
+        .order_by(col(Availability.day), col(Availability.window))
+    ).all()
+    result = []
+    for row in rows:
+        if row.operative_id not in trades or row.id is None:
+            continue
+        try:
+            window = window_named(row.window, windows)
+        except KeyError:
+            continue
+        start, end = window.bounds(row.day, zone)
+        result.append(
+            SlotView(
+                availability_id=row.id,
+                day=row.day,
+                window=row.window,
+                starts_at=start,
+                ends_at=end,
+                operative_id=row.operative_id,
+                trades=trades[row.operative_id],
+                free=row.capacity - row.booked,
+            )
+        )
+    return tuple(result)

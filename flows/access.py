@@ -1,0 +1,153 @@
+"""Access needs: asked, recorded in the resident's own words, shared only with consent.
+
+Used on its own ("I'm deaf, text only please") and inside booking, which checks what is
+on record before offering times.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+
+from flows.actions import Do, act
+from flows.choices import is_skip, yes_no
+from flows.context import Inbound, StepContext
+from flows.engine import ConversationState, Flow, StepResult
+from flows.messages import Action, Option, Reply
+from flows.wording import visits as words
+from flows.wording.common import short
+
+#: When a recorded need is next checked with the resident.
+REVIEW_AFTER = timedelta(days=365)
+CATEGORIES = frozenset(
+    {
+        "wheelchair", "mobility", "hearing", "sight", "interpreter", "language", "pet",
+        "call_ahead", "carer", "mental_health", "sleep_hours", "children", "key_safe", "other",
+    }
+)  # fmt: skip
+
+
+def category_of(message: Inbound) -> str:
+    for entity in message.parse.entities:
+        if entity.entity == "access_need" and str(entity.value) in CATEGORIES:
+            return str(entity.value)
+    return "other"
+
+
+def looks_like_a_need(message: Inbound) -> bool:
+    """Did the message already say what the need is (so we need not ask)?"""
+    has_entity = any(e.entity == "access_need" for e in message.parse.entities)
+    return has_entity or len(message.text.split()) >= 4
+
+
+def record(state: ConversationState, consent: bool) -> Action:
+    return act(
+        Do.RECORD_NEED,
+        category=state.data.get("need_category", "other"),
+        own_words=state.data.get("need_words", ""),
+        consent=consent,
+        replace_all=bool(state.data.get("replacing")),
+    )
+
+
+class AccessState(StrEnum):
+    ASK = "ask"
+    CONSENT = "consent"
+    DONE = "done"
+
+
+def _ask(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    if is_skip(message):
+        return StepResult(state.goto(AccessState.DONE), (Reply("OK, nothing to add."),))
+    if len(message.text.strip()) < 2:
+        return None
+    asked = state.goto(
+        AccessState.CONSENT, need_words=message.text.strip(), need_category=category_of(message)
+    )
+    return FLOW.ask(asked, ctx)
+
+
+def _consent(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    answer = yes_no(message)
+    if answer is None:
+        return None
+    review_day = ctx.today + REVIEW_AFTER
+    review = f"{review_day.day} {review_day:%b %Y}"
+    shared = (
+        "We will share it with the operative for your visits."
+        if answer
+        else ("We will keep it private and not share it with operatives.")
+    )
+    reply = Reply(
+        f'Thank you, we have noted: "{short(str(state.data.get("need_words", "")), 80)}". '
+        f"{shared} We will check it is still right by {review}."
+    )
+    return StepResult(state.goto(AccessState.DONE), (reply,), (record(state, answer),))
+
+
+FLOW = Flow(
+    name="access",
+    states=AccessState,
+    handlers={AccessState.ASK: _ask, AccessState.CONSENT: _consent},
+    prompts={
+        AccessState.ASK: lambda s, c: words.ask_new_needs(),
+        AccessState.CONSENT: lambda s, c: words.ask_consent(str(s.data.get("need_words", ""))),
+    },
+    start=AccessState.ASK,
+    end=AccessState.DONE,
+    timeout=timedelta(hours=24),
+)
+
+
+def start(message: Inbound, ctx: StepContext) -> StepResult:
+    """From "I'm in a wheelchair" straight to consent; from "can I tell you my needs" ask first."""
+    state = FLOW.enter(ctx.now)
+    if looks_like_a_need(message):
+        return _ask(state, message, ctx) or FLOW.ask(state, ctx)
+    return FLOW.ask(state, ctx)
+
+
+def summary(ctx: StepContext) -> Reply:
+    """'What do you tell the engineer about me?': exactly what is on record and shared."""
+    resident = ctx.resident
+    assert resident is not None
+    if not resident.access_needs:
+        return Reply(
+            "We have no access needs on record for you, so we share nothing with operatives. "
+            "Reply 1 to tell us about any.",
+            (Option("1", "Tell you my needs"),),
+        )
+    parts = []
+    for need in resident.access_needs:
+        shared = (
+            "shared with the operative for each visit" if need.consent_to_share else ("not shared")
+        )
+        parts.append(f'"{short(need.own_words, 60)}" ({shared})')
+    return Reply(
+        "We have on record: " + "; ".join(parts) + ". We never share it with anyone else. "
+        "Reply 1 to change it.",
+        (Option("1", "Change my needs"),),
+    )
+
+
+ASKS_WHAT_IS_SHARED = (
+    "what do you tell",
+    "what do you share",
+    "what have you told",
+    "what do you say about me",
+    "what do you know about me",
+    "what info",
+    "what information",
+    "what do you have on me",
+    "what's on record",
+    "whats on record",
+    "what is on record",
+    "what does the engineer know",
+    "what will the engineer know",
+    "what will you tell",
+)
+
+
+def asks_what_is_shared(message: Inbound) -> bool:
+    text = message.text.lower()
+    return any(phrase in text for phrase in ASKS_WHAT_IS_SHARED)

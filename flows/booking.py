@@ -1,0 +1,336 @@
+"""Book or move a visit: check access needs, offer up to three windows that fit, book
+atomically, and confirm in writing who is coming and how to check them.
+
+```
+book:   CHECK_NEEDS --yes--> [CHOOSE_JOB] --> OFFER --choice--> BOOKING --booked--> DONE
+          |no                                   |  ^  \\other        |taken
+          v                                     v  |   v             v
+        ASK_NEEDS --words--> CONSENT ---------> ASK_TIMES          OFFER (fresh, with apology)
+rebook: [CHOOSE_VISIT] --> OFFER --> BOOKING --> DONE
+no open job: DESCRIBE --words--> DONE (repair request for staff triage)
+```
+Timeout: 24 hours; an abandoned booking puts the job on the staff's unbooked list.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+
+from flows import access, slots
+from flows.actions import Do, act
+from flows.choices import is_skip, pick, yes_no
+from flows.context import AppointmentView, Inbound, JobView, StepContext
+from flows.engine import ConversationState, Flow, StepResult
+from flows.messages import Action, Reply
+from flows.wording import visits as words
+
+
+class BookState(StrEnum):
+    CHECK_NEEDS = "check_needs"
+    ASK_NEEDS = "ask_needs"
+    CONSENT = "consent"
+    CHOOSE_JOB = "choose_job"
+    CHOOSE_VISIT = "choose_visit"
+    OFFER = "offer"
+    ASK_TIMES = "ask_times"
+    BOOKING = "booking"
+    DESCRIBE = "describe"
+    DONE = "done"
+
+
+TIMEOUT = timedelta(hours=24)
+
+
+def _job(state: ConversationState, ctx: StepContext) -> JobView | None:
+    job_id = state.data.get("job_id")
+    if ctx.resident is None or job_id is None:
+        return None
+    return ctx.resident.job(int(job_id))
+
+
+def _moving(state: ConversationState, ctx: StepContext) -> AppointmentView | None:
+    appointment_id = state.data.get("appointment_id")
+    if ctx.resident is None or appointment_id is None:
+        return None
+    return ctx.resident.appointment(int(appointment_id))
+
+
+def _offered(state: ConversationState) -> list[tuple[date, str]]:
+    return [(date.fromisoformat(d), w) for d, w in state.data.get("offers", [])]
+
+
+def _offer_reply(state: ConversationState, ctx: StepContext) -> Reply:
+    labels = [slots.label(d, w, ctx.windows) for d, w in _offered(state)]
+    return words.offer(labels, lead=str(state.data.get("offer_lead", "")))
+
+
+def _offer(state: ConversationState, ctx: StepContext, *lead: Reply) -> StepResult:
+    """Offer windows that fit the job, what is free, and what the resident has said."""
+    job = _job(state, ctx)
+    if job is None:
+        return StepResult(state.goto(BookState.DONE), (*lead, words.nothing_free(asked=False)))
+    moving = _moving(state, ctx)
+    preference = slots.Preference.from_data(state.data.get("pref"))
+    free = [
+        s
+        for s in slots.candidate_slots(ctx, trade=job.trade)
+        if moving is None or (s.day, s.window) != (moving.day, moving.window)
+    ]
+    matching = [s for s in free if preference.accepts(s)]
+    offer_lead = ""
+    if matching:
+        chosen = slots.offers(matching)
+    elif free:
+        chosen = slots.nearest(free, preference)
+        offer_lead = "Sorry, nothing is free then. The nearest free times are these."
+    else:
+        task = act(
+            Do.TASK,
+            kind="unbooked",
+            summary=f"No free windows to offer for {job.reference}",
+            urgent=False,
+        )
+        return StepResult(
+            state.goto(BookState.DONE),
+            (*lead, words.nothing_free(asked=not preference.empty), _will_call(ctx)),
+            (task,),
+        )
+    offered = state.goto(
+        BookState.OFFER,
+        offers=[[d.isoformat(), w] for d, w in chosen],
+        offer_lead=offer_lead,
+    )
+    return StepResult(offered, (*lead, _offer_reply(offered, ctx)))
+
+
+def _will_call(ctx: StepContext) -> Reply:
+    return Reply(
+        f"Our team will call you to arrange a time. You can also call {ctx.landlord.phone}."
+    )
+
+
+def _after_needs(state: ConversationState, ctx: StepContext, *lead: Reply) -> StepResult:
+    resident = ctx.resident
+    assert resident is not None
+    if state.data.get("job_id") is None:
+        if len(resident.open_jobs) > 1:
+            return FLOW.ask(state.goto(BookState.CHOOSE_JOB), ctx, *lead)
+        state = state.with_data(job_id=resident.open_jobs[0].id)
+    return _offer(state, ctx, *lead)
+
+
+def _check_needs(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    answer = yes_no(message)
+    if answer is None:
+        return None
+    if answer:
+        done = _after_needs(state, ctx)
+        return StepResult(done.state, done.replies, (act(Do.CONFIRM_NEEDS), *done.actions))
+    return FLOW.ask(state.goto(BookState.ASK_NEEDS, replacing=True, changing=True), ctx)
+
+
+def _ask_needs(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    if is_skip(message):
+        return _after_needs(state, ctx)
+    if len(message.text.strip()) < 2:
+        return None
+    asked = state.goto(
+        BookState.CONSENT,
+        need_words=message.text.strip(),
+        need_category=access.category_of(message),
+    )
+    return FLOW.ask(asked, ctx)
+
+
+def _consent(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    answer = yes_no(message)
+    if answer is None:
+        return None
+    done = _after_needs(state, ctx, Reply("Thank you, we have noted that."))
+    return StepResult(done.state, done.replies, (access.record(state, answer), *done.actions))
+
+
+def _choose_job(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    resident = ctx.resident
+    assert resident is not None
+    key = pick(message, words.choose_job(resident.open_jobs).options)
+    if key is None:
+        return None
+    return _offer(state.with_data(job_id=resident.open_jobs[int(key) - 1].id), ctx)
+
+
+def _choose_visit(
+    state: ConversationState, message: Inbound, ctx: StepContext
+) -> StepResult | None:
+    resident = ctx.resident
+    assert resident is not None
+    key = pick(message, words.choose_visit(resident.appointments, doing="move").options)
+    if key is None:
+        return None
+    appointment = resident.appointments[int(key) - 1]
+    return _offer(state.with_data(appointment_id=appointment.id, job_id=appointment.job.id), ctx)
+
+
+def _choose(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    offered = _offered(state)
+    reply = _offer_reply(state, ctx)
+    key = pick(message, reply.options)
+    if key is not None:
+        index = int(key) - 1
+        if index >= len(offered):
+            return FLOW.ask(state.goto(BookState.ASK_TIMES), ctx)
+        return _book(state, ctx, *offered[index])
+    preference = slots.preference_from(message)
+    if preference.empty:
+        return None
+    # "thursday afternoon" naming exactly one of the offered windows books it
+    named = [
+        (d, w)
+        for d, w in offered
+        for s in ctx.slots
+        if (s.day, s.window) == (d, w) and preference.accepts(s) and preference.wanted
+    ]
+    if len(set(named)) == 1:
+        return _book(state, ctx, *named[0])
+    return _offer(state.with_data(pref=preference.to_data()), ctx)
+
+
+def _ask_times(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    preference = slots.preference_from(message)
+    if preference.empty:
+        return None
+    return _offer(state.with_data(pref=preference.to_data()), ctx)
+
+
+def _book(state: ConversationState, ctx: StepContext, day: date, window: str) -> StepResult:
+    job = _job(state, ctx)
+    assert job is not None
+    if slots.free_slot(ctx, day=day, window=window, trade=job.trade) is None:
+        return _offer(state, ctx, words.slot_taken())
+    moving = _moving(state, ctx)
+    action: Action
+    if moving is not None:
+        action = act(
+            Do.REBOOK,
+            appointment_id=moving.id,
+            version=moving.version,
+            day=day.isoformat(),
+            window=window,
+        )
+    else:
+        action = act(Do.BOOK, job_id=job.id, day=day.isoformat(), window=window)
+    return StepResult(state.goto(BookState.BOOKING), (), (action,), follow_up=True)
+
+
+def _booking(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    outcomes = message.outcomes or {}
+    appointment_id = outcomes.get("booked")
+    resident = ctx.resident
+    if appointment_id is None or resident is None:
+        return _offer(state, ctx, words.slot_taken())
+    appointment = resident.appointment(int(appointment_id))
+    assert appointment is not None
+    replies = words.confirmation(appointment, ctx.landlord)
+    actions: tuple[Action, ...] = ()
+    if resident.nominee_name:
+        actions = (
+            act(
+                Do.NOTIFY_NOMINEE,
+                appointment_id=appointment.id,
+                text=words.nominee_copy(resident, appointment),
+            ),
+        )
+    done = state.goto(BookState.DONE, menu=visit_menu(appointment.id))
+    return StepResult(done, replies, actions)
+
+
+def visit_menu(appointment_id: int) -> list[list[object]]:
+    return [
+        ["1", "Change the time", "rebook", appointment_id],
+        ["2", "Call the visit off", "cancel", appointment_id],
+    ]
+
+
+def _describe(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    text = message.text.strip()
+    if is_skip(message) or len(text) < 3:
+        return None
+    request = act(Do.REPAIR_REQUEST, description=text, priority="routine")
+    return StepResult(state.goto(BookState.DONE), (words.repair_logged(text),), (request,))
+
+
+FLOW = Flow(
+    name="book",
+    states=BookState,
+    handlers={
+        BookState.CHECK_NEEDS: _check_needs,
+        BookState.ASK_NEEDS: _ask_needs,
+        BookState.CONSENT: _consent,
+        BookState.CHOOSE_JOB: _choose_job,
+        BookState.CHOOSE_VISIT: _choose_visit,
+        BookState.OFFER: _choose,
+        BookState.ASK_TIMES: _ask_times,
+        BookState.BOOKING: _booking,
+        BookState.DESCRIBE: _describe,
+    },
+    prompts={
+        BookState.CHECK_NEEDS: lambda s, c: words.needs_check(
+            c.resident.access_needs if c.resident else ()
+        ),
+        BookState.ASK_NEEDS: lambda s, c: (
+            words.ask_new_needs() if s.data.get("changing") else words.ask_needs()
+        ),
+        BookState.CONSENT: lambda s, c: words.ask_consent(str(s.data.get("need_words", ""))),
+        BookState.CHOOSE_JOB: lambda s, c: words.choose_job(
+            c.resident.open_jobs if c.resident else ()
+        ),
+        BookState.CHOOSE_VISIT: lambda s, c: words.choose_visit(
+            c.resident.appointments if c.resident else (), doing="move"
+        ),
+        BookState.OFFER: _offer_reply,
+        BookState.ASK_TIMES: lambda s, c: words.ask_times(),
+        BookState.DESCRIBE: lambda s, c: words.no_open_job(c.landlord),
+    },
+    start=BookState.CHECK_NEEDS,
+    end=BookState.DONE,
+    timeout=TIMEOUT,
+    on_timeout="unbooked",
+)
+
+
+def start_booking(message: Inbound, ctx: StepContext, *, job_id: int | None = None) -> StepResult:
+    resident = ctx.resident
+    assert resident is not None
+    preference = slots.preference_from(message)
+    data: dict[str, object] = {"pref": preference.to_data()} if not preference.empty else {}
+    if not resident.open_jobs:
+        return FLOW.ask(FLOW.enter(ctx.now, BookState.DESCRIBE), ctx)
+    if job_id is not None:
+        data["job_id"] = job_id
+    if resident.access_needs:
+        return FLOW.ask(FLOW.enter(ctx.now, BookState.CHECK_NEEDS, **data), ctx)
+    return FLOW.ask(FLOW.enter(ctx.now, BookState.ASK_NEEDS, **data), ctx)
+
+
+def start_rebook(
+    message: Inbound, ctx: StepContext, *, appointment_id: int | None = None
+) -> StepResult:
+    resident = ctx.resident
+    assert resident is not None
+    appointments = resident.appointments
+    if appointment_id is not None:
+        appointments = tuple(a for a in appointments if a.id == appointment_id)
+    if not appointments:
+        return StepResult(
+            FLOW.enter(ctx.now).goto(BookState.DONE), (words.no_visit_to_change(resident),)
+        )
+    preference = slots.preference_from(message)
+    data: dict[str, object] = {"pref": preference.to_data()} if not preference.empty else {}
+    if len(appointments) > 1:
+        return FLOW.ask(FLOW.enter(ctx.now, BookState.CHOOSE_VISIT, **data), ctx)
+    chosen = appointments[0]
+    state = FLOW.enter(
+        ctx.now, BookState.OFFER, appointment_id=chosen.id, job_id=chosen.job.id, **data
+    )
+    return _offer(state, ctx)

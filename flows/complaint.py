@@ -1,0 +1,97 @@
+"""A formal complaint: record it in the resident's words and say what happens next.
+
+```
+ASK_DETAILS --words--> LOGGING --(complaint id)--> DONE
+```
+Landlords answer stage-one complaints within 10 working days (Housing Ombudsman
+Complaint Handling Code), so that is the date we promise.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+
+from flows.actions import Do, act
+from flows.choices import is_skip
+from flows.context import Inbound, StepContext
+from flows.engine import ConversationState, Flow, StepResult
+from flows.messages import Reply
+
+RESPONSE_WORKING_DAYS = 10
+
+
+class ComplaintState(StrEnum):
+    ASK_DETAILS = "ask_details"
+    LOGGING = "logging"
+    DONE = "done"
+
+
+def working_days_after(day: date, count: int) -> date:
+    while count > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+def _details(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    text = message.text.strip()
+    if is_skip(message):
+        return StepResult(state.goto(ComplaintState.DONE), (Reply("OK, nothing logged."),))
+    if len(text) < 3:
+        return None
+    return _log(state, ctx, text)
+
+
+def _log(state: ConversationState, ctx: StepContext, text: str) -> StepResult:
+    respond_by = working_days_after(ctx.today, RESPONSE_WORKING_DAYS)
+    record = act(
+        Do.COMPLAINT,
+        text=text,
+        appointment_id=state.data.get("appointment_id"),
+        respond_by=respond_by.isoformat(),
+    )
+    return StepResult(
+        state.goto(ComplaintState.LOGGING, respond_by=respond_by.isoformat()),
+        (),
+        (record,),
+        follow_up=True,
+    )
+
+
+def _logged(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    complaint_id = (message.outcomes or {}).get("complaint_id")
+    respond_by = date.fromisoformat(str(state.data["respond_by"]))
+    reference = f" Your reference is C{complaint_id}." if complaint_id else ""
+    reply = Reply(
+        f"We have logged your complaint.{reference} A complaints officer will reply within "
+        f"{RESPONSE_WORKING_DAYS} working days, by {respond_by:%a} {respond_by.day} "
+        f"{respond_by:%b}. If you are not happy with our final answer, you can ask the Housing "
+        "Ombudsman to look at it."
+    )
+    return StepResult(state.goto(ComplaintState.DONE), (reply,))
+
+
+FLOW = Flow(
+    name="complaint",
+    states=ComplaintState,
+    handlers={ComplaintState.ASK_DETAILS: _details, ComplaintState.LOGGING: _logged},
+    prompts={
+        ComplaintState.ASK_DETAILS: lambda s, c: Reply(
+            "I am sorry things have gone wrong. Please tell us in your own words what "
+            "happened, and we will log it as a formal complaint."
+        )
+    },
+    start=ComplaintState.ASK_DETAILS,
+    end=ComplaintState.DONE,
+    timeout=timedelta(hours=24),
+)
+
+
+def start(message: Inbound, ctx: StepContext, *, appointment_id: int | None = None) -> StepResult:
+    state = FLOW.enter(ctx.now, appointment_id=appointment_id)
+    words = message.text.split()
+    if message.parse.intent.name == "make_complaint" and len(words) >= 8:
+        return _log(state, ctx, message.text.strip())
+    return FLOW.ask(state, ctx)

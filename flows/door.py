@@ -1,0 +1,160 @@
+"""Check the person at the door, at any time: who is coming, live status, code checks.
+
+```
+start --no visit today--> warn + urgent alert
+  |--locked-------------> warn (already alerted)
+  |--code in message----> CHECK (match / mismatch)
+  v
+CHECK_CODE --code--> match: reassure | mismatch: warn + alert (5 tries, then lock)
+```
+Only the resident's own number ever reaches this flow (unknown numbers are answered
+before any flow runs), so nothing about a visit is revealed to anyone else.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+
+from flows.actions import Do, act
+from flows.context import AppointmentView, Inbound, StepContext
+from flows.engine import IDLE, ConversationState, Flow, StepResult
+from flows.messages import Action, Option, Reply
+from flows.wording import door as words
+
+MAX_WRONG_CODES = 5
+_DIGITS = re.compile(r"(?<![\d+])(\d{4,6})(?!\d)")
+
+
+class DoorState(StrEnum):
+    CHECK_CODE = "check_code"
+    DONE = "done"
+
+
+def todays_visit(ctx: StepContext) -> AppointmentView | None:
+    resident = ctx.resident
+    if resident is None:
+        return None
+    for appointment in resident.appointments:
+        if appointment.day == ctx.today and appointment.status == "booked":
+            return appointment
+    return None
+
+
+def code_in(message: Inbound) -> str | None:
+    for entity in message.parse.entities:
+        if entity.entity == "code" and str(entity.value).strip():
+            return re.sub(r"\D", "", str(entity.value)) or str(entity.value)
+    found = _DIGITS.search(message.text)
+    return found.group(1) if found else None
+
+
+def _alert(summary: str, appointment: AppointmentView | None) -> Action:
+    return act(
+        Do.TASK,
+        kind="alert",
+        summary=summary,
+        urgent=True,
+        appointment_id=appointment.id if appointment else None,
+    )
+
+
+def _check(
+    state: ConversationState, appointment: AppointmentView, code: str, ctx: StepContext
+) -> StepResult:
+    resident = ctx.resident
+    assert resident is not None
+    password = resident.has_door_password
+    if code in {appointment.visit_code, appointment.operative.badge_number}:
+        event = act(
+            Do.EVENT, appointment_id=appointment.id, kind="door_check", data={"matched": True}
+        )
+        return StepResult(
+            state.goto(DoorState.DONE), (words.matched(appointment, password=password),), (event,)
+        )
+    wrong = appointment.code_attempts + 1
+    actions = [act(Do.CODE_ATTEMPT, appointment_id=appointment.id, matched=False, given=code)]
+    if wrong >= MAX_WRONG_CODES:
+        actions.append(_alert("Door code checks locked after 5 wrong codes", appointment))
+        return StepResult(state.goto(DoorState.DONE), (words.locked(ctx.landlord),), tuple(actions))
+    actions.append(_alert("Resident gave a door code that did not match", appointment))
+    return StepResult(
+        state.goto(DoorState.CHECK_CODE),
+        (words.mismatch(ctx.landlord, MAX_WRONG_CODES - wrong),),
+        tuple(actions),
+    )
+
+
+def _check_code(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    appointment = todays_visit(ctx)
+    if appointment is None or appointment.code_locked:
+        return StepResult(state.goto(DoorState.DONE), (words.locked(ctx.landlord),))
+    code = code_in(message)
+    if code is None:
+        return None
+    return _check(state, appointment, code, ctx)
+
+
+FLOW = Flow(
+    name="door",
+    states=DoorState,
+    handlers={DoorState.CHECK_CODE: _check_code},
+    prompts={
+        DoorState.CHECK_CODE: lambda s, c: Reply(
+            "Text me the visit code or badge number the person at your door gives you."
+        )
+    },
+    start=DoorState.CHECK_CODE,
+    end=DoorState.DONE,
+    timeout=timedelta(minutes=30),
+)
+
+
+def start(message: Inbound, ctx: StepContext) -> StepResult:
+    resident = ctx.resident
+    assert resident is not None
+    appointment = todays_visit(ctx)
+    if appointment is None:
+        return StepResult(
+            IDLE,
+            (words.no_visit_today(ctx.landlord),),
+            (_alert("Resident asked to check a caller but has no visit today", None),),
+        )
+    if appointment.code_locked:
+        return StepResult(IDLE, (words.locked(ctx.landlord),))
+    state = FLOW.enter(ctx.now)
+    code = code_in(message)
+    if code is not None:
+        return _check(state, appointment, code, ctx)
+    identity = words.identity(appointment, ctx.zone, password=resident.has_door_password)
+    event = act(Do.EVENT, appointment_id=appointment.id, kind="identity_asked", data={})
+    return StepResult(state, (identity,), (event,))
+
+
+def report_no_show(ctx: StepContext) -> StepResult:
+    """Nobody came: apologise, record it as evidence, alert staff, offer to rebook."""
+    resident = ctx.resident
+    assert resident is not None
+    due = [
+        a
+        for a in resident.appointments
+        if a.status == "booked" and a.starts_at <= ctx.now <= a.ends_at + timedelta(days=2)
+    ]
+    if not due:
+        return StepResult(IDLE, (words.no_show_unknown(ctx.landlord),))
+    appointment = due[0]
+    actions = (
+        act(Do.EVENT, appointment_id=appointment.id, kind="no_show_reported", data={}),
+        _alert(f"Resident reports nobody came for {appointment.job.reference}", appointment),
+    )
+    offer = Reply(
+        "Would you like a new time?",
+        (Option("1", "Book a new time"), Option("2", "No thanks")),
+    )
+    menu = [["1", "Book a new time", "rebook", appointment.id], ["2", "No thanks", "nothing", None]]
+    return StepResult(
+        IDLE.with_data(menu=menu),
+        (words.no_show_sorry(appointment, ctx.landlord), offer),
+        actions,
+    )

@@ -1,0 +1,255 @@
+"""What happens before and outside flows: safety first, then the carrier's keywords,
+a paused conversation, and routing a fresh message to the right flow.
+
+Order matters. An emergency is answered in every state, even while staff have the
+conversation. A bare carrier keyword on SMS has already unsubscribed the resident at
+the carrier, so we mirror it and never reply on SMS. Otherwise the idle router reads
+the intent (or the number of a menu option) and starts a flow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flows import access, booking, cancel, complaint, door, feedback
+from flows.actions import Do, act
+from flows.choices import pick
+from flows.context import Inbound, StepContext
+from flows.engine import IDLE, ConversationState, StepResult
+from flows.messages import Option, Reply
+from flows.safety import carrier_keyword, detect_emergency
+from flows.wording import common, safety
+from flows.wording import visits as visit_words
+from storage.enums import Channel
+
+#: Intents strong enough to leave whatever flow the resident is in.
+INTERRUPTING = {"opt_out": 0.8, "request_human": 0.8, "verify_operative": 0.85}
+SMS_LIKE = {Channel.SMS, Channel.SIMULATOR}
+
+
+def interrupt(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+    found = detect_emergency(message.text)
+    if found is not None:
+        summary = f"EMERGENCY ({found.hazard.value}) reported by text: {message.text[:200]}"
+        actions = (
+            act(Do.REPAIR_REQUEST, description=message.text[:500], priority="emergency"),
+            act(Do.TASK, kind="alert", summary=summary, urgent=True),
+        )
+        # The flow they were in is kept: they can carry on once they are safe.
+        return StepResult(state, (safety.emergency(found, ctx.landlord),), actions)
+    if ctx.resident is None:
+        return StepResult(IDLE, (common.unknown_number(ctx.landlord),))
+    keyword = carrier_keyword(message.text) if message.channel in SMS_LIKE else None
+    if keyword is not None:
+        return _carrier(keyword, state, ctx)
+    if ctx.paused:
+        return StepResult(state)  # staff have this conversation; stored, not answered
+    if state.flow != IDLE.flow:
+        intent = message.parse.intent
+        if INTERRUPTING.get(intent.name, 2.0) <= intent.confidence:
+            return route(IDLE, message, ctx)
+    return None
+
+
+def _carrier(keyword: str, state: ConversationState, ctx: StepContext) -> StepResult | None:
+    resident = ctx.resident
+    assert resident is not None
+    if keyword in {"start", "unstop"} or (keyword == "yes" and resident.sms_opted_out):
+        return StepResult(IDLE, (safety.opted_in(),), (act(Do.OPT_IN, channel="sms"),))
+    if keyword == "yes":
+        return None
+    actions = [act(Do.OPT_OUT, channel="sms", carrier_keyword=keyword.upper())]
+    if keyword == "cancel":
+        actions.append(
+            act(
+                Do.TASK,
+                kind="callback",
+                summary=(
+                    "Resident texted CANCEL, which unsubscribed them from all texts. They may "
+                    "have meant to cancel a visit: please call them."
+                ),
+                urgent=False,
+            )
+        )
+        if resident.telegram_linked:
+            actions.append(
+                act(
+                    Do.NOTIFY,
+                    channel="telegram",
+                    kind="carrier_cancel_notice",
+                    text=(
+                        "You texted CANCEL, which stops all our text messages. If you meant to "
+                        'call off a visit, reply here with 2, or say "call off my visit". '
+                        "To get texts again, text START."
+                    ),
+                )
+            )
+    # No reply: the carrier has unsubscribed them and sends its own confirmation.
+    return StepResult(IDLE, (), tuple(actions))
+
+
+def _handoff(ctx: StepContext, message: Inbound) -> StepResult:
+    task = act(
+        Do.TASK,
+        kind="handoff",
+        summary=f"Resident asked to talk to a person: {message.text[:200]}",
+        urgent=False,
+    )
+    return StepResult(IDLE, (safety.handoff(reply_by(ctx)),), (task, act(Do.PAUSE)))
+
+
+def reply_by(ctx: StepContext) -> str:
+    """When staff will answer, within the landlord's opening hours (Mon-Sat)."""
+    start, end = ctx.landlord.office_hours
+    local = ctx.now.astimezone(ctx.zone)
+    if local.weekday() < 6 and start <= local.hour < end - 2:
+        due = local + timedelta(hours=2)
+        return f"today by {_clock(due)}"
+    day = local + timedelta(days=1) if local.hour >= start else local
+    while day.weekday() == 6:
+        day += timedelta(days=1)
+    opening = day.replace(hour=start, minute=0) + timedelta(hours=2)
+    label = (
+        "tomorrow"
+        if day.date() == (local + timedelta(days=1)).date()
+        else (f"on {day:%a} {day.day} {day:%b}")
+    )
+    return f"{label} by {_clock(opening)}"
+
+
+def _clock(moment: datetime) -> str:
+    hour = moment.hour % 12 or 12
+    suffix = "am" if moment.hour < 12 else "pm"
+    return f"{hour}{suffix}" if moment.minute == 0 else f"{hour}:{moment.minute:02d}{suffix}"
+
+
+def _menu_choice(state: ConversationState, message: Inbound) -> tuple[str, Any] | None:
+    menu = state.data.get("menu") or common.MAIN_MENU_DATA
+    options = tuple(Option(str(k), str(label)) for k, label, *_ in menu)
+    key = pick(message, options)
+    if key is None or (
+        len(message.text.split()) > 3
+        and message.option_key is None
+        and not message.text[0].isdigit()
+    ):
+        return None
+    for k, _label, action, arg in menu:
+        if str(k) == key:
+            return str(action), arg
+    return None
+
+
+def route(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult:
+    """No flow running: pick one from the menu number or the intent."""
+    resident = ctx.resident
+    if resident is None:
+        return StepResult(IDLE, (common.unknown_number(ctx.landlord),))
+    choice = _menu_choice(state, message)
+    if choice is not None:
+        return _start(choice[0], choice[1], message, ctx, from_menu=True)
+    if access.asks_what_is_shared(message):
+        return StepResult(
+            IDLE.with_data(menu=[["1", "Change my needs", "access", None]]),
+            (access.summary(ctx),),
+        )
+    return _start(_ACTION_FOR_INTENT.get(message.parse.intent.name, "menu"), None, message, ctx)
+
+
+_ACTION_FOR_INTENT = {
+    "greet": "greet",
+    "goodbye": "goodbye",
+    "thank": "thank",
+    "book_visit": "book",
+    "inform_time": "book",
+    "rebook_visit": "rebook",
+    "cancel_visit": "cancel",
+    "inform_access_needs": "access",
+    "ask_appointment": "appointments",
+    "verify_operative": "verify",
+    "give_feedback": "feedback",
+    "make_complaint": "complaint",
+    "ask_code_of_conduct": "conduct",
+    "request_human": "human",
+    "help": "help",
+    "opt_out": "opt_out",
+    "opt_in": "opt_in",
+    "report_no_show": "no_show",
+}
+
+
+def _start(
+    action: str, arg: Any, message: Inbound, ctx: StepContext, *, from_menu: bool = False
+) -> StepResult:
+    resident = ctx.resident
+    assert resident is not None
+    menu_here = IDLE.with_data(menu=common.MAIN_MENU_DATA)
+    opt_channel = "telegram" if message.channel == Channel.TELEGRAM else "sms"
+    match action:
+        case "book":
+            if (
+                message.parse.intent.name == "inform_time"
+                and resident.appointments
+                and not resident.open_jobs
+            ):
+                return booking.start_rebook(message, ctx)
+            return booking.start_booking(message, ctx, job_id=arg)
+        case "rebook":
+            return booking.start_rebook(message, ctx, appointment_id=arg)
+        case "cancel":
+            return cancel.start(ctx, appointment_id=arg)
+        case "access":
+            return (
+                access.start(message, ctx)
+                if arg is None and message.option_key is None and not message.text.strip().isdigit()
+                else access.FLOW.ask(access.FLOW.enter(ctx.now), ctx)
+            )
+        case "appointments":
+            reply = visit_words.appointments(resident)
+            menu = (
+                booking.visit_menu(resident.appointments[0].id)
+                if resident.appointments
+                else [["1", "Book a repair visit", "book", None]]
+            )
+            return StepResult(IDLE.with_data(menu=menu), (reply,))
+        case "verify":
+            return door.start(message, ctx)
+        case "feedback":
+            return feedback.start(message, ctx)
+        case "complaint":
+            return complaint.start(message, ctx, appointment_id=arg)
+        case "conduct":
+            return StepResult(IDLE, (_conduct(ctx),))
+        case "human":
+            return _handoff(ctx, message)
+        case "help":
+            return StepResult(menu_here, (common.help_text(resident),))
+        case "opt_out":
+            return StepResult(IDLE, (safety.opted_out(),), (act(Do.OPT_OUT, channel=opt_channel),))
+        case "opt_in":
+            return StepResult(IDLE, (safety.opted_in(),), (act(Do.OPT_IN, channel=opt_channel),))
+        case "no_show":
+            return door.report_no_show(ctx)
+        case "greet":
+            return StepResult(menu_here, (common.greeting(resident),))
+        case "thank":
+            return StepResult(IDLE, (common.thanks(resident),))
+        case "goodbye":
+            return StepResult(IDLE, (common.goodbye(resident),))
+        case "nothing":
+            return StepResult(IDLE, (Reply("OK. Text us any time."),))
+        case _:
+            return StepResult(menu_here, (common.menu(resident),))
+
+
+def _conduct(ctx: StepContext) -> Reply:
+    link = (
+        f" The full code: {ctx.landlord.code_of_conduct_url}"
+        if ctx.landlord.code_of_conduct_url
+        else ""
+    )
+    return Reply(
+        "What to expect: the operative comes in the agreed window or tells you if late, shows "
+        "photo ID and says your visit code, asks before using your facilities, protects your "
+        f"floors, leaves your home tidy and treats you with respect.{link}"
+    )

@@ -1,0 +1,93 @@
+"""Words that change everything: emergencies, and the carriers' own opt-out keywords.
+
+Emergencies are checked before any flow, in every state, even while a conversation is
+paused for a person: a resident mid-booking who says "I can smell gas" gets safety
+advice at once. Carrier keywords matter because on SMS the carrier acts on them before
+we see them: a resident who texts just CANCEL has been unsubscribed, whatever they meant.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Hazard(StrEnum):
+    GAS = "gas"
+    WATER = "water"
+    ELECTRICAL = "electrical"
+    FIRE = "fire"
+    NO_HEAT_OR_WATER = "no_heat_or_water"
+    CARBON_MONOXIDE = "carbon_monoxide"
+
+
+_PATTERNS: tuple[tuple[Hazard, re.Pattern[str]], ...] = (
+    (Hazard.FIRE, re.compile(r"\b(fire|on fire|flames?|burning smell|smoke coming)\b")),
+    (
+        Hazard.CARBON_MONOXIDE,
+        re.compile(r"\b(carbon monoxide|co alarm|co detector|monoxide)\b"),
+    ),
+    (
+        Hazard.GAS,
+        re.compile(
+            r"\b(smell(s|ing)? (of )?gas|gas (smell|leak)|leak(ing)? gas|smells? like gas)\b"
+        ),
+    ),
+    (
+        Hazard.ELECTRICAL,
+        re.compile(
+            r"\b(sparks?|sparking|electric(al)? shock|exposed wires?|live wires?|"
+            r"socket (is )?(smoking|melting|burning)|fuse ?box (is )?(smoking|burning))\b"
+        ),
+    ),
+    (
+        Hazard.WATER,
+        re.compile(
+            r"\b(flood(ed|ing)?|water (is )?(pouring|gushing|coming through)|burst pipe|"
+            r"pipe (has )?burst|ceiling (is )?(leaking|collapsing|coming down))\b"
+        ),
+    ),
+)
+_NO_HEAT_OR_WATER = re.compile(
+    r"\b(no (heating|heat|hot water|water)|heating (is )?(off|not working|broken)|"
+    r"boiler (is )?(broken|not working|off))\b"
+)
+_VULNERABLE = re.compile(
+    r"\b(baby|newborn|toddler|pregnant|elderly|disabled|oxygen|dialysis|"
+    r"(i'?m|i am|he'?s|she'?s) (\d{2}|ninety|eighty)|very (ill|poorly|unwell)|"
+    r"poorly|unwell|chemo|vulnerable|disabled)\b"
+)
+
+#: Words carriers treat as opt-out on SMS (Twilio's defaults). Never used as prompts.
+CARRIER_OPT_OUT = frozenset(
+    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
+)
+CARRIER_OPT_IN = frozenset({"start", "unstop", "yes"})
+#: Words that must never be offered as prompts (carrier keywords, YES/HELP/INFO).
+RESERVED_PROMPT_WORDS = CARRIER_OPT_OUT | {"start", "unstop", "yes", "help", "info"}
+
+
+@dataclass(frozen=True, slots=True)
+class Emergency:
+    hazard: Hazard
+    #: True when the resident told us someone vulnerable is affected (no heat or water).
+    vulnerable: bool = False
+
+
+def detect_emergency(text: str) -> Emergency | None:
+    lowered = text.lower()
+    for hazard, pattern in _PATTERNS:
+        if pattern.search(lowered):
+            return Emergency(hazard)
+    if _NO_HEAT_OR_WATER.search(lowered) and _VULNERABLE.search(lowered):
+        return Emergency(Hazard.NO_HEAT_OR_WATER, vulnerable=True)
+    return None
+
+
+def carrier_keyword(text: str) -> str | None:
+    """The carrier keyword if the whole message is one (as carriers match them)."""
+    word = re.sub(r"[^a-z]", "", text.strip().lower())
+    if word in CARRIER_OPT_OUT or word in CARRIER_OPT_IN:
+        return word
+    return None

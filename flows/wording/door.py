@@ -1,0 +1,94 @@
+"""Who is at the door: identity, live status, code checks, and the warnings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flows.context import AppointmentView, LandlordView
+from flows.messages import Reply
+from flows.wording.visits import when
+
+STATUS_WORDS = {
+    "on_the_way": "is on the way",
+    "arrived": "has arrived at your home",
+    "running_late": "is running late",
+    "cant_get_in": "is at your door",
+    "done": "has finished",
+}
+
+
+def live_status(appointment: AppointmentView, zone: ZoneInfo) -> str:
+    status = appointment.live_status
+    if status is None:
+        return "has not set off yet"
+    words = STATUS_WORDS.get(status, "is on today's list")
+    if status in {"on_the_way", "running_late"} and appointment.eta is not None:
+        words += f", due about {clock(appointment.eta, zone)}"
+    return words
+
+
+def clock(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    hour = local.hour % 12 or 12
+    suffix = "am" if local.hour < 12 else "pm"
+    return f"{hour}:{local.minute:02d}{suffix}"
+
+
+def identity(appointment: AppointmentView, zone: ZoneInfo, *, password: bool) -> Reply:
+    op = appointment.operative
+    ask_password = " They must also say the password you set with us." if password else ""
+    photo = f" Photo: {appointment.photo_link}" if appointment.photo_link else ""
+    return Reply(
+        f"Today's visit: {op.name} from {op.employer}, ID badge {op.badge_number}, "
+        f"{live_status(appointment, zone)}.{photo} Ask them for your visit code and text me "
+        f"the code or badge number they give, and I will check it.{ask_password}",
+        photo_path=op.photo_path,
+    )
+
+
+def matched(appointment: AppointmentView, *, password: bool) -> Reply:
+    op = appointment.operative
+    also = " Check they also say your password." if password else ""
+    return Reply(
+        f"That matches. {op.name} from {op.employer}, badge {op.badge_number}, is booked to "
+        f"visit you today.{also} They should still show you their ID badge."
+    )
+
+
+def mismatch(landlord: LandlordView, attempts_left: int) -> Reply:
+    tries = f" You can check {attempts_left} more times." if attempts_left > 0 else ""
+    return Reply(
+        "That does NOT match. Do not let them in. Keep the door shut and call us on "
+        f"{landlord.phone}. If you feel unsafe, call 999. We have told our team.{tries}"
+    )
+
+
+def locked(landlord: LandlordView) -> Reply:
+    return Reply(
+        "Too many codes did not match, so checks for this visit are locked. Do not let "
+        f"anyone in. Call us on {landlord.phone}, or 999 if you feel unsafe. Our team "
+        "has been alerted."
+    )
+
+
+def no_visit_today(landlord: LandlordView) -> Reply:
+    return Reply(
+        "We have no visit booked for you today, so do not let them in. Keep the door shut "
+        f"and call us on {landlord.phone}. If you feel unsafe, call 999. We have told our team."
+    )
+
+
+def no_show_sorry(appointment: AppointmentView, landlord: LandlordView) -> Reply:
+    policy = f" {landlord.compensation_policy}" if landlord.compensation_policy else ""
+    return Reply(
+        f"I am very sorry nobody came for your visit on {when(appointment)}. We have "
+        f"recorded it and told our team, who will look into it.{policy}"
+    )
+
+
+def no_show_unknown(landlord: LandlordView) -> Reply:
+    return Reply(
+        "I cannot find a visit that should have happened by now. If someone was due, "
+        f"please call us on {landlord.phone} and we will sort it out."
+    )

@@ -1,0 +1,114 @@
+"""Checking the person at the door."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from simphone import Phone
+from storage.db import Database
+from storage.models import Appointment, AppointmentEvent, StaffTask
+
+VISIT_DAY_10AM = "2026-12-01T10:00:00+00:00"
+
+
+def _book_for_tuesday(phone: Phone, client: TestClient) -> Appointment:
+    phone.say("book a visit")
+    phone.say("1")
+    phone.say("1")  # Tue 1 Dec, morning
+    phone.inbox.clear()
+    client.post("/simulator/api/clock", json={"set": VISIT_DAY_10AM})
+    return _appointment(client)
+
+
+def _appointment(client: TestClient) -> Appointment:
+    db: Database = client.app.state.runtime.db  # type: ignore[attr-defined]
+    with db.session() as session:
+        return session.exec(select(Appointment).where(Appointment.status == "booked")).one()
+
+
+def _alerts(client: TestClient) -> list[StaffTask]:
+    db: Database = client.app.state.runtime.db  # type: ignore[attr-defined]
+    with db.session() as session:
+        return list(session.exec(select(StaffTask).where(StaffTask.kind == "alert")).all())
+
+
+def test_who_is_at_the_door_then_the_right_code(phone: Phone, client: TestClient) -> None:
+    appointment = _book_for_tuesday(phone, client)
+    phone.say("there's a man at my door saying he's from you, is he legit?")
+    identity = phone.pop()
+    assert "Sam Carter from Brightwater Plumbing Ltd, ID badge 55101" in identity["text"]
+    assert "has not set off yet" in identity["text"]
+    assert identity["photo_url"]
+    phone.say(appointment.visit_code)
+    assert phone.pop_text().startswith("That matches. Sam Carter")
+    assert _alerts(client) == []
+
+
+def test_badge_number_in_the_first_message(phone: Phone, client: TestClient) -> None:
+    _book_for_tuesday(phone, client)
+    phone.say("badge 55101?")
+    assert phone.pop_text().startswith("That matches.")
+
+
+def test_a_wrong_code_warns_and_alerts_and_five_lock(phone: Phone, client: TestClient) -> None:
+    appointment = _book_for_tuesday(phone, client)
+    wrong = "0000" if appointment.visit_code != "0000" else "9999"
+    phone.say(f"check code {wrong}")
+    first = phone.pop_text()
+    assert first.startswith("That does NOT match. Do not let them in.")
+    assert "0300 555 0140" in first
+    assert len(_alerts(client)) == 1 and _alerts(client)[0].urgent
+    for _ in range(4):
+        phone.say(wrong)
+    last = phone.pop_text() if len(phone.inbox) == 1 else phone.inbox[-1]["text"]
+    assert "locked" in last
+    locked = _appointment(client)
+    assert locked.code_attempts == 5 and locked.code_locked_at is not None
+    phone.inbox.clear()
+    phone.say(f"check code {appointment.visit_code}")  # even the right code: locked now
+    assert "locked" in phone.pop_text()
+    db: Database = client.app.state.runtime.db  # type: ignore[attr-defined]
+    with db.session() as session:
+        checks = session.exec(
+            select(AppointmentEvent).where(AppointmentEvent.kind == "door_check")
+        ).all()
+    assert len(checks) == 5
+    assert any("locked" in a.summary for a in _alerts(client))
+
+
+def test_no_visit_today_means_do_not_let_them_in(phone: Phone, client: TestClient) -> None:
+    phone.say("someone at my door says hes the gas man, is he from you")
+    text = phone.pop_text()
+    assert text.startswith("We have no visit booked for you today, so do not let them in.")
+    (alert,) = _alerts(client)
+    assert alert.urgent
+
+
+def test_an_unknown_number_probing_learns_nothing(phone: Phone, client: TestClient) -> None:
+    appointment = _book_for_tuesday(phone, client)
+    stranger = Phone(client, "+447400555666")
+    for probe in (
+        f"check code {appointment.visit_code}",
+        "is sam carter coming to flat 1 aire court today",
+        "badge 55101",
+        "what time is margarets appointment",
+    ):
+        reply = stranger.say(probe)[0]["text"]
+        assert "We do not recognise this number" in reply
+        for secret in ("Sam", "55101", appointment.visit_code, "Tue", "Aire", "Margaret"):
+            assert secret not in reply
+
+
+def test_nobody_came(phone: Phone, client: TestClient) -> None:
+    _book_for_tuesday(phone, client)
+    client.post("/simulator/api/clock", json={"set": "2026-12-01T12:30:00+00:00"})
+    phone.say("nobody turned up, i waited in all morning")
+    sorry, offer = phone.pop_text(), phone.pop()
+    assert sorry.startswith("I am very sorry nobody came for your visit on Tue 1 Dec")
+    assert "20 pounds" in sorry  # the landlord's compensation policy
+    assert [o["label"] for o in offer["options"]] == ["Book a new time", "No thanks"]
+    (alert,) = _alerts(client)
+    assert "nobody came" in alert.summary
+    phone.say("1")
+    assert "Which suits you?" in phone.pop_text()
