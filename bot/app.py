@@ -104,9 +104,9 @@ def create_app(
             {"status": "ok", "database": runtime.db.dialect, "nlu": runtime.interpreter.name}
         )
 
-    from bot.visit_page import router as visit_router
+    from bot.public_pages import router as public_router
 
-    app.include_router(visit_router)
+    app.include_router(public_router)
     if settings.simulator:
         from bot.simulator import router as simulator_router
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -128,6 +130,7 @@ class Pipeline:
             channel=inbound.channel,
         )
         replies: list[Reply] = []
+        appointment_id = _appointment_of(state.data)
         for _ in range(MAX_FOLLOW_UPS + 1):
             ctx = build_context(
                 session,
@@ -142,6 +145,9 @@ class Pipeline:
             replies.extend(result.replies)
             state = result.state
             outcomes = apply_actions(result.actions, actions)
+            appointment_id = (
+                _appointment_of(outcomes, "booked") or _appointment_of(state.data) or appointment_id
+            )
             session.flush()
             if not result.follow_up:
                 break
@@ -157,6 +163,7 @@ class Pipeline:
             tuple(replies),
             conversation.id,
             resident.id if resident else None,
+            appointment_id,
         )
         return tuple(replies)
 
@@ -180,7 +187,9 @@ class Pipeline:
         replies: tuple[Reply, ...],
         conversation_id: int | None,
         resident_id: int | None,
+        appointment_id: int | None = None,
     ) -> None:
+        """Mark the message processed and store the replies, all linked for the evidence."""
         now = self.clock.now()
         stored = session.get(Message, message_id)
         if stored is not None:
@@ -189,6 +198,7 @@ class Pipeline:
             stored.intent_confidence = parse.intent.confidence
             stored.conversation_id = conversation_id
             stored.resident_id = resident_id
+            stored.appointment_id = appointment_id
             session.add(stored)
         for reply in replies:
             record_outbound(
@@ -200,7 +210,13 @@ class Pipeline:
                 options=[{"key": o.key, "label": o.label} for o in reply.options],
                 conversation_id=conversation_id,
                 resident_id=resident_id,
+                appointment_id=appointment_id,
             )
+
+
+def _appointment_of(data: Mapping[str, Any], key: str = "appointment_id") -> int | None:
+    value = data.get(key)
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
 
 
 def parse_time(value: str) -> datetime:

@@ -20,10 +20,11 @@ from sqlmodel import col, select
 from bot.clock import FixedClock, SimulatedClock
 from bot.events import InboundMessage
 from bot.pipeline import parse_time
+from bot.public_pages import photo_file
 from bot.runtime import Runtime
-from bot.visit_page import photo_file
+from bot.visit_status import StatusRefused, VisitStatus, record_status
 from storage.enums import Channel
-from storage.models import ContactDecision, OutboxMessage, RepairJob, Resident
+from storage.models import Appointment, ContactDecision, OutboxMessage, RepairJob, Resident
 from storage.phones import PhoneNumberError, normalise_uk_mobile
 from storage.repositories.people import list_residents, open_jobs
 from storage.repositories.transcript import transcript
@@ -169,6 +170,72 @@ async def get_transcript(
             ]
 
     return await asyncio.to_thread(load)
+
+
+class VisitStatusIn(BaseModel):
+    status: VisitStatus
+    eta_minutes: int | None = Field(default=None, ge=0, le=600)
+
+
+@router.get("/api/visits")
+async def visits(
+    request: Request, phone: Annotated[str, Query(max_length=40)]
+) -> list[dict[str, Any]]:
+    """A resident's visits, so a tester can play the operative for one of them."""
+    runtime = _runtime(request)
+    address = _phone(phone)
+
+    def load() -> list[dict[str, Any]]:
+        with runtime.db.session() as session:
+            resident = session.exec(select(Resident).where(Resident.mobile == address)).first()
+            if resident is None:
+                return []
+            rows = session.exec(
+                select(Appointment, RepairJob)
+                .where(Appointment.job_id == RepairJob.id, RepairJob.resident_id == resident.id)
+                .order_by(col(Appointment.starts_at))
+            ).all()
+            return [
+                {
+                    "id": a.id,
+                    "reference": j.reference,
+                    "day": a.day.isoformat(),
+                    "window": a.window,
+                    "status": a.status,
+                    "version": a.version,
+                }
+                for a, j in rows
+            ]
+
+    return await asyncio.to_thread(load)
+
+
+@router.post("/api/visits/{appointment_id}/status")
+async def visit_status(
+    appointment_id: int, body: VisitStatusIn, request: Request
+) -> dict[str, Any]:
+    """Play the operative: on the way, arrived, running late, can't get in, done."""
+    runtime = _runtime(request)
+
+    def apply() -> dict[str, Any]:
+        with runtime.db.session() as session:
+            appointment = session.get(Appointment, appointment_id)
+            if appointment is None:
+                raise HTTPException(status_code=404, detail="no such visit")
+            try:
+                event = record_status(
+                    session,
+                    appointment=appointment,
+                    status=body.status,
+                    now=runtime.clock.now(),
+                    actor="simulator",
+                    eta_minutes=body.eta_minutes,
+                )
+            except StatusRefused as exc:
+                raise HTTPException(status_code=409, detail=str(exc)) from exc
+            return {"event": event.kind, "at": event.at.isoformat(), "status": appointment.status}
+
+    return await asyncio.to_thread(apply)
 
 
 @router.post("/api/clock")

@@ -20,7 +20,7 @@ from enum import StrEnum
 from flows.actions import Do, act
 from flows.context import AppointmentView, Inbound, StepContext
 from flows.engine import IDLE, ConversationState, Flow, StepResult
-from flows.messages import Action, Option, Reply
+from flows.messages import Action, Reply
 from flows.wording import door as words
 
 MAX_WRONG_CODES = 5
@@ -148,10 +148,7 @@ def report_no_show(ctx: StepContext) -> StepResult:
         act(Do.EVENT, appointment_id=appointment.id, kind="no_show_reported", data={}),
         _alert(f"Resident reports nobody came for {appointment.job.reference}", appointment),
     )
-    offer = Reply(
-        "Would you like a new time?",
-        (Option("1", "Book a new time"), Option("2", "No thanks")),
-    )
+    offer = words.no_show_offer(ctx.landlord)
     menu = [["1", "Book a new time", "rebook", appointment.id], ["2", "No thanks", "nothing", None]]
     return StepResult(
         IDLE.with_data(menu=menu),

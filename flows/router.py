@@ -205,7 +205,7 @@ def _start(
                 else access.FLOW.ask(access.FLOW.enter(ctx.now), ctx)
             )
         case "appointments":
-            reply = visit_words.appointments(resident)
+            reply = visit_words.appointments(resident, today=ctx.today, zone=ctx.zone)
             menu = (
                 booking.visit_menu(resident.appointments[0].id)
                 if resident.appointments

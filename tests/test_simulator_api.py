@@ -141,3 +141,10 @@ def test_the_page_is_served(client: TestClient) -> None:
     assert page.status_code == 200
     assert "text/html" in page.headers["content-type"]
     assert "Simulator" in page.text
+
+
+def test_the_code_of_conduct_page_is_public(client: TestClient) -> None:
+    page = client.get("/code-of-conduct")
+    assert page.status_code == 200
+    assert "Riverside Homes" in page.text
+    assert "ask before using your toilet" in page.text

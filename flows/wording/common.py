@@ -45,9 +45,9 @@ def menu(resident: ResidentView) -> Reply:
 
 def help_text(resident: ResidentView) -> Reply:
     return Reply(
-        "By text I can book, change or call off a repair visit, tell you who is coming, "
-        "check the person at your door, note your access needs, take feedback or a "
-        "complaint, and put you in touch with a person. Reply with a number or just tell me.",
+        "I can book, change or call off a visit, say who is coming and check them at your "
+        "door, note your needs, take feedback or a complaint, or get a person to help. "
+        "Reply with a number or just tell me.",
         MAIN_MENU,
     )
 

@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flows.context import AppointmentView, LandlordView
-from flows.messages import Reply
+from flows.messages import Option, Reply
+from flows.status import live_status
 from flows.wording.visits import when
-
-STATUS_WORDS = {
-    "on_the_way": "is on the way",
-    "arrived": "has arrived at your home",
-    "running_late": "is running late",
-    "cant_get_in": "is at your door",
-    "done": "has finished",
-}
-
-
-def live_status(appointment: AppointmentView, zone: ZoneInfo) -> str:
-    status = appointment.live_status
-    if status is None:
-        return "has not set off yet"
-    words = STATUS_WORDS.get(status, "is on today's list")
-    if status in {"on_the_way", "running_late"} and appointment.eta is not None:
-        words += f", due about {clock(appointment.eta, zone)}"
-    return words
-
-
-def clock(moment: datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    hour = local.hour % 12 or 12
-    suffix = "am" if local.hour < 12 else "pm"
-    return f"{hour}:{local.minute:02d}{suffix}"
 
 
 def identity(appointment: AppointmentView, zone: ZoneInfo, *, password: bool) -> Reply:
     op = appointment.operative
-    ask_password = " They must also say the password you set with us." if password else ""
-    photo = f" Photo: {appointment.photo_link}" if appointment.photo_link else ""
+    ask_password = " Ask for your password too." if password else ""
+    photo = f" {appointment.photo_link}" if appointment.photo_link else ""
     return Reply(
-        f"Today's visit: {op.name} from {op.employer}, ID badge {op.badge_number}, "
-        f"{live_status(appointment, zone)}.{photo} Ask them for your visit code and text me "
-        f"the code or badge number they give, and I will check it.{ask_password}",
+        f"Due today: {op.name}, {op.employer}, badge {op.badge_number}, "
+        f"{live_status(appointment, zone)}.{photo} Text me the code or badge they give to "
+        f"check it.{ask_password}",
         photo_path=op.photo_path,
     )
 
@@ -80,10 +55,17 @@ def no_visit_today(landlord: LandlordView) -> Reply:
 
 
 def no_show_sorry(appointment: AppointmentView, landlord: LandlordView) -> Reply:
-    policy = f" {landlord.compensation_policy}" if landlord.compensation_policy else ""
     return Reply(
         f"I am very sorry nobody came for your visit on {when(appointment)}. We have "
-        f"recorded it and told our team, who will look into it.{policy}"
+        "recorded it and told our team, who will look into it."
+    )
+
+
+def no_show_offer(landlord: LandlordView) -> Reply:
+    policy = f"{landlord.compensation_policy} " if landlord.compensation_policy else ""
+    return Reply(
+        f"{policy}Would you like a new time?",
+        (Option("1", "Book a new time"), Option("2", "No thanks")),
     )
 
 

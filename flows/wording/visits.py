@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from flows.context import AccessNeedView, AppointmentView, JobView, LandlordView, ResidentView
 from flows.messages import Option, Reply
 from flows.slots import label
+from flows.status import live_status
 from flows.windows import format_day
 from flows.wording.common import short
 
@@ -128,7 +130,7 @@ def when(appointment: AppointmentView) -> str:
     return label(appointment.day, appointment.window)
 
 
-def appointments(resident: ResidentView) -> Reply:
+def appointments(resident: ResidentView, *, today: date, zone: ZoneInfo) -> Reply:
     if not resident.appointments:
         if resident.open_jobs:
             return Reply(
@@ -137,15 +139,14 @@ def appointments(resident: ResidentView) -> Reply:
                 (Option("1", "Book a repair visit"),),
             )
         return Reply("You have no repair visits booked at the moment.")
-    lines = []
-    for a in resident.appointments[:3]:
-        op = a.operative
-        lines.append(
-            f"{when(a)}: {a.job.reference} {short(a.job.description, 30)}, {op.name} "
-            f"({op.employer}), badge {op.badge_number}, code {a.visit_code}."
-        )
+    first, *others = resident.appointments
+    op = first.operative
+    more = f" You have {len(others)} more booked." if others else ""
+    status = f" {op.first_name} {live_status(first, zone)}." if first.day == today else ""
     return Reply(
-        " ".join(lines) + " To change the time reply 1, to call it off reply 2.",
+        f"Your next visit: {when(first)}, {first.job.reference} "
+        f"({short(first.job.description, 30)}). {op.name} ({op.employer}), badge "
+        f"{op.badge_number}, visit code {first.visit_code}.{status}{more}",
         (Option("1", "Change the time"), Option("2", "Call the visit off")),
     )
 

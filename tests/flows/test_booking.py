@@ -13,6 +13,7 @@ from storage.enums import AppointmentStatus, JobStatus
 from storage.models import (
     Appointment,
     Availability,
+    Message,
     OutboxMessage,
     RepairJob,
     Resident,
@@ -69,6 +70,10 @@ def test_margaret_books_a_visit_and_is_told_who_is_coming(phone: Phone, demo_db:
         slot = session.get(Availability, appointment.availability_id)
     assert job.status == JobStatus.BOOKED
     assert slot is not None and slot.booked == 1
+    with demo_db.session() as session:
+        linked = session.exec(select(Message).where(Message.appointment_id == appointment.id)).all()
+    # the choice and both confirmation messages are evidence for this visit
+    assert [m.text for m in linked][-3:] == ["the second one", first["text"], second["text"]]
 
 
 def test_the_photo_page_shows_the_operative_and_expires(

@@ -37,7 +37,7 @@ def test_who_is_at_the_door_then_the_right_code(phone: Phone, client: TestClient
     appointment = _book_for_tuesday(phone, client)
     phone.say("there's a man at my door saying he's from you, is he legit?")
     identity = phone.pop()
-    assert "Sam Carter from Brightwater Plumbing Ltd, ID badge 55101" in identity["text"]
+    assert "Sam Carter, Brightwater Plumbing Ltd, badge 55101" in identity["text"]
     assert "has not set off yet" in identity["text"]
     assert identity["photo_url"]
     phone.say(appointment.visit_code)
@@ -106,7 +106,7 @@ def test_nobody_came(phone: Phone, client: TestClient) -> None:
     phone.say("nobody turned up, i waited in all morning")
     sorry, offer = phone.pop_text(), phone.pop()
     assert sorry.startswith("I am very sorry nobody came for your visit on Tue 1 Dec")
-    assert "20 pounds" in sorry  # the landlord's compensation policy
+    assert "20 pounds" in offer["text"]  # the landlord's compensation policy
     assert [o["label"] for o in offer["options"]] == ["Book a new time", "No thanks"]
     (alert,) = _alerts(client)
     assert "nobody came" in alert.summary

@@ -1,6 +1,6 @@
-"""The public page a confirmation links to: who is coming, with their photo.
+"""Public pages, no login: the landlord's code of conduct, and who is coming.
 
-No login (the resident follows a link from a text), so the link itself is the
+The visit page has no login (the resident follows a link from a text), so the link itself is the
 credential: signed, tied to the visit's version, and dead a day after the visit.
 """
 
@@ -18,6 +18,7 @@ from bot.runtime import Runtime
 from flows.slots import label
 from storage.enums import AppointmentStatus
 from storage.models import Appointment, Contractor, Operative
+from storage.repositories.people import primary_landlord
 
 router = APIRouter(tags=["visit"])
 
@@ -71,3 +72,25 @@ async def visit_photo(token: str, request: Request) -> FileResponse:
     runtime: Runtime = request.app.state.runtime
     visit = await asyncio.to_thread(_visit, runtime, token)
     return FileResponse(photo_file(visit["photo"]), media_type="image/png")
+
+
+@router.get("/code-of-conduct", response_class=HTMLResponse)
+async def code_of_conduct(request: Request) -> HTMLResponse:
+    """The landlord's published operatives' code of conduct, linked from every confirmation."""
+    runtime: Runtime = request.app.state.runtime
+
+    def load() -> dict[str, str]:
+        with runtime.db.session() as session:
+            landlord = primary_landlord(session)
+            if landlord is None:
+                raise HTTPException(status_code=404, detail="No landlord is set up yet.")
+            return {
+                "name": landlord.name,
+                "text": landlord.code_of_conduct_text,
+                "phone": landlord.phone,
+            }
+
+    landlord = await asyncio.to_thread(load)
+    return runtime.templates.TemplateResponse(
+        request, "code_of_conduct.html", {"landlord": landlord, "title": "Code of conduct"}
+    )

@@ -1,0 +1,33 @@
+"""How an operative's live status reads to a resident ("is on the way, due about 10:50am")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flows.context import AppointmentView
+
+STATUS_WORDS = {
+    "on_the_way": "is on the way",
+    "arrived": "has arrived at your home",
+    "running_late": "is running late",
+    "cant_get_in": "is at your door",
+    "done": "has finished",
+}
+
+
+def live_status(appointment: AppointmentView, zone: ZoneInfo) -> str:
+    status = appointment.live_status
+    if status is None:
+        return "has not set off yet"
+    words = STATUS_WORDS.get(status, "is on today's list")
+    if status in {"on_the_way", "running_late"} and appointment.eta is not None:
+        words += f", due about {clock(appointment.eta, zone)}"
+    return words
+
+
+def clock(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    hour = local.hour % 12 or 12
+    suffix = "am" if local.hour < 12 else "pm"
+    return f"{hour}:{local.minute:02d}{suffix}"

@@ -1,0 +1,170 @@
+"""Every SMS template stays in GSM-7 and within two segments, with realistic data.
+
+Realistic means long: the longest names, employers, descriptions and links we would
+really send. Names outside GSM-7 (Siân) may switch the encoding, and nothing else may.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.links import PhotoLinkSigner
+from flows.context import (
+    AccessNeedView,
+    AppointmentView,
+    JobView,
+    LandlordView,
+    OperativeView,
+    ResidentView,
+)
+from flows.messages import Reply
+from flows.safety import Emergency, Hazard
+from flows.sms import MAX_SEGMENTS, is_gsm7, non_gsm7, sms_cost
+from flows.wording import common, door, safety, visits
+from storage.models import Appointment
+
+BASE_URL = "https://repairs.riversidehomes.org.uk"
+START = datetime(2026, 12, 30, 12, tzinfo=UTC)
+LANDLORD = LandlordView(
+    name="Riverside Homes Housing Association",
+    phone="0300 555 0140",
+    emergency_phone="0300 555 0199",
+    code_of_conduct_url="https://repairs.riversidehomes.org.uk/code-of-conduct",
+    compensation_policy=(
+        "If we miss an agreed appointment without telling you at least 24 hours before, we pay "
+        "you 20 pounds, and 10 pounds more for each further missed appointment for the same "
+        "repair."
+    ),
+)
+JOB = JobView(
+    1, "RH-104217", "Kitchen tap dripping constantly and the cupboard under it is wet", "open"
+)
+NEED = AccessNeedView(
+    1, "wheelchair", "I use a wheelchair, please use the side ramp and ring twice", True
+)
+
+
+def _appointment(name: str = "Alexander Montgomery-Smith") -> AppointmentView:
+    return AppointmentView(
+        id=1,
+        version=3,
+        job=JOB,
+        operative=OperativeView(1, name, "Brightwater Plumbing and Heating Ltd", "551023"),
+        day=date(2026, 12, 30),
+        window="afternoon",
+        starts_at=datetime(2026, 12, 30, 12, tzinfo=UTC),
+        ends_at=datetime(2026, 12, 30, 17, tzinfo=UTC),
+        status="booked",
+        visit_code="4821",
+        live_status="running_late",
+        eta=datetime(2026, 12, 30, 15, 45, tzinfo=UTC),
+        photo_link=PhotoLinkSigner("s" * 64, BASE_URL, FixedClock(START)).link(
+            Appointment(
+                id=123456,
+                job_id=1,
+                operative_id=1,
+                day=date(2026, 12, 30),
+                window="afternoon",
+                starts_at=START,
+                ends_at=START,
+                version=3,
+                visit_code="4821",
+                created_at=START,
+                updated_at=START,
+            )
+        ),
+    )
+
+
+def _resident(name: str = "Bartholomew Featherstonehaugh") -> ResidentView:
+    appointment = _appointment()
+    return ResidentView(
+        id=1,
+        name=name,
+        open_jobs=(JOB, JOB),
+        access_needs=(NEED,),
+        appointments=(appointment, appointment, appointment),
+        nominee_name="Susan Featherstonehaugh",
+    )
+
+
+def all_templates(resident: ResidentView, appointment: AppointmentView) -> list[Reply]:
+    zone = __import__("zoneinfo").ZoneInfo("Europe/London")
+    replies: list[Reply] = [
+        common.greeting(resident),
+        common.menu(resident),
+        common.help_text(resident),
+        common.unknown_number(LANDLORD),
+        common.thanks(resident),
+        common.goodbye(resident),
+        visits.needs_check(resident.access_needs),
+        visits.ask_needs(),
+        visits.ask_new_needs(),
+        visits.ask_consent(NEED.own_words),
+        visits.choose_job(resident.open_jobs),
+        visits.offer(["Wed 30 Dec, afternoon 12pm-5pm"] * 3),
+        visits.offer(["Wed 30 Dec, afternoon 12pm-5pm"], lead="Sorry, nothing is free then."),
+        visits.nothing_free(asked=True),
+        visits.ask_times(),
+        visits.slot_taken(),
+        visits.no_open_job(LANDLORD),
+        visits.repair_logged(JOB.description * 3),
+        *visits.confirmation(appointment, LANDLORD),
+        Reply(visits.nominee_copy(resident, appointment)),
+        visits.appointments(resident, today=date(2026, 12, 30), zone=zone),
+        visits.choose_visit(resident.appointments, doing="call off"),
+        visits.no_visit_to_change(resident),
+        visits.confirm_cancel(appointment),
+        visits.cancelled(appointment),
+        visits.kept(appointment),
+        door.identity(appointment, zone, password=True),
+        door.matched(appointment, password=True),
+        door.mismatch(LANDLORD, 4),
+        door.locked(LANDLORD),
+        door.no_visit_today(LANDLORD),
+        door.no_show_sorry(appointment, LANDLORD),
+        door.no_show_offer(LANDLORD),
+        door.no_show_unknown(LANDLORD),
+        safety.opted_out(),
+        safety.opted_in(),
+        safety.handoff("on Mon 4 Jan by 10am"),
+    ]
+    replies += [safety.emergency(Emergency(h), LANDLORD) for h in Hazard]
+    return replies
+
+
+def sms_text(reply: Reply) -> str:
+    """What SMS actually carries: the text plus the numbered options."""
+    lines = [reply.text, *(f"{o.key} {o.label}" for o in reply.options)]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("index", range(len(all_templates(_resident(), _appointment()))))
+def test_template_is_gsm7_within_two_segments(index: int) -> None:
+    reply = all_templates(_resident(), _appointment())[index]
+    text = sms_text(reply)
+    assert is_gsm7(text), non_gsm7(text)
+    cost = sms_cost(text)
+    assert cost.segments <= MAX_SEGMENTS, (cost, text)
+
+
+def test_names_outside_gsm7_switch_encoding_and_nothing_else_does() -> None:
+    resident = _resident("Siân Llewellyn")
+    appointment = _appointment("Zoë Brontë")
+    for reply in all_templates(resident, appointment):
+        assert non_gsm7(sms_text(reply)) <= {"â", "ë"}
+
+
+def test_segment_counting_matches_the_standard() -> None:
+    assert sms_cost("a" * 160).segments == 1
+    assert sms_cost("a" * 161).segments == 2
+    assert sms_cost("a" * 306).segments == 2
+    assert sms_cost("a" * 307).segments == 3
+    assert sms_cost("[" * 80).segments == 1  # extended characters cost two septets
+    assert sms_cost("[" * 81).segments == 2
+    assert sms_cost("Siân " * 14).encoding == "UCS-2"
+    assert sms_cost("â" * 70).segments == 1
+    assert sms_cost("â" * 71).segments == 2
