@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli_nlu import app as nlu_app
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Doorstep: the repairs assistant residents trust.", no_args_is_help=True)
@@ -19,12 +20,7 @@ demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 
-try:  # the NLU commands live in their own module
-    from bot.cli_nlu import app as nlu_app
-
-    app.add_typer(nlu_app, name="nlu")
-except ImportError:  # pragma: no cover - only while the module is being written
-    pass
+app.add_typer(nlu_app, name="nlu")
 
 
 def _settings(**overrides: object) -> Settings:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
+from bot.interpreters import interpreter_from_settings
+from bot.settings import SettingsError, load_settings
 from nlu.evaluate import EvaluationReport, evaluate
 from nlu.interpreter import DEFAULT_TIMEZONE, Interpreter
 from nlu.training_data import TrainingDataError, load_training_data
@@ -30,8 +31,8 @@ app = typer.Typer(
 
 #: Evaluation resolves times against a fixed moment so runs are comparable.
 EVALUATION_NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
-KINDS = ("builtin", "rasa")
 USAGE_ERROR = 2
+INTERPRETERS = ("builtin", "rasa", "keyword")
 
 
 def _wall_clock() -> datetime:
@@ -43,45 +44,22 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(USAGE_ERROR)
 
 
-def _interpreter_for(kind: str) -> Interpreter:
-    """Build the interpreter named on the command line, configured like the service.
-
-    Reads the same `DOORSTEP_*` variables as `bot.settings` (only the NLU ones, so a
-    terminal without the service's secrets can still parse and evaluate).
-    """
-    from nlu.factory import build_interpreter
-
-    env = os.environ
-    return build_interpreter(
-        kind,
-        rasa_url=env.get("DOORSTEP_RASA_URL"),
-        rasa_token=env.get("DOORSTEP_RASA_TOKEN"),
-        timeout=_env_float("DOORSTEP_RASA_TIMEOUT_SECONDS", 1.5),
-        cache_dir=Path(env.get("DOORSTEP_NLU_CACHE_DIR", "var/cache/nlu")),
-        threshold=_env_float("DOORSTEP_NLU_THRESHOLD", 0.4),
-    )
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
+def _interpreter_for(kind: str | None) -> Interpreter:
+    """Build the interpreter named on the command line, configured like the service
+    (the same settings class, so `DOORSTEP_RASA_URL` and friends mean the same here)."""
+    overrides: dict[str, object] = {"nlu": kind} if kind else {}
     try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
-
-
-def _resolve_kind(kind: str | None) -> str:
-    choice = (kind or os.environ.get("DOORSTEP_NLU") or "builtin").strip().lower()
-    if choice not in KINDS:
-        raise _fail(f"unknown interpreter {choice!r}; choose one of {', '.join(KINDS)}")
-    return choice
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        raise _fail(" ".join(str(exc).split())) from None
+    return interpreter_from_settings(settings)
 
 
 def _load_interpreter(kind: str | None) -> Interpreter:
+    if kind is not None and kind not in INTERPRETERS:
+        raise _fail(f"unknown interpreter {kind!r}; choose one of {', '.join(INTERPRETERS)}")
     try:
-        return _interpreter_for(_resolve_kind(kind))
+        return _interpreter_for(kind)
     except TrainingDataError as exc:
         raise _fail(f"cannot train the built-in interpreter: {exc}") from None
     except ValueError as exc:
