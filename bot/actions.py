@@ -56,6 +56,7 @@ from storage.repositories.booking import (
     claim_capacity,
     release_capacity,
 )
+from storage.repositories.outbox import enqueue
 
 log = logging.getLogger(__name__)
 FEEDBACK_FIELDS = ("rating", "showed_id", "asked_before_facilities", "left_tidy", "respectful")
@@ -442,27 +443,21 @@ def _outbox(
     key: str,
     appointment: Appointment | None = None,
 ) -> None:
-    exists = ctx.session.exec(
-        select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)
-    ).first()
-    if exists is not None:
-        return
-    ctx.session.add(
-        OutboxMessage(
-            resident_id=ctx.resident.id if ctx.resident else None,
-            appointment_id=appointment.id if appointment else None,
-            appointment_version=appointment.version if appointment else None,
-            conversation_id=ctx.conversation.id,
-            kind=kind,
-            purpose=purpose,
-            channel=channel,
-            address=address,
-            text=text,
-            idempotency_key=key,
-            not_before=ctx.now,
-            expires_at=appointment.ends_at if appointment else ctx.now + timedelta(days=2),
-            created_at=ctx.now,
-        )
+    enqueue(
+        ctx.session,
+        key=key,
+        kind=kind,
+        purpose=purpose,
+        text=text,
+        not_before=ctx.now,
+        now=ctx.now,
+        channel=channel,
+        address=address,
+        resident_id=ctx.resident.id if ctx.resident else None,
+        appointment_id=appointment.id if appointment else None,
+        appointment_version=appointment.version if appointment else None,
+        conversation_id=ctx.conversation.id,
+        expires_at=appointment.ends_at if appointment else ctx.now + timedelta(days=2),
     )
 
 

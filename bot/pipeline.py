@@ -18,7 +18,7 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,10 +34,16 @@ from flows.messages import Reply
 from nlu.interpreter import Interpreter
 from nlu.types import ParseResult
 from storage.db import Database
+from storage.enums import Channel
 from storage.models import Conversation, Message
 from storage.repositories.conversations import lock_conversation
+from storage.repositories.outbox import enqueue
 from storage.repositories.people import resident_by_address
-from storage.repositories.transcript import record_inbound, record_outbound
+from storage.repositories.transcript import (
+    record_inbound,
+    record_outbound,
+    unprocessed_inbound,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,10 @@ SORRY = Reply(
 )
 #: A flow may ask for a follow-up step after its actions; more than this is a bug.
 MAX_FOLLOW_UPS = 3
+#: Channels whose replies go back in the HTTP answer; every other channel's replies go
+#: through the outbox (and the contact policy) like everything else the service sends.
+DIRECT_CHANNELS = frozenset({Channel.SIMULATOR})
+REPLY_VALIDITY = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +71,8 @@ class Pipeline:
     rng: random.Random = field(default_factory=random.SystemRandom)
 
     async def receive(self, inbound: InboundMessage) -> Handled:
-        message_id = await asyncio.to_thread(self._store, inbound)
+        """Store and answer in one go (the simulator; webhooks store, ack, then process)."""
+        message_id = await self.store(inbound)
         if message_id is None:
             log.info("duplicate delivery ignored channel=%s", inbound.channel.value)
             return Handled(duplicate=True)
@@ -74,6 +85,36 @@ class Pipeline:
             inbound.text, now=inbound.received_at, tz=self.zone.key
         )
         return await asyncio.to_thread(self._answer, message_id, inbound, parse)
+
+    async def store(self, inbound: InboundMessage) -> int | None:
+        """Persist an inbound message; None when this channel id was stored before."""
+        return await asyncio.to_thread(self._store, inbound)
+
+    async def process_pending(self, *, limit: int = 500) -> int:
+        """Answer messages that were stored but never processed (the process died between
+        acknowledging and answering). Run at start-up; returns how many were handled."""
+        pending = await asyncio.to_thread(self._pending, limit)
+        for message_id, inbound in pending:
+            await self.process(message_id, inbound)
+        return len(pending)
+
+    def _pending(self, limit: int) -> list[tuple[int, InboundMessage]]:
+        with self.db.session() as session:
+            rows = unprocessed_inbound(session, limit=limit)
+            return [
+                (
+                    row.id,
+                    InboundMessage(
+                        channel=Channel(row.channel),
+                        address=row.address,
+                        text=row.text,
+                        channel_message_id=row.channel_message_id or f"stored-{row.id}",
+                        received_at=row.created_at,
+                    ),
+                )
+                for row in rows
+                if row.id is not None
+            ]
 
     def _store(self, inbound: InboundMessage) -> int | None:
         with self.db.session() as session:
@@ -200,17 +241,37 @@ class Pipeline:
             stored.resident_id = resident_id
             stored.appointment_id = appointment_id
             session.add(stored)
-        for reply in replies:
-            record_outbound(
+        for index, reply in enumerate(replies):
+            options = [{"key": o.key, "label": o.label} for o in reply.options]
+            if inbound.channel in DIRECT_CHANNELS:
+                record_outbound(
+                    session,
+                    channel=inbound.channel,
+                    address=inbound.address,
+                    text=reply.text,
+                    at=now,
+                    options=options,
+                    conversation_id=conversation_id,
+                    resident_id=resident_id,
+                    appointment_id=appointment_id,
+                )
+                continue
+            # The transcript row is written when the dispatcher actually sends it.
+            enqueue(
                 session,
+                key=f"reply:{message_id}:{index}",
+                kind="reply",
+                purpose="reply",
+                text=reply.text,
+                not_before=now,
+                now=now,
                 channel=inbound.channel,
                 address=inbound.address,
-                text=reply.text,
-                at=now,
-                options=[{"key": o.key, "label": o.label} for o in reply.options],
-                conversation_id=conversation_id,
                 resident_id=resident_id,
                 appointment_id=appointment_id,
+                conversation_id=conversation_id,
+                expires_at=now + REPLY_VALIDITY,
+                payload={"options": options, "photo_path": reply.photo_path},
             )
 
 
