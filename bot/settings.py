@@ -57,6 +57,28 @@ class Settings(BaseSettings):
     # Web sessions for staff pages. Generated per process when unset in simulator mode.
     secret_key: SecretStr | None = None
 
+    # SMS through Twilio. Without an account SID and token the SMS channel is off.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_from: str | None = None
+    #: Another Twilio-compatible API (tests point this at a local fake).
+    twilio_api_base: str | None = None
+    #: Messages per second per sender (Twilio's long-code default is 1; short codes more).
+    twilio_rate_per_second: float = Field(default=1.0, gt=0, le=1000)
+
+    # Telegram. Without a token the Telegram channel is off.
+    telegram_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    #: Another Bot API server (tests point this at a local fake).
+    telegram_api_base: str | None = None
+
+    # Scheduler and dispatcher
+    #: Run planner, dispatcher and sweeps inside `doorstep serve` (else `doorstep scheduler`).
+    scheduler_in_process: bool = True
+    dispatch_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    plan_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -79,7 +101,7 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
 
-    @field_validator("public_base_url", "rasa_url")
+    @field_validator("public_base_url", "rasa_url", "twilio_api_base", "telegram_api_base")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -88,7 +110,9 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an http(s) URL, got {value!r}")
         return value.rstrip("/")
 
-    @field_validator("rasa_token", "secret_key")
+    @field_validator(
+        "rasa_token", "secret_key", "twilio_auth_token", "telegram_token", "telegram_webhook_secret"
+    )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
@@ -99,11 +123,28 @@ class Settings(BaseSettings):
     def _consistent(self) -> Settings:
         if self.nlu == "rasa" and not self.rasa_url:
             raise ValueError("DOORSTEP_RASA_URL is required when DOORSTEP_NLU=rasa")
+        if self.sms_enabled and not (self.twilio_messaging_service_sid or self.twilio_from):
+            raise ValueError(
+                "DOORSTEP_TWILIO_MESSAGING_SERVICE_SID or DOORSTEP_TWILIO_FROM is required "
+                "when Twilio credentials are set"
+            )
+        if self.telegram_token and not self.telegram_webhook_secret and not self.simulator:
+            raise ValueError(
+                "DOORSTEP_TELEGRAM_WEBHOOK_SECRET is required for Telegram in production"
+            )
         if not self.simulator and self.secret_key is None:
             raise ValueError(
                 "DOORSTEP_SECRET_KEY is required when DOORSTEP_SIMULATOR is off (production)"
             )
         return self
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_token is not None
 
     @property
     def is_sqlite(self) -> bool:

@@ -6,13 +6,16 @@ PostgreSQL tests skip with a reason on a laptop without a server, and fail in CI
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import random
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -34,6 +37,31 @@ from storage.migrate import upgrade
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 #: A Monday morning in winter (GMT), far from the clock changes.
 MONDAY_9AM = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else address
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(str(host)):
+        raise RuntimeError(f"test tried to reach {host}: tests must never leave this machine")
+    return _real_connect(self, address)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_internet() -> Iterator[None]:
+    """Any test that tries to reach a non-loopback address fails loudly."""
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

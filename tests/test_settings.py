@@ -57,3 +57,24 @@ def test_production_requires_a_secret_key() -> None:
         load_settings(_env_file=None, simulator=False)
     settings = load_settings(_env_file=None, simulator=False, secret_key="x" * 40)
     assert settings.simulator is False
+
+
+def test_channels_are_off_without_credentials_and_need_a_sender() -> None:
+    settings = load_settings(_env_file=None)
+    assert not settings.sms_enabled and not settings.telegram_enabled
+    with pytest.raises(SettingsError, match="DOORSTEP_TWILIO_FROM"):
+        load_settings(_env_file=None, twilio_account_sid="AC1", twilio_auth_token="t0k3n-value")
+    on = load_settings(
+        _env_file=None,
+        twilio_account_sid="AC1",
+        twilio_auth_token="t0k3n-value",
+        twilio_from="+447400000001",
+    )
+    assert on.sms_enabled
+
+
+def test_tests_cannot_reach_the_internet() -> None:
+    import socket
+
+    with pytest.raises(RuntimeError, match="never leave this machine"):
+        socket.create_connection(("192.0.2.1", 80), timeout=1)
