@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from storage.enums import Channel, Decision, OutboxStatus
@@ -13,6 +14,7 @@ from storage.models._base import enum_field, json_field, utc_field
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
 
     id: int | None = Field(default=None, primary_key=True)
     resident_id: int | None = Field(default=None, foreign_key="residents.id", index=True)
@@ -33,6 +35,10 @@ class OutboxMessage(SQLModel, table=True):
     expires_at: datetime | None = utc_field(nullable=True)
     status: OutboxStatus = enum_field(OutboxStatus, default=OutboxStatus.PENDING, index=True)
     attempts: int = 0
+    #: Who claimed the row for sending and when: a row left "sending" after a crash is
+    #: reconciled with the provider, never blindly sent again.
+    claimed_at: datetime | None = utc_field(nullable=True)
+    claimed_by: str | None = None
     last_error: str | None = None
     provider_message_id: str | None = Field(default=None, index=True)
     created_at: datetime = utc_field()
