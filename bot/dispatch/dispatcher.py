@@ -131,7 +131,7 @@ class Dispatcher:
             inputs = PolicyInputs.load(session, rows, now)
             for row in rows:
                 resident = inputs.residents.get(row.resident_id or -1)
-                channel, address = route(row, resident)
+                channel, address = route(row, resident, frozenset(self.senders))
                 verdict = inputs.verdict(row, channel, address)
                 if verdict.decision != Decision.SEND:
                     _settle(

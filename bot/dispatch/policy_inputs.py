@@ -187,16 +187,26 @@ def unreachable(resident: Resident | None) -> frozenset[Channel]:
     return frozenset(channels)
 
 
-def evaluate_row(session: Session, row: OutboxMessage, now: datetime) -> Verdict:
+def evaluate_row(
+    session: Session,
+    row: OutboxMessage,
+    now: datetime,
+    *,
+    available: frozenset[Channel] = frozenset(Channel),
+) -> Verdict:
     """The policy's verdict on one row as the database stands (the planner uses this)."""
     inputs = PolicyInputs.load(session, [row], now)
-    channel, address = route(row, inputs.residents.get(row.resident_id or -1))
+    channel, address = route(row, inputs.residents.get(row.resident_id or -1), available)
     return inputs.verdict(row, channel, address)
 
 
-def route(row: OutboxMessage, resident: Resident | None) -> tuple[Channel, str]:
+def route(
+    row: OutboxMessage,
+    resident: Resident | None,
+    available: frozenset[Channel] = frozenset(Channel),
+) -> tuple[Channel, str]:
     """Which channel and address a row goes to: its own, or the resident's preferred one,
-    falling back from Telegram to SMS when Telegram cannot be used."""
+    falling back from Telegram to SMS when Telegram cannot be used or is not running."""
     if row.channel is not None and row.address:
         return Channel(row.channel), row.address
     if resident is None:
