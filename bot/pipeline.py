@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from sqlmodel import Session
 from bot.actions import ActionContext, apply_actions
 from bot.context import NoPhotoLinks, PhotoLinks, build_context
 from bot.events import Handled, InboundMessage
+from bot.metrics import Metrics
 from flows.clock import Clock
 from flows.context import Inbound
 from flows.engine import ConversationState, FlowRegistry, StepResult
@@ -69,26 +71,39 @@ class Pipeline:
     links: PhotoLinks = field(default_factory=NoPhotoLinks)
     #: Visit codes come from here; tests pass a seeded one.
     rng: random.Random = field(default_factory=random.SystemRandom)
+    metrics: Metrics | None = None
 
     async def receive(self, inbound: InboundMessage) -> Handled:
         """Store and answer in one go (the simulator; webhooks store, ack, then process)."""
         message_id = await self.store(inbound)
         if message_id is None:
-            log.info("duplicate delivery ignored channel=%s", inbound.channel.value)
             return Handled(duplicate=True)
         replies = await self.process(message_id, inbound)
         return Handled(duplicate=False, replies=replies, message_id=message_id)
 
     async def process(self, message_id: int, inbound: InboundMessage) -> tuple[Reply, ...]:
         """Understand and answer a stored message; safe to call again after a crash."""
+        started = time.perf_counter()
         parse = await self.interpreter.parse(
             inbound.text, now=inbound.received_at, tz=self.zone.key
         )
+        if self.metrics is not None:
+            self.metrics.nlu_latency.labels(self.interpreter.name).observe(
+                time.perf_counter() - started
+            )
         return await asyncio.to_thread(self._answer, message_id, inbound, parse)
 
     async def store(self, inbound: InboundMessage) -> int | None:
         """Persist an inbound message; None when this channel id was stored before."""
-        return await asyncio.to_thread(self._store, inbound)
+        message_id = await asyncio.to_thread(self._store, inbound)
+        if message_id is None:
+            log.info("duplicate delivery ignored", extra={"channel": inbound.channel.value})
+        self._count(inbound, "duplicate" if message_id is None else "stored")
+        return message_id
+
+    def _count(self, inbound: InboundMessage, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.messages_in.labels(inbound.channel.value, outcome).inc()
 
     async def process_pending(self, *, limit: int = 500) -> int:
         """Answer messages that were stored but never processed (the process died between
@@ -132,9 +147,12 @@ class Pipeline:
     ) -> tuple[Reply, ...]:
         try:
             with self.db.session() as session:
-                return self._run_flow(session, message_id, inbound, parse)
+                replies = self._run_flow(session, message_id, inbound, parse)
+            self._count(inbound, "processed")
+            return replies
         except Exception:
-            log.exception("could not handle message id=%s", message_id)
+            log.exception("could not handle a message", extra={"message_id": message_id})
+            self._count(inbound, "error")
             with self.db.session() as session:
                 self._finish(session, message_id, inbound, parse, (SORRY,), None, None)
             return (SORRY,)

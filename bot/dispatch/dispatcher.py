@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 
 from bot.channels.base import OutgoingMessage, Sender, SendError, SendReceipt
 from bot.dispatch.policy_inputs import PolicyInputs, route
+from bot.metrics import Metrics
 from flows.clock import Clock
 from flows.messages import Option
 from storage.db import Database
@@ -92,6 +93,7 @@ class Dispatcher:
     backoff: Backoff = field(default_factory=Backoff)
     #: Called in the recording transaction for each sent row (e.g. start a feedback flow).
     on_sent: SentHook | None = None
+    metrics: Metrics | None = None
 
     async def run_once(self, *, limit: int | None = None) -> DispatchStats:
         """Send everything due now (up to `limit` rows); returns what happened."""
@@ -133,6 +135,8 @@ class Dispatcher:
                 resident = inputs.residents.get(row.resident_id or -1)
                 channel, address = route(row, resident, frozenset(self.senders))
                 verdict = inputs.verdict(row, channel, address)
+                if self.metrics is not None:
+                    self.metrics.policy_decisions.labels(verdict.decision, verdict.reason).inc()
                 if verdict.decision != Decision.SEND:
                     _settle(
                         session,
@@ -212,11 +216,14 @@ class Dispatcher:
                     continue
                 if isinstance(result, SendReceipt):
                     self._mark_sent(session, row, item.message, result, now)
-                    stats.sent += 1
+                    outcome = "sent"
                 elif self._failed(session, row, item, result, now):
-                    stats.failed += 1
+                    outcome = "failed"
                 else:
-                    stats.retried += 1
+                    outcome = "retried"
+                setattr(stats, outcome, getattr(stats, outcome) + 1)
+                if self.metrics is not None:
+                    self.metrics.messages_out.labels(item.message.channel, outcome).inc()
         return stats
 
     def _mark_sent(
