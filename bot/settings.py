@@ -32,6 +32,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
+        # `DOORSTEP_TELEGRAM_TOKEN=` in a .env means "not set", not "an empty token".
+        env_ignore_empty=True,
     )
 
     # Service
