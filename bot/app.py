@@ -79,7 +79,17 @@ def create_app(
             log.warning("database schema is not at the latest migration: run `doorstep db upgrade`")
         # Warm the interpreter so the first resident does not wait for training.
         await runtime.interpreter.parse("hello", now=runtime.clock.now(), tz=settings.timezone)
+        # Planner, dispatcher, sweeps (bot/scheduler.py) unless scheduler_in_process is off.
+        from bot.scheduler import start_in_process
+
+        scheduler = await start_in_process(runtime)
+        if telegram is not None:  # Telegram (issue 5): the PTB Application's lifetime
+            await telegram.startup()
         yield
+        if telegram is not None:
+            await telegram.shutdown()
+        if scheduler is not None:
+            await scheduler.shutdown()
         close = getattr(runtime.interpreter, "aclose", None)
         if close is not None:
             await close()
@@ -87,6 +97,10 @@ def create_app(
 
     app = FastAPI(title="Doorstep", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    # Telegram (issue 5): POST /webhooks/telegram and app.state.telegram, or a log line.
+    from bot.channels.telegram_setup import mount_telegram
+
+    telegram = mount_telegram(app, runtime)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.get("/healthz")
@@ -107,10 +121,18 @@ def create_app(
     from bot.public_pages import router as public_router
 
     app.include_router(public_router)
+    from bot.staff import router as staff_router  # staff web app: bot/staff/
+
+    app.include_router(staff_router)
     if settings.simulator:
         from bot.simulator import router as simulator_router
 
         app.include_router(simulator_router)
+    # SMS through Twilio (bot/channels/sms_setup.py): webhooks when configured, else a log line.
+    from bot.channels.sms_setup import sms_router_from_settings
+
+    if (sms_router := sms_router_from_settings(settings)) is not None:
+        app.include_router(sms_router)
     return app
 
 

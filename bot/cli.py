@@ -12,6 +12,9 @@ from typing import Annotated
 import typer
 
 from bot.cli_nlu import app as nlu_app
+from bot.cli_ops import app as ops_app
+from bot.cli_staff import app as staff_app
+from bot.cli_telegram import app as telegram_app
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Doorstep: the repairs assistant residents trust.", no_args_is_help=True)
@@ -21,6 +24,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 
 app.add_typer(nlu_app, name="nlu")
+app.add_typer(ops_app)  # scheduler, broadcast, outbox (bot/cli_ops.py)
+app.add_typer(telegram_app, name="telegram")  # set-webhook, poll, invite (bot/cli_telegram.py)
+app.add_typer(staff_app, name="staff")  # create-user (bot/cli_staff.py)
 
 
 def _settings(**overrides: object) -> Settings:

@@ -81,16 +81,14 @@ def build_context(
     windows = windows_from_config(landlord.visit_windows) if landlord else DEFAULT_WINDOWS
     operatives = _operatives(session)
     view = None
-    slots: tuple[SlotView, ...] = ()
     if resident is not None and resident.id is not None:
         view = _resident_view(session, resident, operatives, now, links)
-        slots = _slots(session, operatives, now, zone, windows)
     return StepContext(
         landlord=landlord_view(landlord),
         resident=view,
         now=now,
         zone=zone,
-        slots=slots,
+        slot_source=lambda: _slots(session, operatives, now, zone, windows),
         operatives=operatives,
         paused=paused,
         windows=windows,

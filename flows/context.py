@@ -6,9 +6,10 @@ themselves, which keeps them pure and their tests plain transcripts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -148,14 +149,19 @@ class Inbound:
         return self.outcomes is not None
 
 
-@dataclass(frozen=True, slots=True)
+def _no_slots() -> tuple[SlotView, ...]:
+    return ()
+
+
+@dataclass(frozen=True)
 class StepContext:
     landlord: LandlordView
     resident: ResidentView | None
     now: datetime
     zone: ZoneInfo
-    #: Free windows for the trades of the resident's open and booked jobs, soonest first.
-    slots: tuple[SlotView, ...] = ()
+    #: Loads the free windows; called only when a flow needs them (booking), because
+    #: most messages ("hello", a door check) never look at availability.
+    slot_source: Callable[[], tuple[SlotView, ...]] = _no_slots
     #: Operatives who own those slots or appointments, by id.
     operatives: Mapping[int, OperativeView] = field(default_factory=dict)
     #: The conversation is paused for a human (handoff); only safety is answered.
@@ -166,3 +172,8 @@ class StepContext:
     @property
     def today(self) -> date:
         return self.now.astimezone(self.zone).date()
+
+    @cached_property
+    def slots(self) -> tuple[SlotView, ...]:
+        """Free windows from the availability, soonest first (loaded once, on first use)."""
+        return self.slot_source()

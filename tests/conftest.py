@@ -151,7 +151,8 @@ def client(
     demo_db: Database, clock: FixedClock, interpreter: BuiltinInterpreter
 ) -> Iterator[TestClient]:
     """The real app on the demo data, with the clock under the test's control."""
-    settings = load_settings(database_url=demo_db.url, simulator=True)
+    # Background jobs off: tests run the planner and dispatcher themselves (tests/scheduling).
+    settings = load_settings(database_url=demo_db.url, simulator=True, scheduler_in_process=False)
     app = create_app(settings, clock=clock, interpreter=interpreter, rng=random.Random(7))
     with TestClient(app) as test_client:
         yield test_client

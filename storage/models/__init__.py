@@ -1,6 +1,7 @@
 """SQLModel tables, grouped in families; importing this module registers them all."""
 
 from storage.models.conversation import Conversation, Message
+from storage.models.link_tokens import LinkToken  # Telegram linking (issue 5)
 from storage.models.outbox import ContactDecision, OutboxMessage
 from storage.models.people import (
     DEFAULT_CONTACT_HOURS,
@@ -29,6 +30,7 @@ __all__ = [
     "Disclosure",
     "Feedback",
     "Landlord",
+    "LinkToken",
     "Message",
     "Operative",
     "OutboxMessage",

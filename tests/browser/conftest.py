@@ -71,6 +71,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     settings = load_settings(
         database_url=url,
         simulator=True,
+        scheduler_in_process=False,  # tests drive time; no background jobs
         nlu="keyword",
         public_base_url=base_url,
         nlu_cache_dir=tmp_path_factory.mktemp("nlu-cache"),

@@ -1,0 +1,122 @@
+"""Words for the messages Doorstep starts itself: reminders, status news, feedback, changes.
+
+Every one is an SMS: GSM-7 (no curly quotes, dashes or emoji) and at most two segments
+with the longest names we hold; tests check both. Options are numbers, never carrier
+keywords (a resident who texts "CANCEL" is unsubscribed by the carrier). Nothing here
+mentions access needs: a phone may be read by someone else in the household.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+#: Free text a member of staff types (a disruption's reason) is cut to this, so the message
+#: stays within two segments whatever they write.
+REASON_LIMIT = 90
+
+
+def _hhmm(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    hour = local.hour % 12 or 12
+    suffix = "am" if local.hour < 12 else "pm"
+    return f"{hour}{suffix}" if local.minute == 0 else f"{hour}:{local.minute:02d}{suffix}"
+
+
+def evening_reminder(first_name: str, visit: str, operative: str, code: str) -> str:
+    """Names the day rather than saying "tomorrow": a Sunday reminder is held to Monday."""
+    return (
+        f"Hello {first_name}, a reminder of your repair visit on {visit}. "
+        f"{operative} will say your visit code {code} at the door. "
+        "To change the time reply 1, to call it off reply 2."
+    )
+
+
+def morning_reminder(first_name: str, visit: str, operative: str, code: str) -> str:
+    return (
+        f"Good morning {first_name}. Your repair visit is today, {visit}. {operative} "
+        f"will say your visit code {code} at the door: if they cannot, do not let them in."
+    )
+
+
+def on_the_way(operative: str, eta: datetime | None, zone: ZoneInfo) -> str:
+    arrival = f", arriving about {_hhmm(eta, zone)}" if eta else ""
+    return (
+        f"{operative} is on the way to your repair visit{arrival}. They will say your "
+        "visit code at the door."
+    )
+
+
+def arrived(operative: str, code: str) -> str:
+    return (
+        f"{operative} is at your door now. They should say your visit code {code}: if "
+        "they cannot, do not let them in and text us."
+    )
+
+
+def running_late(operative: str, eta: datetime | None, zone: ZoneInfo) -> str:
+    arrival = f" and now expects to arrive about {_hhmm(eta, zone)}" if eta else ""
+    return (
+        f"Sorry, {operative} is running late for your repair visit{arrival}. "
+        "To change the time reply 1."
+    )
+
+
+def cant_get_in(operative: str) -> str:
+    return (
+        f"{operative} came for your repair visit but could not get in. "
+        "Reply 1 to choose a new time, or text us if you are at home."
+    )
+
+
+def feedback_request(visit: str) -> str:
+    """Must read as the feedback flow's first question: the reply lands in that flow."""
+    return (
+        f"How did your repair visit on {visit} go? Reply with a number from 1 (very poor) "
+        "to 5 (very good)."
+    )
+
+
+def needs_review(first_name: str, visit: str) -> str:
+    return (
+        f"Hello {first_name}, before your repair visit on {visit}: it is a year since you "
+        "told us what helps at your visits. Reply 1 to check or change it."
+    )
+
+
+def staff_rebooked(first_name: str, visit: str, operative: str, code: str) -> str:
+    return (
+        f"Hello {first_name}, our team has moved your repair visit to {visit}. {operative} "
+        f"will come and say your visit code {code}. To change the time reply 1."
+    )
+
+
+def staff_cancelled(first_name: str, visit: str) -> str:
+    return (
+        f"Hello {first_name}, our team has called off your repair visit on {visit}. "
+        "Reply 1 to choose a new time."
+    )
+
+
+def disruption(first_name: str, visit: str, reason: str) -> str:
+    return (
+        f"Hello {first_name}, we are sorry: your repair visit on {visit} cannot go ahead "
+        f"as planned ({clean_reason(reason)}). Reply 1 to choose a new time."
+    )
+
+
+def clean_reason(reason: str) -> str:
+    """Staff text made SMS-safe: straight quotes and hyphens, one line, a bounded length."""
+    swaps = {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+    }
+    text = " ".join("".join(swaps.get(c, c) for c in reason).split()).rstrip(".")
+    if len(text) > REASON_LIMIT:
+        text = text[: REASON_LIMIT - 3].rstrip() + "..."
+    return text

@@ -1,0 +1,181 @@
+"""The staff web app in a real browser (Debian's Chromium, headless), phone-sized: sign in,
+filter and review feedback beside its transcript, answer a call-back, send reminders."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlmodel import select
+from staff.helpers import PASSWORD, USERS, make_staff_users
+
+from bot.app import create_app
+from bot.clock import FixedClock
+from bot.demo import load_demo
+from bot.settings import load_settings
+from flows.codes import new_visit_code
+from flows.windows import window_named
+from mandatory import unavailable
+from storage.db import Database
+from storage.enums import JobStatus, StaffRole
+from storage.migrate import upgrade
+from storage.models import Availability, RepairJob
+from storage.repositories.booking import book_appointment
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path(os.environ.get("DOORSTEP_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"]
+START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+VISIT_DAY = date(2026, 12, 1)
+
+
+def _book_open_jobs(db: Database, *, day: date) -> None:
+    """Residents' open repairs booked into that day's free windows, as the booking flow does."""
+    rng = random.Random(3)
+    with db.session() as session:
+        jobs = session.exec(select(RepairJob).where(RepairJob.status == JobStatus.OPEN)).all()
+        slots = session.exec(select(Availability).where(Availability.day == day)).all()
+        for job, slot in zip(jobs[:3], slots, strict=False):
+            starts, ends = window_named(slot.window).bounds(day)
+            book_appointment(
+                session,
+                job=job,
+                availability=slot,
+                starts_at=starts,
+                ends_at=ends,
+                visit_code=new_visit_code(rng),
+                now=START,
+            )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('staff') / 'staff.sqlite3'}"
+    upgrade(url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    clock = FixedClock(START)
+    database = Database(url)
+    assert load_demo(database, now=START, public_base_url=base)
+    make_staff_users(database, clock)
+    _book_open_jobs(database, day=VISIT_DAY)
+    database.dispose()
+    settings = load_settings(
+        database_url=url,
+        simulator=True,
+        nlu="keyword",
+        public_base_url=base,
+        scheduler_in_process=False,
+        nlu_cache_dir=tmp_path_factory.mktemp("nlu"),
+    )
+    app = create_app(settings, clock=clock)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        pytest.fail("the app did not start")
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        unavailable(f"Chromium is not installed at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="en-GB", base_url=server
+    )
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def sign_in(page: Page, role: StaffRole = StaffRole.STAFF) -> None:
+    page.goto("/staff/feedback")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email").fill(USERS[role][0])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Feedback", exact=True)).to_be_visible()
+
+
+def test_filter_and_review_feedback_with_its_transcript(page: Page) -> None:
+    sign_in(page)
+    page.get_by_label("Flagged").select_option("yes")
+    page.get_by_label("Reviewed").select_option("no")
+    page.get_by_role("button", name="Filter").click()
+    table = page.locator("#feedback-table")
+    expect(table).to_contain_text("He used the toilet without asking")
+    expect(table).not_to_contain_text("Sam was lovely")
+    table.get_by_role("link").first.click()
+    transcript = page.get_by_role("list", name="Conversation")
+    expect(transcript).to_contain_text("Did they ask before using your facilities?")
+    page.get_by_label("Review note").fill("Spoke to the contractor's supervisor")
+    page.get_by_role("button", name="Mark reviewed").click()
+    expect(page.get_by_role("status")).to_contain_text("Marked as reviewed")
+    expect(page.locator(".quote").last).to_contain_text("Spoke to the contractor's supervisor")
+
+
+def test_answer_a_call_back_and_resume_automated_replies(page: Page, server: str) -> None:
+    said = httpx.post(
+        f"{server}/simulator/api/messages",
+        json={"phone": "+447400123459", "text": "I want to talk to a person"},
+        timeout=10,
+    )
+    assert said.status_code == 200
+    sign_in(page)
+    page.get_by_role("navigation").get_by_role("link", name="Call-backs").click()
+    page.locator("#tasks-table").get_by_role("link").first.click()
+    page.get_by_role("button", name="Claim").click()
+    expect(page.get_by_role("status")).to_contain_text("You have claimed this task")
+    page.get_by_label("Reply to the resident").fill("Hi, it's Sam from repairs. I'll ring at 2pm.")
+    page.get_by_role("button", name="Send reply").click()
+    conversation = page.get_by_role("list", name="Conversation")
+    expect(conversation).to_contain_text("I'll ring at 2pm.")
+    page.get_by_role("button", name="Close and resume automated replies").click()
+    expect(page.get_by_role("status")).to_contain_text("Automated replies resume")
+    expect(page.locator("#task-status")).to_contain_text("closed")
+
+
+def test_preview_and_send_a_reminder_broadcast(page: Page) -> None:
+    sign_in(page)
+    page.get_by_role("navigation").get_by_role("link", name="Reminders").click()
+    page.get_by_label("Day of the visits").fill("2026-12-01")
+    page.get_by_role("button", name="Preview reminders").click()
+    expect(page.locator("#preview-counts")).to_contain_text("Nothing has been sent yet")
+    page.get_by_role("button", name="Send to these residents").click()
+    expect(page.locator("#broadcast-summary")).to_be_visible()
+    expect(page.get_by_role("heading", name="Reminders for 2026-12-01")).to_be_visible()
+    expect(page.locator("#broadcast-table")).to_contain_text("send")
+    expect(page.locator("#broadcast-progress")).to_contain_text("queued messages")
