@@ -141,18 +141,25 @@ def _resident_view(
         .where(col(Appointment.job_id).in_(list(jobs_by_id)))
         .order_by(col(Appointment.starts_at))
     ).all()
-    given = set(
-        session.exec(
-            select(Feedback.appointment_id).where(
-                Feedback.resident_id == resident.id, col(Feedback.completed_at).is_not(None)
-            )
-        ).all()
+    given = (
+        set(
+            session.exec(
+                select(Feedback.appointment_id).where(
+                    Feedback.resident_id == resident.id, col(Feedback.completed_at).is_not(None)
+                )
+            ).all()
+        )
+        if appointments
+        else set()
     )
+    latest = _latest_events(session, [a.id for a in appointments if a.id is not None])
     upcoming: list[AppointmentView] = []
     past: list[AppointmentView] = []
     for appointment in appointments:
         job = jobs_by_id[appointment.job_id]
-        view = _appointment_view(session, appointment, job, operatives, links, given)
+        view = _appointment_view(
+            appointment, job, operatives, links, given, latest.get(appointment.id or -1)
+        )
         if (
             appointment.status == AppointmentStatus.BOOKED
             and appointment.ends_at + timedelta(days=2) >= now
@@ -174,24 +181,32 @@ def _resident_view(
     )
 
 
+def _latest_events(session: Session, appointment_ids: list[int]) -> dict[int, AppointmentEvent]:
+    """The newest live-status event of each appointment, in one query."""
+    latest: dict[int, AppointmentEvent] = {}
+    if not appointment_ids:
+        return latest
+    for event in session.exec(
+        select(AppointmentEvent)
+        .where(
+            col(AppointmentEvent.appointment_id).in_(appointment_ids),
+            col(AppointmentEvent.kind).in_(LIVE_EVENTS),
+        )
+        .order_by(col(AppointmentEvent.at), col(AppointmentEvent.id))
+    ).all():
+        latest[event.appointment_id] = event
+    return latest
+
+
 def _appointment_view(
-    session: Session,
     appointment: Appointment,
     job: RepairJob,
     operatives: dict[int, OperativeView],
     links: PhotoLinks,
     given: set[int],
+    latest: AppointmentEvent | None,
 ) -> AppointmentView:
     assert appointment.id is not None
-    latest = session.exec(
-        select(AppointmentEvent)
-        .where(
-            AppointmentEvent.appointment_id == appointment.id,
-            col(AppointmentEvent.kind).in_(LIVE_EVENTS),
-        )
-        .order_by(col(AppointmentEvent.at).desc(), col(AppointmentEvent.id).desc())
-        .limit(1)
-    ).first()
     eta = None
     if latest is not None and latest.data.get("eta"):
         eta = datetime.fromisoformat(str(latest.data["eta"]))

@@ -114,6 +114,9 @@ def _after_needs(state: ConversationState, ctx: StepContext, *lead: Reply) -> St
     resident = ctx.resident
     assert resident is not None
     if state.data.get("job_id") is None:
+        if not resident.open_jobs:
+            # Booked meanwhile (from another channel, or by staff): nothing left to book.
+            return FLOW.ask(state.goto(BookState.DESCRIBE), ctx, *lead)
         if len(resident.open_jobs) > 1:
             return FLOW.ask(state.goto(BookState.CHOOSE_JOB), ctx, *lead)
         state = state.with_data(job_id=resident.open_jobs[0].id)

@@ -210,8 +210,16 @@ class Dispatcher:
         now = self.clock.now()
         stats = DispatchStats()
         with self.db.session() as session:
+            rows = {
+                r.id: r
+                for r in session.exec(
+                    select(OutboxMessage).where(
+                        col(OutboxMessage.id).in_([c.outbox_id for c in claimed])
+                    )
+                ).all()
+            }
             for item, result in zip(claimed, results, strict=True):
-                row = session.get(OutboxMessage, item.outbox_id)
+                row = rows.get(item.outbox_id)
                 if row is None:
                     continue
                 if isinstance(result, SendReceipt):

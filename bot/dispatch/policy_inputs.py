@@ -30,8 +30,24 @@ from storage.models import (
 OPEN_CONVERSATION = timedelta(hours=24)
 CAP_WINDOW = timedelta(days=7)
 PURPOSES = {"reply": Purpose.REPLY, "urgent_safety": Purpose.URGENT_SAFETY}
-#: Kinds that only make sense before the visit starts.
-BEFORE_VISIT = frozenset({"reminder_evening", "reminder_morning", "nominee_copy"})
+#: Kinds that only make sense while the visit is still booked.
+WHILE_BOOKED = frozenset(
+    {
+        "reminder_evening",
+        "reminder_morning",
+        "reminder_broadcast",
+        "nominee_copy",
+        "needs_review",
+        "disruption",
+        "on_the_way",
+        "arrived",
+        "running_late",
+        "cant_get_in",
+    }
+)
+#: Telling the resident about a change staff made must go even when the change was to
+#: cancel the visit.
+ABOUT_THE_CHANGE = frozenset({"change_confirmation"})
 
 
 @dataclass
@@ -151,9 +167,9 @@ class PolicyInputs:
             return None
         if appointment is None:
             return PurposeState(exists=False)
-        active = appointment.status != AppointmentStatus.CANCELLED
+        active = appointment.status != AppointmentStatus.CANCELLED or row.kind in ABOUT_THE_CHANGE
         needed = True
-        if row.kind in BEFORE_VISIT:
+        if row.kind in WHILE_BOOKED:
             needed = appointment.status == AppointmentStatus.BOOKED
         elif row.kind == "feedback_request":
             needed = (

@@ -20,26 +20,28 @@ def lock_conversation(
     workers, so neither overwrites the other's state. SQLite's single writer does this
     for us; PostgreSQL needs FOR UPDATE.
     """
-    insert_ignore(
-        session,
-        Conversation.__table__,  # type: ignore[attr-defined]
-        {
-            "channel": channel.value,
-            "address": address,
-            "resident_id": resident_id,
-            "flow": "idle",
-            "state": "start",
-            "data": {},
-            "paused": False,
-            "updated_at": now,
-        },
-    )
     query = select(Conversation).where(
         Conversation.channel == channel, Conversation.address == address
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    conversation = session.exec(query).one()
+    conversation = session.exec(query).first()
+    if conversation is None:  # first message from this address: create it, race-safe
+        insert_ignore(
+            session,
+            Conversation.__table__,  # type: ignore[attr-defined]
+            {
+                "channel": channel.value,
+                "address": address,
+                "resident_id": resident_id,
+                "flow": "idle",
+                "state": "start",
+                "data": {},
+                "paused": False,
+                "updated_at": now,
+            },
+        )
+        conversation = session.exec(query).one()
     if resident_id is not None and conversation.resident_id != resident_id:
         conversation.resident_id = resident_id
     return conversation
