@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
@@ -19,6 +19,8 @@ from bot.clock import SimulatedClock, SystemClock
 from bot.flowset import default_flows
 from bot.interpreters import interpreter_from_settings
 from bot.links import PhotoLinkSigner
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.metrics import Metrics
 from bot.pipeline import Pipeline
 from bot.runtime import STATIC_DIR, TEMPLATES_DIR, Runtime
 from bot.settings import Settings
@@ -44,6 +46,8 @@ def build_runtime(
         settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_hex(32)
     )
     links = PhotoLinkSigner(secret, settings.public_base_url, clock)
+    metrics = Metrics()
+    metrics.watch_outbox(db, clock)
     pipeline = Pipeline(
         db=db,
         interpreter=interpreter,
@@ -52,6 +56,7 @@ def build_runtime(
         zone=settings.zone,
         links=links,
         rng=rng or random.SystemRandom(),
+        metrics=metrics,
     )
     return Runtime(
         settings=settings,
@@ -61,6 +66,7 @@ def build_runtime(
         pipeline=pipeline,
         templates=Jinja2Templates(directory=str(TEMPLATES_DIR)),
         links=links,
+        metrics=metrics,
     )
 
 
@@ -85,7 +91,12 @@ def create_app(
         scheduler = await start_in_process(runtime)
         if telegram is not None:  # Telegram (issue 5): the PTB Application's lifetime
             await telegram.startup()
+        # Messages stored but never answered (the process died between the webhook's
+        # acknowledgment and the answer) are answered now, in the background.
+        recovery = asyncio.create_task(runtime.pipeline.process_pending())
         yield
+        if not recovery.done():
+            recovery.cancel()
         if telegram is not None:
             await telegram.shutdown()
         if scheduler is not None:
@@ -102,6 +113,11 @@ def create_app(
 
     telegram = mount_telegram(app, runtime)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        body = await asyncio.to_thread(runtime.metrics.render)
+        return Response(body, media_type=METRICS_CONTENT_TYPE)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:

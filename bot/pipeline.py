@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.actions import ActionContext, apply_actions
 from bot.context import NoPhotoLinks, PhotoLinks, build_context
@@ -161,7 +161,11 @@ class Pipeline:
         self, session: Session, message_id: int, inbound: InboundMessage, parse: ParseResult
     ) -> tuple[Reply, ...]:
         now = self.clock.now()
-        stored = session.get(Message, message_id)
+        # Locked, so two workers recovering the same message cannot both answer it.
+        query = select(Message).where(Message.id == message_id)
+        if self.db.dialect == "postgresql":
+            query = query.with_for_update()
+        stored = session.exec(query).first()
         if stored is None or stored.processed_at is not None:
             return ()
         resident = resident_by_address(session, channel=inbound.channel, address=inbound.address)

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 from bot.links import PhotoLinkSigner
+from bot.metrics import Metrics
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from flows.clock import Clock
@@ -27,6 +28,7 @@ class Runtime:
     pipeline: Pipeline
     templates: Jinja2Templates
     links: PhotoLinkSigner
+    metrics: Metrics
 
     def photo_url(self, photo_path: str | None) -> str | None:
         """Where the simulator page can show an operative's photo (simulator mode only)."""

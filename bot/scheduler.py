@@ -44,6 +44,7 @@ from sqlalchemy.pool import NullPool
 
 from bot.channels.base import Sender
 from bot.dispatch import Dispatcher
+from bot.metrics import Metrics
 from bot.planning import PlanStats, on_sent, plan
 from bot.sweeps import expire_conversations
 from flows.clock import Clock
@@ -177,6 +178,7 @@ class Scheduler:
         intervals: Intervals,
         worker_id: str,
         dispatch: bool = True,
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -193,6 +195,7 @@ class Scheduler:
                 zone=zone,
                 worker_id=worker_id,
                 on_sent=on_sent,
+                metrics=metrics,
             )
             if dispatch
             else None
@@ -289,12 +292,13 @@ def build_scheduler(runtime: Runtime, *, worker_id: str, dispatch: bool = True) 
         clock=runtime.clock,
         zone=settings.zone,
         flows=default_flows(),
-        senders=senders_from_settings(settings) if dispatch else {},
+        senders=senders_from_settings(settings, clock=runtime.clock) if dispatch else {},
         intervals=Intervals(
             plan=settings.plan_interval_seconds, dispatch=settings.dispatch_interval_seconds
         ),
         worker_id=worker_id,
         dispatch=dispatch,
+        metrics=runtime.metrics,
     )
 
 

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from simphone import Phone
 from storage.db import Database
 from storage.enums import Channel, Direction
-from storage.models import Message
+from storage.models import Message, OutboxMessage
 
 
 def test_health_reports_the_database(client: TestClient) -> None:
@@ -148,3 +148,45 @@ def test_the_code_of_conduct_page_is_public(client: TestClient) -> None:
     assert page.status_code == 200
     assert "Riverside Homes" in page.text
     assert "ask before using your toilet" in page.text
+
+
+def test_metrics_are_exposed_for_prometheus(phone: Phone, client: TestClient) -> None:
+    phone.say("hello")
+    body = client.get("/metrics")
+    assert body.status_code == 200
+    assert body.headers["content-type"].startswith("text/plain")
+    text = body.text
+    assert 'doorstep_messages_in_total{channel="simulator",outcome="stored"} 1.0' in text
+    assert 'doorstep_messages_in_total{channel="simulator",outcome="processed"} 1.0' in text
+    assert 'doorstep_outbox_messages{status="pending"}' in text
+    assert "doorstep_nlu_parse_seconds_count" in text
+
+
+def test_a_message_stored_but_never_answered_is_answered_at_start(
+    demo_db: Database, clock: object, interpreter: object
+) -> None:
+    """The process died between storing a message and answering it: nothing is lost."""
+    import asyncio
+
+    from bot.app import build_runtime
+    from bot.events import InboundMessage
+    from bot.settings import load_settings
+
+    runtime = build_runtime(
+        load_settings(database_url=demo_db.url, scheduler_in_process=False),
+        clock=clock,  # type: ignore[arg-type]
+        interpreter=interpreter,  # type: ignore[arg-type]
+    )
+    inbound = InboundMessage(
+        Channel.SMS,
+        "+447400123456",
+        "hello",
+        "SMcrash1",
+        clock.now(),  # type: ignore[attr-defined]
+    )
+    assert asyncio.run(runtime.pipeline.store(inbound)) is not None
+    assert asyncio.run(runtime.pipeline.process_pending()) == 1
+    assert asyncio.run(runtime.pipeline.process_pending()) == 0
+    with demo_db.session() as session:
+        replies = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "reply")).all()
+    assert [r.text.startswith("Hello Margaret") for r in replies] == [True]

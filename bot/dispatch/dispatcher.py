@@ -96,18 +96,37 @@ class Dispatcher:
     metrics: Metrics | None = None
 
     async def run_once(self, *, limit: int | None = None) -> DispatchStats:
-        """Send everything due now (up to `limit` rows); returns what happened."""
+        """Send everything due now (up to `limit` rows); returns what happened.
+
+        Pipelined: the next batch is claimed while the current one is being sent, so a
+        paced provider is never left idle between batches.
+        """
         total = DispatchStats()
-        while limit is None or total.handled < limit:
-            size = self.batch_size if limit is None else min(self.batch_size, limit - total.handled)
+        in_flight: tuple[list[_Claimed], asyncio.Task[list[SendReceipt | SendError]]] | None = None
+        claimed_so_far = 0
+        while limit is None or claimed_so_far < limit:
+            size = (
+                self.batch_size if limit is None else min(self.batch_size, limit - claimed_so_far)
+            )
             stats, claimed = await asyncio.to_thread(self._claim, size)
             total.add(stats)
+            claimed_so_far += stats.handled + len(claimed)
+            if in_flight is not None:
+                total.add(await self._finish(*in_flight))
+                in_flight = None
             if claimed:
-                results = await self._send_all(claimed)
-                total.add(await asyncio.to_thread(self._record, claimed, results))
+                in_flight = (claimed, asyncio.create_task(self._send_all(claimed)))
             if stats.handled + len(claimed) < size:
                 break
+        if in_flight is not None:
+            total.add(await self._finish(*in_flight))
         return total
+
+    async def _finish(
+        self, claimed: list[_Claimed], sending: asyncio.Task[list[SendReceipt | SendError]]
+    ) -> DispatchStats:
+        results = await sending
+        return await asyncio.to_thread(self._record, claimed, results)
 
     # -- 1. claim -------------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ class RecordingSender:
     rate: float | None = None
     fail_with: dict[int, list[SendError]] = field(default_factory=dict)
     sent: list[OutgoingMessage] = field(default_factory=list)
+    #: Event-loop time of each send, for measuring pacing.
+    sent_times: list[float] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _next_slot: float = 0.0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -35,6 +37,7 @@ class RecordingSender:
         if self.rate is not None:
             await self._pace()
         self.sent.append(message)
+        self.sent_times.append(asyncio.get_running_loop().time())
         return SendReceipt(provider_message_id=f"FAKE{next(self._ids)}", status=self.status)
 
     async def reconcile(self, message: OutgoingMessage, *, since: datetime) -> SendReceipt | None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from flows.policy import Candidate, ContactRules, Purpose, PurposeState, Recipient, Verdict, decide
@@ -102,16 +103,26 @@ class PolicyInputs:
                 ).all()
                 if resident_id is not None
             }
-            for resident_id, sent_at in session.exec(
-                select(OutboxMessage.resident_id, OutboxMessage.sent_at).where(
+            # Rows another dispatcher is sending right now count as sent: caps must hold
+            # across batches and across dispatchers.
+            for resident_id, sent_at, claimed_at in session.exec(
+                select(
+                    OutboxMessage.resident_id, OutboxMessage.sent_at, OutboxMessage.claimed_at
+                ).where(
                     col(OutboxMessage.resident_id).in_(resident_ids),
-                    col(OutboxMessage.status).in_([OutboxStatus.SENT, OutboxStatus.DELIVERED]),
+                    col(OutboxMessage.status).in_(
+                        [OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.SENDING]
+                    ),
                     col(OutboxMessage.purpose) != "reply",
-                    col(OutboxMessage.sent_at) >= now - CAP_WINDOW,
+                    or_(
+                        col(OutboxMessage.sent_at) >= now - CAP_WINDOW,
+                        col(OutboxMessage.claimed_at) >= now - CAP_WINDOW,
+                    ),
                 )
             ).all():
-                if resident_id is not None and sent_at is not None:
-                    inputs.recent_sends[resident_id].append(sent_at)
+                at = sent_at or claimed_at
+                if resident_id is not None and at is not None:
+                    inputs.recent_sends[resident_id].append(at)
         if appointment_ids:
             for appointment in session.exec(
                 select(Appointment).where(col(Appointment.id).in_(appointment_ids))

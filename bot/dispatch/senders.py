@@ -9,12 +9,15 @@ from typing import Any
 from bot.channels.base import Sender
 from bot.channels.simulator_sender import SimulatorSender
 from bot.settings import Settings
+from flows.clock import Clock
 from storage.enums import Channel
 
 log = logging.getLogger(__name__)
 
 
-def senders_from_settings(settings: Settings) -> dict[Channel, Sender]:
+def senders_from_settings(
+    settings: Settings, *, clock: Clock | None = None
+) -> dict[Channel, Sender]:
     """Twilio and Telegram when configured; in simulator mode SMS without Twilio goes to
     the simulator conversation, so everything the service sends can be seen there."""
     senders: dict[Channel, Sender] = {}
