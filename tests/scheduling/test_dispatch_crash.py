@@ -174,14 +174,16 @@ def test_a_dispatcher_killed_mid_send_loses_and_duplicates_nothing(
         child.wait(timeout=10)
     with demo_db.session() as session:
         stuck = session.exec(select(OutboxMessage).where(OutboxMessage.status == "sending")).all()
-    assert len(stuck) == 10  # the whole claimed batch, including the 5 the provider took
+    # Both claimed batches: the one hanging at the provider (5 of which it took) and the
+    # next, which the dispatcher claims while the first is being sent.
+    assert len(stuck) == 20
 
     provider = ProviderLog(provider_log)
     later = FixedClock(NOW + timedelta(minutes=5))
     dispatcher = Dispatcher(
         db=demo_db, senders={Channel.SMS: provider}, clock=later, zone=LONDON, worker_id="new"
     )
-    assert asyncio.run(dispatcher.reconcile_stuck()) == 10
+    assert asyncio.run(dispatcher.reconcile_stuck()) == 20
     asyncio.run(dispatcher.run_once())
     received = provider.received()
     assert sorted(received) == sorted(keys)  # nothing lost, nothing twice
