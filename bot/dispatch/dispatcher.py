@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from bot.channels.base import OutgoingMessage, Sender, SendError, SendReceipt
@@ -131,9 +132,17 @@ class Dispatcher:
     # -- 1. claim -------------------------------------------------------------------------
 
     def _claim(self, size: int) -> tuple[DispatchStats, list[_Claimed]]:
+        """Lock due rows, judge each against the policy, mark the sendable ones `sending`.
+
+        Writes go out as a few executemany statements per batch (not one ORM update per
+        row): this transaction holds row locks, so it must be short.
+        """
         now = self.clock.now()
         stats = DispatchStats()
         claimed: list[_Claimed] = []
+        sending: list[dict[str, Any]] = []
+        settled: list[dict[str, Any]] = []
+        decisions: list[dict[str, Any]] = []
         with self.db.session() as session:
             query = (
                 select(OutboxMessage)
@@ -150,57 +159,76 @@ class Dispatcher:
             if not rows:
                 return stats, claimed
             inputs = PolicyInputs.load(session, rows, now)
+            available = frozenset(self.senders)
             for row in rows:
-                resident = inputs.residents.get(row.resident_id or -1)
-                channel, address = route(row, resident, frozenset(self.senders))
-                verdict = inputs.verdict(row, channel, address)
-                if self.metrics is not None:
-                    self.metrics.policy_decisions.labels(verdict.decision, verdict.reason).inc()
-                if verdict.decision != Decision.SEND:
-                    _settle(
-                        session,
-                        row,
-                        verdict.decision,
-                        str(verdict.reason),
-                        verdict.detail,
-                        verdict.at,
-                        now,
-                    )
-                    setattr(
-                        stats,
-                        _COUNTER[verdict.decision],
-                        getattr(stats, _COUNTER[verdict.decision]) + 1,
-                    )
-                    continue
-                if channel not in self.senders:
-                    _settle(
-                        session,
-                        row,
-                        Decision.BLOCK,
-                        "channel_off",
-                        f"no {channel} channel is configured",
-                        now,
-                        now,
-                    )
-                    stats.blocked += 1
-                    continue
                 assert row.id is not None
-                row.channel, row.address = channel, address
-                row.status = OutboxStatus.SENDING
-                row.attempts += 1
-                row.claimed_at, row.claimed_by = now, self.worker_id
-                session.add(row)
-                session.add(
-                    ContactDecision(
-                        outbox_id=row.id,
-                        decision=Decision.SEND,
-                        reason_code=str(verdict.reason),
-                        detail=verdict.detail,
-                        at=now,
+                resident = inputs.residents.get(row.resident_id or -1)
+                channel, address = route(row, resident, available)
+                verdict = inputs.verdict(row, channel, address)
+                decision, reason, detail = verdict.decision, str(verdict.reason), verdict.detail
+                if decision == Decision.SEND and channel not in self.senders:
+                    decision, reason = Decision.BLOCK, "channel_off"
+                    detail = f"no {channel} channel is configured"
+                if self.metrics is not None:
+                    self.metrics.policy_decisions.labels(decision, reason).inc()
+                decisions.append(
+                    {
+                        "outbox_id": row.id,
+                        "decision": decision.value,
+                        "reason_code": reason,
+                        "detail": detail,
+                        "at": now,
+                    }
+                )
+                if decision != Decision.SEND:
+                    settled.append(
+                        {
+                            "_id": row.id,
+                            "status": _FINAL.get(decision, OutboxStatus.PENDING).value,
+                            "not_before": verdict.at
+                            if decision == Decision.DEFER
+                            else row.not_before,
+                        }
                     )
+                    counter = _COUNTER[decision]
+                    setattr(stats, counter, getattr(stats, counter) + 1)
+                    continue
+                attempts = row.attempts + 1
+                sending.append(
+                    {
+                        "_id": row.id,
+                        "channel": channel.value,
+                        "address": address,
+                        "attempts": attempts,
+                        "claimed_at": now,
+                        "claimed_by": self.worker_id,
+                    }
                 )
                 inputs.note_sent(row, now)
-                claimed.append(_Claimed(row.id, _outgoing(row, channel, address), row.attempts))
+                claimed.append(_Claimed(row.id, _outgoing(row, channel, address), attempts))
+            table = OutboxMessage.__table__  # type: ignore[attr-defined]
+            if sending:
+                session.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("_id"))
+                    .values(
+                        status=OutboxStatus.SENDING.value,
+                        channel=bindparam("channel"),
+                        address=bindparam("address"),
+                        attempts=bindparam("attempts"),
+                        claimed_at=bindparam("claimed_at"),
+                        claimed_by=bindparam("claimed_by"),
+                    ),
+                    sending,
+                )
+            if settled:
+                session.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("_id"))
+                    .values(status=bindparam("status"), not_before=bindparam("not_before")),
+                    settled,
+                )
+            session.execute(insert(ContactDecision.__table__), decisions)  # type: ignore[attr-defined]
         return stats, claimed
 
     # -- 2. send --------------------------------------------------------------------------
@@ -228,6 +256,8 @@ class Dispatcher:
     ) -> DispatchStats:
         now = self.clock.now()
         stats = DispatchStats()
+        sent: list[dict[str, Any]] = []
+        transcript: list[dict[str, Any]] = []
         with self.db.session() as session:
             rows = {
                 r.id: r
@@ -242,7 +272,10 @@ class Dispatcher:
                 if row is None:
                     continue
                 if isinstance(result, SendReceipt):
-                    self._mark_sent(session, row, item.message, result, now)
+                    sent.append(_sent_values(item.outbox_id, result, now))
+                    transcript.append(self._transcript_row(row, item.message, result, now))
+                    if self.on_sent is not None:
+                        self.on_sent(session, row, now)
                     outcome = "sent"
                 elif self._failed(session, row, item, result, now):
                     outcome = "failed"
@@ -251,7 +284,45 @@ class Dispatcher:
                 setattr(stats, outcome, getattr(stats, outcome) + 1)
                 if self.metrics is not None:
                     self.metrics.messages_out.labels(item.message.channel, outcome).inc()
+            self._write_sent(session, sent, transcript)
         return stats
+
+    @staticmethod
+    def _write_sent(
+        session: Session, sent: list[dict[str, Any]], transcript: list[dict[str, Any]]
+    ) -> None:
+        if not sent:
+            return
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values(
+                status=bindparam("status"),
+                provider_message_id=bindparam("provider_message_id"),
+                sent_at=bindparam("sent_at"),
+                last_error=None,
+            ),
+            sent,
+        )
+        session.execute(insert(Message.__table__), transcript)  # type: ignore[attr-defined]
+
+    def _transcript_row(
+        self, row: OutboxMessage, message: OutgoingMessage, receipt: SendReceipt, now: datetime
+    ) -> dict[str, Any]:
+        return {
+            "direction": Direction.OUTBOUND.value,
+            "channel": self.senders[message.channel].channel.value,
+            "address": message.address,
+            "text": message.text,
+            "created_at": now,
+            "options": [{"key": o.key, "label": o.label} for o in message.options],
+            "delivery_status": receipt.status,
+            "conversation_id": row.conversation_id,
+            "appointment_id": row.appointment_id,
+            "resident_id": row.resident_id,
+            "outbox_id": row.id,
+        }
 
     def _mark_sent(
         self,
@@ -261,26 +332,12 @@ class Dispatcher:
         receipt: SendReceipt,
         now: datetime,
     ) -> None:
-        row.status = OutboxStatus.DELIVERED if receipt.status == "delivered" else OutboxStatus.SENT
-        row.provider_message_id = receipt.provider_message_id
-        row.sent_at = now
-        row.last_error = None
-        session.add(row)
-        sender = self.senders[message.channel]
-        session.add(
-            Message(
-                direction=Direction.OUTBOUND,
-                channel=sender.channel,
-                address=message.address,
-                text=message.text,
-                created_at=now,
-                options=[{"key": o.key, "label": o.label} for o in message.options],
-                delivery_status=receipt.status,
-                conversation_id=row.conversation_id,
-                appointment_id=row.appointment_id,
-                resident_id=row.resident_id,
-                outbox_id=row.id,
-            )
+        """One row found sent after a crash (the reconciliation path)."""
+        assert row.id is not None
+        self._write_sent(
+            session,
+            [_sent_values(row.id, receipt, now)],
+            [self._transcript_row(row, message, receipt, now)],
         )
         if self.on_sent is not None:
             self.on_sent(session, row, now)
@@ -377,28 +434,19 @@ class Dispatcher:
 
 
 _COUNTER = {Decision.DEFER: "deferred", Decision.EXPIRE: "expired", Decision.BLOCK: "blocked"}
+
+
+def _sent_values(outbox_id: int, receipt: SendReceipt, now: datetime) -> dict[str, Any]:
+    status = OutboxStatus.DELIVERED if receipt.status == "delivered" else OutboxStatus.SENT
+    return {
+        "_id": outbox_id,
+        "status": status.value,
+        "provider_message_id": receipt.provider_message_id,
+        "sent_at": now,
+    }
+
+
 _FINAL = {Decision.EXPIRE: OutboxStatus.EXPIRED, Decision.BLOCK: OutboxStatus.BLOCKED}
-
-
-def _settle(
-    session: Session,
-    row: OutboxMessage,
-    decision: Decision,
-    reason: str,
-    detail: str,
-    at: datetime,
-    now: datetime,
-) -> None:
-    if decision == Decision.DEFER:
-        row.not_before = at
-    else:
-        row.status = _FINAL[decision]
-    session.add(row)
-    session.add(
-        ContactDecision(
-            outbox_id=row.id or 0, decision=decision, reason_code=reason, detail=detail, at=now
-        )
-    )
 
 
 def _outgoing(row: OutboxMessage, channel: Channel, address: str) -> OutgoingMessage:

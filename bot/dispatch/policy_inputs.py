@@ -46,6 +46,9 @@ WHILE_BOOKED = frozenset(
         "cant_get_in",
     }
 )
+#: Operatives' morning briefings (bot/operatives, issue 7): sent from 07:00 on their day.
+OPERATIVE_BRIEFING = "operative_briefing"
+OPERATIVE_HOURS = {"weekday": ["07:00", "20:00"], "sunday": ["07:00", "20:00"]}
 #: Telling the resident about a change staff made must go even when the change was to
 #: cancel the visit.
 ABOUT_THE_CHANGE = frozenset({"change_confirmation"})
@@ -63,6 +66,8 @@ class PolicyInputs:
     open_conversations: set[int] = field(default_factory=set)
     recent_sends: dict[int, list[datetime]] = field(default_factory=lambda: defaultdict(list))
     feedback_done: set[int] = field(default_factory=set)
+    #: Operative briefings (issue 7): (operative id, ISO day) with a visit still booked.
+    operative_days: set[tuple[int, str]] = field(default_factory=set)
 
     @classmethod
     def load(cls, session: Session, rows: Sequence[OutboxMessage], now: datetime) -> PolicyInputs:
@@ -138,6 +143,18 @@ class PolicyInputs:
                     )
                 ).all()
             }
+        # Operative briefings (issue 7): live while the operative has visits that day.
+        briefed = {r.operative_id for r in rows if r.purpose == OPERATIVE_BRIEFING}
+        if briefed:
+            inputs.operative_days = {
+                (operative_id, day.isoformat())
+                for operative_id, day in session.exec(
+                    select(col(Appointment.operative_id), col(Appointment.day)).where(
+                        col(Appointment.operative_id).in_(briefed),
+                        Appointment.status == AppointmentStatus.BOOKED,
+                    )
+                ).all()
+            }
         return inputs
 
     def note_sent(self, row: OutboxMessage, at: datetime) -> None:
@@ -152,6 +169,8 @@ class PolicyInputs:
             landlord.contact_hours if landlord else None,
             resident.contact_hours if resident else None,
         )
+        if row.purpose == OPERATIVE_BRIEFING:  # issue 7: an operative's working day
+            rules = ContactRules.from_config(OPERATIVE_HOURS, None)
         appointment = self.appointments.get(row.appointment_id or -1)
         candidate = Candidate(
             purpose=PURPOSES.get(row.purpose, Purpose.SERVICE),
@@ -174,6 +193,9 @@ class PolicyInputs:
         return decide(candidate, recipient, self._purpose(row, appointment), rules, now=self.now)
 
     def _purpose(self, row: OutboxMessage, appointment: Appointment | None) -> PurposeState | None:
+        if row.purpose == OPERATIVE_BRIEFING:  # issue 7
+            day = str((row.payload or {}).get("day", ""))
+            return PurposeState(exists=(row.operative_id or -1, day) in self.operative_days)
         if row.appointment_id is None:
             return None
         if appointment is None:
