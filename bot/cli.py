@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from bot.cli_nlu import app as nlu_app
 from bot.cli_ops import app as ops_app
 from bot.cli_staff import app as staff_app
 from bot.cli_telegram import app as telegram_app
+from bot.logging_setup import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(help="Doorstep: the repairs assistant residents trust.", no_args_is_help=True)
@@ -104,9 +104,8 @@ def serve(
     if port:
         overrides["port"] = port
     settings = _settings(**overrides)
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    # Production logs are JSON lines with ids; the simulator prints plain lines for people.
+    configure_logging(settings.log_level, json_lines=not settings.simulator)
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(f"Doorstep on {base}  (database: {settings.database_url.split(':', 1)[0]})")
     typer.echo(f"  health:    {base}/healthz")

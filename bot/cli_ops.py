@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlmodel import Session, col, select
 
+from bot.logging_setup import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from storage.models import ContactDecision, OutboxMessage, Resident
 
@@ -73,7 +74,7 @@ def scheduler(
     from bot.scheduler import build_scheduler
 
     settings = _settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, json_lines=not settings.simulator)
     runtime = build_runtime(settings)
     worker = f"{socket.gethostname()}-{os.getpid()}"
 
