@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -83,6 +84,7 @@ class Pipeline:
 
     async def process(self, message_id: int, inbound: InboundMessage) -> tuple[Reply, ...]:
         """Understand and answer a stored message; safe to call again after a crash."""
+        inbound = storable(inbound)
         started = time.perf_counter()
         parse = await self.interpreter.parse(
             inbound.text, now=inbound.received_at, tz=self.zone.key
@@ -95,7 +97,7 @@ class Pipeline:
 
     async def store(self, inbound: InboundMessage) -> int | None:
         """Persist an inbound message; None when this channel id was stored before."""
-        message_id = await asyncio.to_thread(self._store, inbound)
+        message_id = await asyncio.to_thread(self._store, storable(inbound))
         if message_id is None:
             log.info("duplicate delivery ignored", extra={"channel": inbound.channel.value})
         self._count(inbound, "duplicate" if message_id is None else "stored")
@@ -295,6 +297,21 @@ class Pipeline:
                 expires_at=now + REPLY_VALIDITY,
                 payload={"options": options, "photo_path": reply.photo_path},
             )
+
+
+#: NUL (PostgreSQL text cannot hold it) and lone UTF-16 surrogates (not valid UTF-8, so no
+#: database can) arrive in JSON from the simulator or Telegram, or in a garbled SMS.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(inbound: InboundMessage) -> InboundMessage:
+    """The message with characters no database can store shown as U+FFFD, as a UTF-8
+    decoder would: otherwise storing it fails, the channel retries and it is never
+    answered. Everything else, including control characters and RTL marks, is kept as sent.
+    """
+    if _UNSTORABLE.search(inbound.text) is None:
+        return inbound
+    return replace(inbound, text=_UNSTORABLE.sub("\ufffd", inbound.text))
 
 
 def _appointment_of(data: Mapping[str, Any], key: str = "appointment_id") -> int | None:

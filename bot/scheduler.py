@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -45,6 +46,7 @@ from sqlalchemy.pool import NullPool
 from bot.channels.base import Sender
 from bot.dispatch import Dispatcher
 from bot.metrics import Metrics
+from bot.operatives.morning import BriefingStats, send_morning_briefings
 from bot.planning import PlanStats, on_sent, plan
 from bot.sweeps import expire_conversations
 from flows.clock import Clock
@@ -63,6 +65,8 @@ LEADER_EVERY = 15.0
 RECONCILE_EVERY = 60.0
 TIMEOUTS_EVERY = 60.0
 QUIET_START, QUIET_END = time(1, 0), time(3, 0)
+#: Operatives' morning briefing, UK wall clock (issue 7).
+BRIEFING_AT = time(7, 0)
 #: Server-side keepalives on the lock's connection: a vanished host frees the lock in ~25 s.
 _KEEPALIVE_OPTIONS = (
     "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
@@ -232,6 +236,16 @@ class Scheduler:
                 # The leader check first, so the planner's first run already knows.
                 next_run_time=first + timedelta(milliseconds=200 * offset),
             )
+        # Operatives' morning briefings (issue 7): 07:00 UK, leader only; keyed per day.
+        scheduler.add_job(
+            _guarded("briefings", self.briefings_job),
+            CronTrigger(hour=BRIEFING_AT.hour, minute=BRIEFING_AT.minute, timezone=self.zone),
+            id="briefings",
+            name="briefings",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler started worker=%s jobs=%s", self.worker_id, [j[0] for j in jobs])
@@ -258,6 +272,12 @@ class Scheduler:
         if not self.leader.held or in_quiet_band(now, self.zone):
             return None
         return await asyncio.to_thread(expire_conversations, self.db, self.flows, now=now)
+
+    async def briefings_job(self) -> BriefingStats | None:
+        """Operatives' morning briefings (bot/operatives/morning.py, issue 7)."""
+        if not self.leader.held:
+            return None
+        return await asyncio.to_thread(send_morning_briefings, self.db, now=self.clock.now())
 
     async def dispatch_job(self) -> None:
         if self.dispatcher is not None:

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     #: Another Bot API server (tests point this at a local fake).
     telegram_api_base: str | None = None
 
+    # Webhooks: messages per minute per sender (bot/ratelimit.py); 0 switches the limit off.
+    webhook_rate_per_minute: int = Field(default=30, ge=0, le=100_000)
+
     # Scheduler and dispatcher
     #: Run planner, dispatcher and sweeps inside `doorstep serve` (else `doorstep scheduler`).
     scheduler_in_process: bool = True

@@ -21,6 +21,7 @@ from bot.clock import FixedClock, SimulatedClock
 from bot.events import InboundMessage
 from bot.pipeline import parse_time
 from bot.public_pages import photo_file
+from bot.ratelimit import over_limit, retry_after_header
 from bot.runtime import Runtime
 from bot.visit_status import StatusRefused, VisitStatus, record_status
 from storage.enums import Channel
@@ -128,6 +129,12 @@ async def send_message(body: MessageIn, request: Request) -> MessagesOut:
     text = body.text.strip()
     if not text and not body.option_key:
         raise HTTPException(status_code=422, detail="text is empty")
+    limit = runtime.settings.webhook_rate_per_minute  # bot/ratelimit.py
+    verdict = over_limit(request.app.state, limit, channel="simulator", sender=phone, text=text)
+    if verdict is not None:
+        raise HTTPException(
+            status_code=429, detail="too many messages", headers=retry_after_header(verdict)
+        )
     inbound = InboundMessage(
         channel=Channel.SIMULATOR,
         address=phone,

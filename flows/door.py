@@ -155,3 +155,18 @@ def report_no_show(ctx: StepContext) -> StepResult:
         (words.no_show_sorry(appointment, ctx.landlord), offer),
         actions,
     )
+
+
+def resident_is_in(ctx: StepContext, *, appointment_id: int | None) -> StepResult:
+    """'Reply 1 if you are in' after the operative could not get in: tell them, keep it."""
+    resident = ctx.resident
+    assert resident is not None
+    appointment = resident.appointment(appointment_id) if appointment_id is not None else None
+    if appointment is None or appointment.status != "booked":
+        return StepResult(IDLE, (Reply("Thank you. That visit has already finished."),))
+    event = act(Do.EVENT, appointment_id=appointment.id, kind="resident_at_home", data={})
+    return StepResult(
+        IDLE,
+        (Reply(f"Thank you, we have told {appointment.operative.first_name} you are in."),),
+        (event,),
+    )

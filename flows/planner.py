@@ -220,6 +220,16 @@ class _Plan:
             ],
         }
 
+    def _at_door_menu(self) -> dict[str, Any]:
+        a = self.facts.appointment_id
+        return {
+            "options": [
+                {"key": "1", "label": "I am in"},
+                {"key": "2", "label": "Choose a new time"},
+            ],
+            "menu": [["1", "I am in", "at_home", a], ["2", "Choose a new time", "rebook", a]],
+        }
+
     def _rebook_menu(self) -> dict[str, Any]:
         a = self.facts.appointment_id
         return {
@@ -330,7 +340,7 @@ class _Plan:
                 case _:
                     text = words.cant_get_in(name)
                     use_by = event.at + _STATUS_USE_BY[event.kind]
-                    payload = self._rebook_menu()
+                    payload = self._at_door_menu()
             self.add(
                 event.kind,
                 text,

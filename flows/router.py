@@ -230,6 +230,8 @@ def _start(
             return StepResult(IDLE, (safety.opted_in(),), (act(Do.OPT_IN, channel=opt_channel),))
         case "no_show":
             return door.report_no_show(ctx)
+        case "at_home":
+            return door.resident_is_in(ctx, appointment_id=arg)
         case "greet":
             return StepResult(menu_here, (common.greeting(resident),))
         case "thank":

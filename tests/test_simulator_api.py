@@ -184,9 +184,12 @@ def test_a_message_stored_but_never_answered_is_answered_at_start(
         "SMcrash1",
         clock.now(),  # type: ignore[attr-defined]
     )
-    assert asyncio.run(runtime.pipeline.store(inbound)) is not None
-    assert asyncio.run(runtime.pipeline.process_pending()) == 1
-    assert asyncio.run(runtime.pipeline.process_pending()) == 0
+    try:
+        assert asyncio.run(runtime.pipeline.store(inbound)) is not None
+        assert asyncio.run(runtime.pipeline.process_pending()) == 1
+        assert asyncio.run(runtime.pipeline.process_pending()) == 0
+    finally:
+        runtime.db.dispose()
     with demo_db.session() as session:
         replies = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "reply")).all()
     assert [r.text.startswith("Hello Margaret") for r in replies] == [True]

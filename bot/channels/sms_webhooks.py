@@ -27,7 +27,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.sms import OPTED_OUT_CODES, TRANSIENT_CODES, UNREACHABLE_CODES
 from bot.events import InboundMessage
+from bot.ratelimit import RATE_LIMITED_INTENT, over_limit
 from bot.runtime import Runtime
 from storage.enums import Channel, Decision, Direction, OutboxStatus, TaskKind
 from storage.models import ContactDecision, Message, OutboxMessage, Resident, StaffTask
@@ -92,6 +93,8 @@ class InboundSms:
     sender: str
     body: str
     opt_out_type: str | None
+    #: Over its sender's rate limit (bot/ratelimit.py): stored for the record, not answered.
+    rate_limited: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +187,11 @@ def sms_router(*, auth_token: str, public_base_url: str) -> APIRouter:
         except BadRequest as exc:
             return Response(str(exc), status_code=400)
         runtime: Runtime = request.app.state.runtime
+        limit = runtime.settings.webhook_rate_per_minute
+        state = request.app.state
+        flood = over_limit(state, limit, channel="sms", sender=sms.sender, text=sms.body)
+        if flood is not None and sms.opt_out_type is None:
+            sms = replace(sms, rate_limited=True)  # 200, so Twilio does not redeliver the flood
         try:
             stored = await work.store(runtime, sms)
         except DBAPIError as exc:
@@ -279,10 +287,11 @@ def store_inbound(runtime: Runtime, sms: InboundSms) -> tuple[int, InboundMessag
         if message_id is None:
             log.info("repeated Twilio delivery ignored sid=%s", sms.message_sid)
             return None
-        if address is None:
+        if address is None or sms.rate_limited:
             stored = session.get(Message, message_id)
             if stored is not None:
                 stored.processed_at = now
+                stored.intent = RATE_LIMITED_INTENT if sms.rate_limited else None
                 session.add(stored)
             log.info("text from a number we do not answer stored id=%s", message_id)
             return None

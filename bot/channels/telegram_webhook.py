@@ -42,7 +42,9 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.channels import telegram_link as linking
 from bot.channels.telegram import TelegramSender, parse_callback_data
 from bot.events import InboundMessage
+from bot.operatives.handlers import OperativeAnswer, OperativeDesk  # operatives (issue 7)
 from bot.pipeline import Pipeline
+from bot.ratelimit import over_limit, retry_after_header
 from flows.clock import Clock
 from storage.db import Database
 from storage.enums import Channel, Direction
@@ -110,6 +112,13 @@ class Say(Work):
     share_contact: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class ForOperative(Work):
+    """An operative's update, already recorded by `bot.operatives` (issue 7): answer it."""
+
+    answer: OperativeAnswer
+
+
 class TelegramInbox:
     """Turns Telegram updates into stored work (`accept`) and does the work (`handle`)."""
 
@@ -121,9 +130,13 @@ class TelegramInbox:
         self.clock = clock
         self.sender = sender
         self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.operatives = OperativeDesk(db=db, clock=clock)  # operatives (issue 7)
 
     async def accept(self, update: Update) -> Work | None:
         """Store what the update carries; None when there is nothing (more) to do."""
+        # Operatives (issue 7): /link, linked operatives and operative buttons go there.
+        if (answer := await asyncio.to_thread(self.operatives.accept, update)) is not None:
+            return ForOperative(answer)
         if update.callback_query is not None:
             return await asyncio.to_thread(self._accept_press, update.callback_query)
         message = update.message
@@ -147,6 +160,8 @@ class TelegramInbox:
                 log.warning("telegram direct answer failed: %s", exc)
         elif isinstance(work, Converse):
             await self._converse(work)
+        elif isinstance(work, ForOperative):  # operatives (issue 7)
+            await work.answer.deliver(self.sender)
 
     async def _converse(self, work: Converse) -> None:
         if work.callback_query_id is not None:
@@ -498,10 +513,32 @@ async def telegram_webhook(request: Request) -> Response:
     update = parse_update(data, webhook.application.bot)
     if update is None:
         return Response(status_code=200)
+    if (refused := _over_limit(request, update)) is not None:
+        return refused
     work = await webhook.inbox.accept(update)
     if work is not None:
         await webhook.submit(work)
     return Response(status_code=200)
+
+
+def _over_limit(request: Request, update: Update) -> Response | None:
+    """429 for a user over the webhook rate limit (bot/ratelimit.py); Telegram redelivers."""
+    user = update.effective_user
+    if user is None:
+        return None
+    message = update.effective_message
+    text = (message.text or "") if message is not None else ""
+    runtime = request.app.state.runtime
+    verdict = over_limit(
+        request.app.state,
+        runtime.settings.webhook_rate_per_minute,
+        channel="telegram",
+        sender=str(user.id),
+        text=text,
+    )
+    if verdict is None:
+        return None
+    return Response(status_code=429, headers=retry_after_header(verdict))
 
 
 def parse_update(data: object, bot: Bot) -> Update | None:

@@ -64,8 +64,8 @@ def running_late(operative: str, eta: datetime | None, zone: ZoneInfo) -> str:
 
 def cant_get_in(operative: str) -> str:
     return (
-        f"{operative} came for your repair visit but could not get in. "
-        "Reply 1 to choose a new time, or text us if you are at home."
+        f"We are at your door now: {operative} is here for your repair visit but cannot get "
+        "in. Reply 1 if you are in, or 2 to choose a new time."
     )
 
 

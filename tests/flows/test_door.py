@@ -112,3 +112,37 @@ def test_nobody_came(phone: Phone, client: TestClient) -> None:
     assert "nobody came" in alert.summary
     phone.say("1")
     assert "Which suits you?" in phone.pop_text()
+
+
+def test_reply_1_when_the_operative_cannot_get_in(phone: Phone, client: TestClient) -> None:
+    import asyncio
+    from zoneinfo import ZoneInfo
+
+    from bot.dispatch import Dispatcher
+    from bot.dispatch.senders import senders_from_settings
+    from bot.planning import on_sent, plan
+
+    appointment = _book_for_tuesday(phone, client)
+    client.post(f"/simulator/api/visits/{appointment.id}/status", json={"status": "cant_get_in"})
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    plan(runtime.db, now=runtime.clock.now())
+    dispatcher = Dispatcher(
+        db=runtime.db,
+        senders=senders_from_settings(runtime.settings),
+        clock=runtime.clock,
+        zone=ZoneInfo("Europe/London"),
+        on_sent=on_sent,
+    )
+    asyncio.run(dispatcher.run_once())
+    transcript = client.get("/simulator/api/transcript", params={"phone": phone.number}).json()
+    assert transcript[-1]["text"].startswith("We are at your door now: Sam Carter is here")
+    assert phone.say("1")[0]["text"] == "Thank you, we have told Sam you are in."
+    db: Database = runtime.db
+    with db.session() as session:
+        kinds = [
+            e.kind
+            for e in session.exec(
+                select(AppointmentEvent).where(AppointmentEvent.appointment_id == appointment.id)
+            ).all()
+        ]
+    assert kinds[-2:] == ["cant_get_in", "resident_at_home"]

@@ -1,0 +1,1 @@
+"""Operatives on Telegram: linking, briefings and visit status reports."""
