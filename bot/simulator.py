@@ -19,15 +19,16 @@ from sqlmodel import col, select
 
 from bot.clock import FixedClock, SimulatedClock
 from bot.events import InboundMessage
+from bot.outbox_view import outbox_rows
 from bot.pipeline import parse_time
 from bot.public_pages import photo_file
 from bot.ratelimit import over_limit, retry_after_header
 from bot.runtime import Runtime
 from bot.visit_status import StatusRefused, VisitStatus, record_status
 from storage.enums import Channel
-from storage.models import Appointment, ContactDecision, OutboxMessage, RepairJob, Resident
+from storage.models import Appointment, RepairJob
 from storage.phones import PhoneNumberError, normalise_uk_mobile
-from storage.repositories.people import list_residents, open_jobs
+from storage.repositories.people import list_residents, open_jobs, resident_by_address
 from storage.repositories.transcript import transcript
 
 MAX_TEXT = 10_000
@@ -194,7 +195,7 @@ async def visits(
 
     def load() -> list[dict[str, Any]]:
         with runtime.db.session() as session:
-            resident = session.exec(select(Resident).where(Resident.mobile == address)).first()
+            resident = resident_by_address(session, channel=Channel.SMS, address=address)
             if resident is None:
                 return []
             rows = session.exec(
@@ -276,41 +277,6 @@ async def outbox(
 
     def load() -> list[dict[str, Any]]:
         with runtime.db.session() as session:
-            resident = session.exec(select(Resident).where(Resident.mobile == address)).first()
-            if resident is None:
-                return []
-            rows = session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.resident_id == resident.id)
-                .order_by(col(OutboxMessage.id))
-            ).all()
-            result = []
-            for row in rows:
-                decisions = session.exec(
-                    select(ContactDecision)
-                    .where(ContactDecision.outbox_id == row.id)
-                    .order_by(col(ContactDecision.id))
-                ).all()
-                result.append(
-                    {
-                        "id": row.id,
-                        "kind": row.kind,
-                        "purpose": row.purpose,
-                        "text": row.text,
-                        "status": row.status,
-                        "not_before": row.not_before.isoformat(),
-                        "expires_at": row.expires_at.isoformat() if row.expires_at else None,
-                        "decisions": [
-                            {
-                                "decision": d.decision,
-                                "reason": d.reason_code,
-                                "detail": d.detail,
-                                "at": d.at.isoformat(),
-                            }
-                            for d in decisions
-                        ],
-                    }
-                )
-            return result
+            return outbox_rows(session, mobile=address, limit=500)
 
     return await asyncio.to_thread(load)
