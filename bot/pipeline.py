@@ -107,17 +107,21 @@ class Pipeline:
         if self.metrics is not None:
             self.metrics.messages_in.labels(inbound.channel.value, outcome).inc()
 
-    async def process_pending(self, *, limit: int = 500) -> int:
-        """Answer messages that were stored but never processed (the process died between
-        acknowledging and answering). Run at start-up; returns how many were handled."""
-        pending = await asyncio.to_thread(self._pending, limit)
+    async def process_pending(
+        self, *, limit: int = 500, older_than: timedelta | None = None
+    ) -> int:
+        """Answer messages that were stored but never processed (the process died, or the
+        database went away, between acknowledging and answering). Run at start-up and
+        every minute by the scheduler (`older_than` leaves in-flight ones alone)."""
+        before = self.clock.now() - older_than if older_than is not None else None
+        pending = await asyncio.to_thread(self._pending, limit, before)
         for message_id, inbound in pending:
             await self.process(message_id, inbound)
         return len(pending)
 
-    def _pending(self, limit: int) -> list[tuple[int, InboundMessage]]:
+    def _pending(self, limit: int, before: datetime | None) -> list[tuple[int, InboundMessage]]:
         with self.db.session() as session:
-            rows = unprocessed_inbound(session, limit=limit)
+            rows = unprocessed_inbound(session, limit=limit, stored_before=before)
             return [
                 (
                     row.id,

@@ -67,6 +67,10 @@ TIMEOUTS_EVERY = 60.0
 QUIET_START, QUIET_END = time(1, 0), time(3, 0)
 #: Operatives' morning briefing, UK wall clock (issue 7).
 BRIEFING_AT = time(7, 0)
+BRIEFING_UNTIL = time(12, 0)
+#: How often, and after how long, stored-but-unanswered inbound messages are recovered.
+RECOVER_EVERY = 60.0
+RECOVER_AFTER = timedelta(seconds=60)
 #: Server-side keepalives on the lock's connection: a vanished host frees the lock in ~25 s.
 _KEEPALIVE_OPTIONS = (
     "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
@@ -183,8 +187,10 @@ class Scheduler:
         worker_id: str,
         dispatch: bool = True,
         metrics: Metrics | None = None,
+        recover: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self.db = db
+        self.recover = recover
         self.clock = clock
         self.zone = zone
         self.flows = flows
@@ -218,6 +224,7 @@ class Scheduler:
             ("leader", self.leader_job, self.intervals.leader),
             ("planner", self.plan_job, self.intervals.plan),
             ("timeouts", self.timeouts_job, self.intervals.timeouts),
+            ("recover", self.recover_job, RECOVER_EVERY),
         ]
         if self.dispatcher is not None:
             jobs += [
@@ -265,7 +272,20 @@ class Scheduler:
         now = self.clock.now()
         if not self.leader.held or in_quiet_band(now, self.zone):
             return None
-        return await asyncio.to_thread(plan, self.db, now=now, zone=self.zone)
+        stats = await asyncio.to_thread(plan, self.db, now=now, zone=self.zone)
+        # A scheduler that starts after 07:00 (a deploy, a crash) still briefs operatives
+        # that morning; the briefing's key is per operative per day, so this adds nothing
+        # when the 07:00 run already did it.
+        if BRIEFING_AT <= now.astimezone(self.zone).time() < BRIEFING_UNTIL:
+            await self.briefings_job()
+        return stats
+
+    async def recover_job(self) -> int:
+        """Inbound messages acknowledged but never answered (the database went away
+        between the two): answer them now rather than at the next restart."""
+        if self.recover is None or not self.leader.held:
+            return 0
+        return await self.recover()
 
     async def timeouts_job(self) -> int | None:
         now = self.clock.now()
@@ -319,6 +339,7 @@ def build_scheduler(runtime: Runtime, *, worker_id: str, dispatch: bool = True) 
         worker_id=worker_id,
         dispatch=dispatch,
         metrics=runtime.metrics,
+        recover=lambda: runtime.pipeline.process_pending(older_than=RECOVER_AFTER),
     )
 
 

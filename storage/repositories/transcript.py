@@ -64,16 +64,16 @@ def record_outbound(
     return message
 
 
-def unprocessed_inbound(session: Session, *, limit: int = 100) -> list[Message]:
+def unprocessed_inbound(
+    session: Session, *, limit: int = 100, stored_before: datetime | None = None
+) -> list[Message]:
     """Inbound messages stored but never answered (e.g. the process died in between)."""
-    return list(
-        session.exec(
-            select(Message)
-            .where(Message.direction == Direction.INBOUND, col(Message.processed_at).is_(None))
-            .order_by(col(Message.id))
-            .limit(limit)
-        )
+    query = select(Message).where(
+        Message.direction == Direction.INBOUND, col(Message.processed_at).is_(None)
     )
+    if stored_before is not None:
+        query = query.where(col(Message.created_at) <= stored_before)
+    return list(session.exec(query.order_by(col(Message.id)).limit(limit)))
 
 
 def transcript(session: Session, *, channel: Channel, address: str) -> list[Message]:
