@@ -68,9 +68,6 @@ QUIET_START, QUIET_END = time(1, 0), time(3, 0)
 #: Operatives' morning briefing, UK wall clock (issue 7).
 BRIEFING_AT = time(7, 0)
 BRIEFING_UNTIL = time(12, 0)
-#: How often, and after how long, stored-but-unanswered inbound messages are recovered.
-RECOVER_EVERY = 60.0
-RECOVER_AFTER = timedelta(seconds=60)
 #: Server-side keepalives on the lock's connection: a vanished host frees the lock in ~25 s.
 _KEEPALIVE_OPTIONS = (
     "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
@@ -170,6 +167,7 @@ class Intervals:
     reconcile: float = RECONCILE_EVERY
     timeouts: float = TIMEOUTS_EVERY
     leader: float = LEADER_EVERY
+    recover: float = 60.0
 
 
 class Scheduler:
@@ -224,7 +222,7 @@ class Scheduler:
             ("leader", self.leader_job, self.intervals.leader),
             ("planner", self.plan_job, self.intervals.plan),
             ("timeouts", self.timeouts_job, self.intervals.timeouts),
-            ("recover", self.recover_job, RECOVER_EVERY),
+            ("recover", self.recover_job, self.intervals.recover),
         ]
         if self.dispatcher is not None:
             jobs += [
@@ -334,12 +332,16 @@ def build_scheduler(runtime: Runtime, *, worker_id: str, dispatch: bool = True) 
         flows=default_flows(),
         senders=senders_from_settings(settings, clock=runtime.clock) if dispatch else {},
         intervals=Intervals(
-            plan=settings.plan_interval_seconds, dispatch=settings.dispatch_interval_seconds
+            plan=settings.plan_interval_seconds,
+            dispatch=settings.dispatch_interval_seconds,
+            recover=settings.recover_interval_seconds,
         ),
         worker_id=worker_id,
         dispatch=dispatch,
         metrics=runtime.metrics,
-        recover=lambda: runtime.pipeline.process_pending(older_than=RECOVER_AFTER),
+        recover=lambda: runtime.pipeline.process_pending(
+            older_than=timedelta(seconds=settings.recover_after_seconds)
+        ),
     )
 
 

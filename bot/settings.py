@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     scheduler_in_process: bool = True
     dispatch_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
     plan_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
+    #: Inbound messages still unanswered this long after they were stored are answered
+    #: by the scheduler (the database went away between acknowledging and answering).
+    recover_after_seconds: float = Field(default=60.0, gt=0, le=86400)
+    recover_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
 
     @field_validator("timezone")
     @classmethod

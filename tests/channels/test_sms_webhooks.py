@@ -163,7 +163,7 @@ def test_a_crash_between_acknowledgment_and_processing_loses_nothing(
         assert stored is not None
         crashed.state.runtime.db.dispose()
         async with sms_world(settings, demo_db, clock, interpreter, fake) as world:
-            assert await world.app.state.runtime.pipeline.process_pending() == 1
+            # The restarted service answers it on its own, at start-up.
             message = await world.processed(sid)
             assert message.address == MARGARET
             stats = await world.dispatcher.run_once()

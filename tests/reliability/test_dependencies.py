@@ -171,7 +171,18 @@ def test_webhooks_answer_503_while_postgresql_is_down_and_lose_nothing(
     fake = FakeTwilio().start()
     port = free_port()
     service = Service(
-        service_env(db.url, port, fake.base_url, nlu_cache), tmp_path / "serve.log", port
+        service_env(
+            db.url,
+            port,
+            fake.base_url,
+            nlu_cache,
+            # The production shape: the scheduler answers what an outage left unanswered.
+            DOORSTEP_SCHEDULER_IN_PROCESS="true",
+            DOORSTEP_RECOVER_AFTER_SECONDS="2",
+            DOORSTEP_RECOVER_INTERVAL_SECONDS="1",
+        ),
+        tmp_path / "serve.log",
+        port,
     )
     deliveries = [Delivery(new_sid(), SENDERS[i % len(SENDERS)], TEXTS[i % 4]) for i in range(60)]
     twilio = Twilio(service.base)
