@@ -149,9 +149,17 @@ def _book(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
     return {"taken": True}
 
 
+def _changeable(appointment: Appointment, data: Mapping[str, Any]) -> bool:
+    """Still booked and at the version the resident saw: a visit that was done or called off
+    since is history, and moving or cancelling it would reopen a finished repair."""
+    return appointment.status == AppointmentStatus.BOOKED and appointment.version == int(
+        data["version"]
+    )
+
+
 def _rebook(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
     appointment = _owned_appointment(ctx, data.get("appointment_id"))
-    if appointment is None or appointment.version != int(data["version"]):
+    if appointment is None or not _changeable(appointment, data):
         return {"taken": True}
     job = ctx.session.get(RepairJob, appointment.job_id)
     assert job is not None
@@ -178,7 +186,7 @@ def _rebook(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
 
 def _cancel(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
     appointment = _owned_appointment(ctx, data.get("appointment_id"))
-    if appointment is None or appointment.version != int(data["version"]):
+    if appointment is None or not _changeable(appointment, data):
         return {"cancelled": False}
     if appointment.availability_id is not None:
         release_capacity(ctx.session, availability_id=appointment.availability_id)

@@ -22,7 +22,7 @@ from flows.actions import Do, act
 from flows.choices import is_skip, pick, yes_no
 from flows.context import AppointmentView, Inbound, JobView, StepContext
 from flows.engine import ConversationState, Flow, StepResult
-from flows.messages import Action, Reply
+from flows.messages import Action, Option, Reply
 from flows.wording import visits as words
 
 
@@ -40,6 +40,12 @@ class BookState(StrEnum):
 
 
 TIMEOUT = timedelta(hours=24)
+MY_VISITS: list[list[object]] = [["1", "My visits", "appointments", None]]
+NOTHING_TO_BOOK = Reply(
+    "That repair is no longer waiting for this visit: it has been booked, changed or done "
+    "since. Reply 1 to see your visits.",
+    (Option("1", "My visits"),),
+)
 
 
 def _job(state: ConversationState, ctx: StepContext) -> JobView | None:
@@ -208,10 +214,16 @@ def _ask_times(state: ConversationState, message: Inbound, ctx: StepContext) -> 
 
 def _book(state: ConversationState, ctx: StepContext, day: date, window: str) -> StepResult:
     job = _job(state, ctx)
-    assert job is not None
+    moving = _moving(state, ctx)
+    if (
+        job is None
+        or (moving is None and job.status != "open")
+        or (moving is not None and moving.status != "booked")
+    ):
+        # Done, called off or booked from another channel since the times were offered.
+        return StepResult(state.goto(BookState.DONE, menu=MY_VISITS), (NOTHING_TO_BOOK,))
     if slots.free_slot(ctx, day=day, window=window, trade=job.trade) is None:
         return _offer(state, ctx, words.slot_taken())
-    moving = _moving(state, ctx)
     action: Action
     if moving is not None:
         action = act(

@@ -15,7 +15,10 @@ from flows.actions import Do, act
 from flows.choices import pick, yes_no
 from flows.context import AppointmentView, Inbound, StepContext
 from flows.engine import ConversationState, Flow, StepResult
+from flows.messages import Reply
 from flows.wording import visits as words
+
+NOT_BOOKED = Reply("That visit is not booked any more, so there is nothing to call off.")
 
 
 class CancelState(StrEnum):
@@ -43,8 +46,9 @@ def _choose(state: ConversationState, message: Inbound, ctx: StepContext) -> Ste
 
 def _confirm(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
     appointment = _visit(state, ctx)
-    if appointment is None:
-        return StepResult(state.goto(CancelState.DONE))
+    if appointment is None or appointment.status != "booked":
+        # Called off by staff or done since we asked: a finished visit is never reopened.
+        return StepResult(state.goto(CancelState.DONE), (NOT_BOOKED,))
     answer = yes_no(message)
     if answer is None:
         return None
