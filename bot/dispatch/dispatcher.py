@@ -24,14 +24,14 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from bot.channels.base import OutgoingMessage, Sender, SendError, SendReceipt
-from bot.dispatch.policy_inputs import PolicyInputs, route
+from bot.dispatch.policy_inputs import OutboxRow, PolicyInputs, route
 from bot.metrics import Metrics
 from flows.clock import Clock
 from flows.messages import Option
@@ -144,18 +144,17 @@ class Dispatcher:
         settled: list[dict[str, Any]] = []
         decisions: list[dict[str, Any]] = []
         with self.db.session() as session:
+            table = OutboxMessage.__table__  # type: ignore[attr-defined]
             query = (
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                    col(OutboxMessage.not_before) <= now,
-                )
-                .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
+                select(table)
+                .where(table.c.status == OutboxStatus.PENDING.value, table.c.not_before <= now)
+                .order_by(table.c.not_before, table.c.id)
                 .limit(size)
             )
             if self.db.dialect == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            rows = list(session.exec(query).all())
+            # Plain rows, not ORM objects: nothing here is modified through the ORM.
+            rows: list[OutboxRow] = list(session.execute(query).all())
             if not rows:
                 return stats, claimed
             inputs = PolicyInputs.load(session, rows, now)
@@ -206,7 +205,6 @@ class Dispatcher:
                 )
                 inputs.note_sent(row, now)
                 claimed.append(_Claimed(row.id, _outgoing(row, channel, address), attempts))
-            table = OutboxMessage.__table__  # type: ignore[attr-defined]
             if sending:
                 session.execute(
                     update(table)
@@ -259,12 +257,11 @@ class Dispatcher:
         sent: list[dict[str, Any]] = []
         transcript: list[dict[str, Any]] = []
         with self.db.session() as session:
-            rows = {
+            table = OutboxMessage.__table__  # type: ignore[attr-defined]
+            rows: dict[int, OutboxRow] = {
                 r.id: r
-                for r in session.exec(
-                    select(OutboxMessage).where(
-                        col(OutboxMessage.id).in_([c.outbox_id for c in claimed])
-                    )
+                for r in session.execute(
+                    select(table).where(table.c.id.in_([c.outbox_id for c in claimed]))
                 ).all()
             }
             for item, result in zip(claimed, results, strict=True):
@@ -275,9 +272,11 @@ class Dispatcher:
                     sent.append(_sent_values(item.outbox_id, result, now))
                     transcript.append(self._transcript_row(row, item.message, result, now))
                     if self.on_sent is not None:
-                        self.on_sent(session, row, now)
+                        self.on_sent(session, cast(OutboxMessage, row), now)
                     outcome = "sent"
-                elif self._failed(session, row, item, result, now):
+                elif (orm := session.get(OutboxMessage, item.outbox_id)) is None:
+                    continue
+                elif self._failed(session, orm, item, result, now):
                     outcome = "failed"
                 else:
                     outcome = "retried"
@@ -308,7 +307,7 @@ class Dispatcher:
         session.execute(insert(Message.__table__), transcript)  # type: ignore[attr-defined]
 
     def _transcript_row(
-        self, row: OutboxMessage, message: OutgoingMessage, receipt: SendReceipt, now: datetime
+        self, row: OutboxRow, message: OutgoingMessage, receipt: SendReceipt, now: datetime
     ) -> dict[str, Any]:
         return {
             "direction": Direction.OUTBOUND.value,
@@ -449,7 +448,7 @@ def _sent_values(outbox_id: int, receipt: SendReceipt, now: datetime) -> dict[st
 _FINAL = {Decision.EXPIRE: OutboxStatus.EXPIRED, Decision.BLOCK: OutboxStatus.BLOCKED}
 
 
-def _outgoing(row: OutboxMessage, channel: Channel, address: str) -> OutgoingMessage:
+def _outgoing(row: OutboxRow, channel: Channel, address: str) -> OutgoingMessage:
     payload: dict[str, Any] = row.payload or {}
     options = tuple(
         Option(str(o["key"]), str(o["label"]))

@@ -11,8 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import Row, or_
 from sqlmodel import Session, col, select
 
 from flows.policy import Candidate, ContactRules, Purpose, PurposeState, Recipient, Verdict, decide
@@ -26,6 +27,10 @@ from storage.models import (
     Property,
     Resident,
 )
+
+#: An outbox row as an ORM object or as a plain Core row with the same columns: the
+#: dispatcher reads thousands a second and only needs the values.
+OutboxRow = OutboxMessage | Row[Any]
 
 #: A conversation the resident wrote in within this long counts as opened by them.
 OPEN_CONVERSATION = timedelta(hours=24)
@@ -70,7 +75,7 @@ class PolicyInputs:
     operative_days: set[tuple[int, str]] = field(default_factory=set)
 
     @classmethod
-    def load(cls, session: Session, rows: Sequence[OutboxMessage], now: datetime) -> PolicyInputs:
+    def load(cls, session: Session, rows: Sequence[OutboxRow], now: datetime) -> PolicyInputs:
         inputs = cls(now=now)
         resident_ids = {r.resident_id for r in rows if r.resident_id is not None}
         appointment_ids = {r.appointment_id for r in rows if r.appointment_id is not None}
@@ -157,12 +162,12 @@ class PolicyInputs:
             }
         return inputs
 
-    def note_sent(self, row: OutboxMessage, at: datetime) -> None:
+    def note_sent(self, row: OutboxRow, at: datetime) -> None:
         """Count a send made in this batch towards the caps of the next rows."""
         if row.resident_id is not None and row.purpose != "reply":
             self.recent_sends[row.resident_id].append(at)
 
-    def verdict(self, row: OutboxMessage, channel: Channel, address: str) -> Verdict:
+    def verdict(self, row: OutboxRow, channel: Channel, address: str) -> Verdict:
         resident = self.residents.get(row.resident_id or -1)
         landlord = self.landlords.get(resident.landlord_id) if resident else None
         rules = ContactRules.from_config(
@@ -192,7 +197,7 @@ class PolicyInputs:
         )
         return decide(candidate, recipient, self._purpose(row, appointment), rules, now=self.now)
 
-    def _purpose(self, row: OutboxMessage, appointment: Appointment | None) -> PurposeState | None:
+    def _purpose(self, row: OutboxRow, appointment: Appointment | None) -> PurposeState | None:
         if row.purpose == OPERATIVE_BRIEFING:  # issue 7
             day = str((row.payload or {}).get("day", ""))
             return PurposeState(exists=(row.operative_id or -1, day) in self.operative_days)
@@ -250,7 +255,7 @@ def evaluate_row(
 
 
 def route(
-    row: OutboxMessage,
+    row: OutboxRow,
     resident: Resident | None,
     available: frozenset[Channel] = frozenset(Channel),
 ) -> tuple[Channel, str]:

@@ -316,8 +316,11 @@ def test_a_crash_between_ack_and_processing_loses_nothing(
 
     async def second_life() -> None:
         async with telegram_world(demo_db, clock, interpreter, fake_telegram, fake_twilio) as w:
-            assert [m.processed_at for m in w.telegram_inbound()] == [None]
-            assert await w.app.state.runtime.pipeline.process_pending() == 1
+            # The restarted service answers what it stored but never answered, by itself.
+            for _ in range(200):
+                if w.telegram_inbound()[0].processed_at is not None:
+                    break
+                await asyncio.sleep(0.05)
             await w.dispatch()
             assert "Hello Gareth" in sent_to(w.fake, GARETH_ID)[0].params["text"]
             assert w.telegram_inbound()[0].processed_at is not None
