@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -381,8 +381,3 @@ def _past_visits(
                     resident_id=resident.id,
                 )
             )
-
-
-def demo_day_range(now: datetime) -> tuple[date, date]:
-    today = now.astimezone(LONDON).date()
-    return today + timedelta(days=1), today + timedelta(days=14)

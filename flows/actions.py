@@ -3,7 +3,6 @@ as the conversation state, so a reply is never sent for a change that did not ha
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -31,7 +30,3 @@ class Do(StrEnum):
 
 def act(what: Do, /, **data: Any) -> Action:
     return Action(what.value, data)
-
-
-def day_key(day: date) -> str:
-    return day.isoformat()

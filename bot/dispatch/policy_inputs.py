@@ -8,7 +8,7 @@ dispatchers sustain thousands of messages a second on PostgreSQL.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -274,7 +274,3 @@ def route(
     if wants_telegram and telegram_ok:
         return Channel.TELEGRAM, str(resident.telegram_id)
     return Channel.SMS, resident.mobile or ""
-
-
-def ids(rows: Iterable[OutboxMessage]) -> list[int]:
-    return [r.id for r in rows if r.id is not None]

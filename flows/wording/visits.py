@@ -14,7 +14,6 @@ from flows.context import AccessNeedView, AppointmentView, JobView, LandlordView
 from flows.messages import Option, Reply
 from flows.slots import label
 from flows.status import live_status
-from flows.windows import format_day
 from flows.wording.common import short
 
 OTHER_TIMES = "None of these, other times"
@@ -186,7 +185,3 @@ def cancelled(appointment: AppointmentView) -> Reply:
 
 def kept(appointment: AppointmentView) -> Reply:
     return Reply(f"OK, your visit on {when(appointment)} stays as it is.")
-
-
-def rebooked_lead(old_day: date, old_window: str) -> str:
-    return f"Your visit on {format_day(old_day)} ({old_window}) has moved."
