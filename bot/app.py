@@ -93,7 +93,9 @@ def create_app(
             await telegram.startup()
         # Messages stored but never answered (the process died between the webhook's
         # acknowledgment and the answer) are answered now, in the background.
-        recovery = asyncio.create_task(runtime.pipeline.process_pending())
+        # Only messages stored before start-up: newer ones are this process's own requests.
+        newest = await asyncio.to_thread(runtime.pipeline.last_inbound_id)
+        recovery = asyncio.create_task(runtime.pipeline.process_pending(up_to_id=newest))
         yield
         if not recovery.done():
             recovery.cancel()

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.actions import ActionContext, apply_actions
@@ -37,7 +38,7 @@ from flows.messages import Reply
 from nlu.interpreter import Interpreter
 from nlu.types import ParseResult
 from storage.db import Database
-from storage.enums import Channel
+from storage.enums import Channel, Direction
 from storage.models import Conversation, Message
 from storage.repositories.conversations import lock_conversation
 from storage.repositories.outbox import enqueue
@@ -108,16 +109,31 @@ class Pipeline:
             self.metrics.messages_in.labels(inbound.channel.value, outcome).inc()
 
     async def process_pending(
-        self, *, limit: int = 500, older_than: timedelta | None = None
+        self,
+        *,
+        limit: int = 500,
+        older_than: timedelta | None = None,
+        up_to_id: int | None = None,
     ) -> int:
         """Answer messages that were stored but never processed (the process died, or the
         database went away, between acknowledging and answering). Run at start-up and
         every minute by the scheduler (`older_than` leaves in-flight ones alone)."""
         before = self.clock.now() - older_than if older_than is not None else None
         pending = await asyncio.to_thread(self._pending, limit, before)
+        if up_to_id is not None:  # only what was there before this process started
+            pending = [(i, m) for i, m in pending if i <= up_to_id]
         for message_id, inbound in pending:
             await self.process(message_id, inbound)
         return len(pending)
+
+    def last_inbound_id(self) -> int:
+        """The newest inbound message's id: start-up recovery stops there, so it never
+        races the requests this process is already answering."""
+        with self.db.session() as session:
+            newest = session.exec(
+                select(func.max(Message.id)).where(Message.direction == Direction.INBOUND)
+            ).one()
+            return int(newest or 0)
 
     def _pending(self, limit: int, before: datetime | None) -> list[tuple[int, InboundMessage]]:
         with self.db.session() as session:
