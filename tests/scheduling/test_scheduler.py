@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -120,7 +121,11 @@ def test_a_dead_leader_connection_frees_the_lock(demo_db: Database) -> None:
             "AND datname = current_database()"
         )
         admin.commit()
-    assert second.leader.check()  # the killed session's lock is gone
+    # pg_terminate_backend only signals the session; its lock goes when it has exited.
+    deadline = time.monotonic() + 10
+    while not second.leader.check() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert second.leader.held  # the killed session's lock is gone
     assert not first.leader.check()  # the old leader notices and steps down
     first.leader.release()
     second.leader.release()
