@@ -1,19 +1,27 @@
 """Twilio webhook load: how many residents' texts the service takes, and how fast it answers.
 
-    .venv/bin/python benchmarks/webhook_load.py [--residents 150] [--messages 3000]
-        [--seconds 60] [--workers 1] [--backend sqlite|postgresql|both] [--postgres-url URL]
+    .venv/bin/python benchmarks/webhook_load.py [--rate 300] [--seconds 30]
+        [--residents 150] [--workers 2] [--backend sqlite|postgresql|both]
+        [--postgres-url URL]
+    .venv/bin/python benchmarks/webhook_load.py --rate 0 [--messages 6000]   # saturation
 
 For each database: a fresh database with the demo data plus `--residents` more
-residents, the service started with uvicorn in a subprocess on 127.0.0.1 (real clock,
-SMS on, scheduler off so only the webhook path is measured), then every simulated
-resident texts in turn as fast as the service acknowledges, with signed Twilio forms,
-until `--messages` were sent or `--seconds` passed. Printed:
+residents, the service started as in production (`doorstep serve` with `--workers`
+uvicorn workers) on 127.0.0.1 with the real clock, SMS on and the scheduler off (so only
+the webhook path is measured), then signed Twilio inbound forms from the residents in
+turn.
 
-- throughput: acknowledged inbound texts per second of load;
-- webhook acknowledgment latency p50/p99, as Twilio would see it;
-- end-to-end latency p50/p99: inbound stored -> first reply queued in the outbox, from
-  the database's own timestamps (messages.created_at vs outbox.created_at of
-  `reply:<id>:0`), after the service has caught up.
+- `--rate R` (default 300): open loop, as Twilio delivers: a text every 1/R s whether or
+  not earlier ones were acknowledged, for `--seconds`. Acknowledgment latency counts
+  from when a text was due, so a stall cannot hide by slowing the load down.
+- `--rate 0`: closed loop, every resident texting again as soon as acknowledged: the
+  most the service acknowledges, with the latency that a queue of 150 senders implies.
+
+Printed per database: texts acknowledged and errors; throughput (acknowledged texts per
+second, first due to last answered); webhook acknowledgment latency p50/p99 as Twilio
+would see it; end-to-end latency p50/p99, inbound stored -> first reply queued in the
+outbox, from the database's own timestamps (messages.created_at vs outbox.created_at of
+`reply:<id>:0`) after the service has caught up; and texts left without a reply.
 
 A benchmark, not a test: it prints figures and asserts nothing. Loopback only.
 """
@@ -38,6 +46,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
@@ -50,6 +59,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from benchmarks.loadgen import ConnectionPool, Outcome, closed_loop, encode_post, open_loop  # noqa: E402
 from bot.demo import load_demo  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -68,11 +78,7 @@ TEXTS = ("hello", "when is my visit", "2", "hi there", "thanks", "what can you d
 @dataclass(frozen=True)
 class Result:
     backend: str
-    sent: int
-    acked: int
-    errors: int
-    seconds: float
-    ack_ms: list[float]
+    load: Outcome
     e2e_ms: list[float]
     unanswered: int
 
@@ -198,52 +204,53 @@ def _server(url: str, port: int, workers: int) -> Iterator[str]:
             process.kill()
 
 
-async def _load(
-    base: str, mobiles: list[str], total: int, seconds: float
-) -> tuple[int, int, int, float, list[float]]:
+def _requests(base: str, senders: list[str], rng: random.Random) -> list[bytes]:
+    """Signed Twilio inbound forms, encoded before the clock starts (the load's CPU is
+    the service's loss on a shared machine)."""
     validator = RequestValidator(AUTH_TOKEN)
     url = base + PATH
-    ack_ms: list[float] = []
-    counters = {"sent": 0, "acked": 0, "errors": 0}
+    host = base.removeprefix("http://")
+    encoded = []
+    for sender in senders:
+        sid = "SM" + uuid.uuid4().hex
+        form = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": sender,
+            "To": "+447700900000",
+            "Body": rng.choice(TEXTS),
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "ApiVersion": "2010-04-01",
+        }
+        signature = validator.compute_signature(url, form)
+        body = urlencode(form).encode()
+        encoded.append(encode_post(host, PATH, body, {"X-Twilio-Signature": signature}))
+    return encoded
+
+
+async def _load(base: str, mobiles: list[str], args: argparse.Namespace) -> Outcome:
     rng = random.Random(5)
-    limits = httpx.Limits(max_connections=len(mobiles), max_keepalive_connections=len(mobiles))
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
-        started = time.perf_counter()
-        stop_at = started + seconds
-
-        async def resident(mobile: str) -> None:
-            while counters["sent"] < total and time.perf_counter() < stop_at:
-                counters["sent"] += 1
-                sid = "SM" + uuid.uuid4().hex
-                form = {
-                    "MessageSid": sid,
-                    "SmsSid": sid,
-                    "AccountSid": ACCOUNT_SID,
-                    "From": mobile,
-                    "To": "+447700900000",
-                    "Body": rng.choice(TEXTS),
-                    "NumMedia": "0",
-                    "NumSegments": "1",
-                    "ApiVersion": "2010-04-01",
-                }
-                signature = validator.compute_signature(url, form)
-                sent_at = time.perf_counter()
-                try:
-                    response = await client.post(
-                        PATH, data=form, headers={"X-Twilio-Signature": signature}
-                    )
-                except httpx.HTTPError:
-                    counters["errors"] += 1
-                    continue
-                ack_ms.append((time.perf_counter() - sent_at) * 1000)
-                if response.status_code == 200:
-                    counters["acked"] += 1
-                else:
-                    counters["errors"] += 1
-
-        await asyncio.gather(*(resident(m) for m in mobiles))
-        elapsed = time.perf_counter() - started
-    return counters["sent"], counters["acked"], counters["errors"], elapsed, ack_ms
+    host, port = base.removeprefix("http://").split(":")
+    if args.rate > 0:
+        total = int(args.rate * args.seconds)
+        senders = [mobiles[i % len(mobiles)] for i in range(total)]
+        requests = _requests(base, senders, rng)
+        pool = ConnectionPool(host, int(port), args.connections)
+        try:
+            return await open_loop(pool, requests, args.rate, args.seconds)
+        finally:
+            await pool.close()
+    per_resident = max(1, args.messages // len(mobiles))
+    queues = [_requests(base, [m] * per_resident, rng) for m in mobiles]
+    pool = ConnectionPool(host, int(port), len(mobiles))
+    try:
+        return await closed_loop(
+            pool, lambda n: queues[n].pop() if queues[n] else None, len(mobiles), args.seconds
+        )
+    finally:
+        await pool.close()
 
 
 def _end_to_end(url: str, expected: int, wait_seconds: float = 120) -> tuple[list[float], int]:
@@ -295,11 +302,9 @@ def run(backend: str, args: argparse.Namespace) -> Result:
     with _database(backend, args.postgres_url) as url:
         mobiles = _prepare(url, args.residents)
         with _server(url, _free_port(), args.workers) as base:
-            sent, acked, errors, seconds, ack_ms = asyncio.run(
-                _load(base, mobiles, args.messages, args.seconds)
-            )
-            e2e_ms, unanswered = _end_to_end(url, acked)
-    return Result(backend, sent, acked, errors, seconds, ack_ms, e2e_ms, unanswered)
+            load = asyncio.run(_load(base, mobiles, args))
+            e2e_ms, unanswered = _end_to_end(url, load.ok)
+    return Result(backend, load, e2e_ms, unanswered)
 
 
 def _postgres_reachable(url: str) -> bool:
@@ -315,10 +320,18 @@ def _postgres_reachable(url: str) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--residents", type=int, default=150, help="concurrent residents")
-    parser.add_argument("--messages", type=int, default=3000, help="texts to send in all")
-    parser.add_argument("--seconds", type=float, default=60.0, help="stop sending after this")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--residents", type=int, default=150, help="residents texting")
+    parser.add_argument(
+        "--rate", type=float, default=300.0, help="texts per second (0: as fast as acknowledged)"
+    )
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long to send for")
+    parser.add_argument(
+        "--messages", type=int, default=6000, help="with --rate 0: texts to send in all"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=200, help="with --rate R: connections the load keeps"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument(
         "--postgres-url",
@@ -327,9 +340,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    load = (
+        f"{args.rate:g} texts/s for {args.seconds:g} s (open loop)"
+        if args.rate > 0
+        else f"as fast as acknowledged, up to {args.messages} texts or {args.seconds:g} s"
+    )
     print(
-        f"webhook load: {args.residents} residents, up to {args.messages} texts "
-        f"or {args.seconds:g} s, {args.workers} uvicorn worker(s), {os.cpu_count()} CPUs"
+        f"webhook load: {args.residents} residents, {load}, "
+        f"{args.workers} uvicorn worker(s), {os.cpu_count()} CPUs"
     )
     print(
         f"{'database':<11} {'texts':>6} {'errors':>6} {'msgs/s':>7} "
@@ -341,8 +359,10 @@ def main() -> None:
             continue
         r = run(backend, args)
         print(
-            f"{r.backend:<11} {r.acked:>6} {r.errors:>6} {r.acked / r.seconds:>7.0f} "
-            f"{_percentile(r.ack_ms, 50):>6.1f}ms {_percentile(r.ack_ms, 99):>6.1f}ms "
+            f"{r.backend:<11} {r.load.ok:>6} {r.load.errors:>6} "
+            f"{r.load.ok / r.load.seconds:>7.0f} "
+            f"{_percentile(r.load.latencies_ms, 50):>6.1f}ms "
+            f"{_percentile(r.load.latencies_ms, 99):>6.1f}ms "
             f"{_percentile(r.e2e_ms, 50):>6.1f}ms {_percentile(r.e2e_ms, 99):>6.1f}ms "
             f"{r.unanswered:>8}"
         )
