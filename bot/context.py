@@ -79,31 +79,39 @@ def build_context(
 ) -> StepContext:
     landlord = primary_landlord(session)
     windows = windows_from_config(landlord.visit_windows) if landlord else DEFAULT_WINDOWS
-    operatives = _operatives(session)
     view = None
+    operatives: dict[int, OperativeView] = {}
     if resident is not None and resident.id is not None:
-        view = _resident_view(session, resident, operatives, now, links)
+        view, operatives = _resident_view(session, resident, now, links)
     return StepContext(
         landlord=landlord_view(landlord),
         resident=view,
         now=now,
         zone=zone,
-        slot_source=lambda: _slots(session, operatives, now, zone, windows),
+        slot_source=lambda: _slots(session, now, zone, windows),
         operatives=operatives,
         paused=paused,
         windows=windows,
     )
 
 
-def _operatives(session: Session) -> dict[int, OperativeView]:
-    employers = {c.id: c.name for c in session.exec(select(Contractor)).all()}
+def _operatives(session: Session, ids: set[int]) -> dict[int, OperativeView]:
+    """The operatives of these appointments with their employers, in one query (only
+    the resident's own: most messages come from residents with no visit at all)."""
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(Operative, Contractor.name)
+        .join(Contractor, col(Contractor.id) == col(Operative.contractor_id), isouter=True)
+        .where(col(Operative.id).in_(sorted(ids)))
+    ).all()
     result = {}
-    for operative in session.exec(select(Operative)).all():
+    for operative, employer in rows:
         assert operative.id is not None
         result[operative.id] = OperativeView(
             id=operative.id,
             name=operative.name,
-            employer=employers.get(operative.contractor_id, ""),
+            employer=employer or "",
             badge_number=operative.badge_number,
             photo_path=operative.photo_path,
         )
@@ -116,12 +124,8 @@ def _job_view(job: RepairJob) -> JobView:
 
 
 def _resident_view(
-    session: Session,
-    resident: Resident,
-    operatives: dict[int, OperativeView],
-    now: datetime,
-    links: PhotoLinks,
-) -> ResidentView:
+    session: Session, resident: Resident, now: datetime, links: PhotoLinks
+) -> tuple[ResidentView, dict[int, OperativeView]]:
     assert resident.id is not None
     jobs = session.exec(
         select(RepairJob).where(RepairJob.resident_id == resident.id).order_by(col(RepairJob.id))
@@ -136,11 +140,16 @@ def _resident_view(
             .order_by(col(AccessNeed.id))
         ).all()
     )
-    appointments = session.exec(
-        select(Appointment)
-        .where(col(Appointment.job_id).in_(list(jobs_by_id)))
-        .order_by(col(Appointment.starts_at))
-    ).all()
+    appointments = (
+        session.exec(
+            select(Appointment)
+            .where(col(Appointment.job_id).in_(list(jobs_by_id)))
+            .order_by(col(Appointment.starts_at))
+        ).all()
+        if jobs_by_id
+        else []
+    )
+    operatives = _operatives(session, {a.operative_id for a in appointments})
     given = (
         set(
             session.exec(
@@ -167,7 +176,7 @@ def _resident_view(
             upcoming.append(view)
         elif appointment.status != AppointmentStatus.CANCELLED:
             past.append(view)
-    return ResidentView(
+    view = ResidentView(
         id=resident.id,
         name=resident.name,
         open_jobs=open_jobs,
@@ -179,6 +188,7 @@ def _resident_view(
         nominee_name=resident.nominee_name if resident.nominee_phone else None,
         sms_opted_out=resident.sms_opted_out_at is not None,
     )
+    return view, operatives
 
 
 def _latest_events(session: Session, appointment_ids: list[int]) -> dict[int, AppointmentEvent]:
@@ -233,7 +243,6 @@ def _appointment_view(
 
 def _slots(
     session: Session,
-    operatives: dict[int, OperativeView],
     now: datetime,
     zone: ZoneInfo,
     windows: tuple[VisitWindow, ...],

@@ -7,6 +7,8 @@ dependencies (Jersey, Guernsey, Isle of Man share +44 with their own regions).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
@@ -20,7 +22,24 @@ class PhoneNumberError(ValueError):
 
 def normalise_uk_mobile(raw: str) -> str:
     """Return the E.164 form of a valid UK mobile number, or raise PhoneNumberError."""
-    text = (raw or "").strip()
+    ok, result = _normalised(raw or "")
+    if not ok:
+        raise PhoneNumberError(result)
+    return result
+
+
+@lru_cache(maxsize=8192)
+def _normalised(raw: str) -> tuple[bool, str]:
+    """(True, E.164) or (False, why): every inbound text passes through here and
+    `phonenumbers` takes a quarter of a millisecond, so repeat senders are remembered."""
+    try:
+        return True, _parse_uk_mobile(raw)
+    except PhoneNumberError as exc:
+        return False, str(exc)
+
+
+def _parse_uk_mobile(raw: str) -> str:
+    text = raw.strip()
     if not text:
         raise PhoneNumberError("no phone number given")
     if text.startswith("00"):
