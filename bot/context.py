@@ -176,7 +176,7 @@ def _resident_view(
             upcoming.append(view)
         elif appointment.status != AppointmentStatus.CANCELLED:
             past.append(view)
-    view = ResidentView(
+    resident_view = ResidentView(
         id=resident.id,
         name=resident.name,
         open_jobs=open_jobs,
@@ -188,7 +188,7 @@ def _resident_view(
         nominee_name=resident.nominee_name if resident.nominee_phone else None,
         sms_opted_out=resident.sms_opted_out_at is not None,
     )
-    return view, operatives
+    return resident_view, operatives
 
 
 def _latest_events(session: Session, appointment_ids: list[int]) -> dict[int, AppointmentEvent]:
