@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -76,8 +76,11 @@ def build_context(
     zone: ZoneInfo,
     paused: bool,
     links: PhotoLinks,
+    landlord: Landlord | Literal["primary"] | None = "primary",
 ) -> StepContext:
-    landlord = primary_landlord(session)
+    """`landlord` is the writer's, when the caller loaded it already."""
+    if isinstance(landlord, str):  # "primary"
+        landlord = primary_landlord(session)
     windows = windows_from_config(landlord.visit_windows) if landlord else DEFAULT_WINDOWS
     view = None
     operatives: dict[int, OperativeView] = {}

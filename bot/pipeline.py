@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import Table, func, update
 from sqlmodel import Session, select
 
 from bot.actions import ActionContext, apply_actions
@@ -42,7 +42,7 @@ from storage.enums import Channel, Direction
 from storage.models import Conversation, Message
 from storage.repositories.conversations import lock_conversation
 from storage.repositories.outbox import enqueue
-from storage.repositories.people import resident_by_address
+from storage.repositories.people import writer_and_landlord
 from storage.repositories.transcript import (
     record_inbound,
     record_outbound,
@@ -61,6 +61,9 @@ MAX_FOLLOW_UPS = 3
 #: through the outbox (and the contact policy) like everything else the service sends.
 DIRECT_CHANNELS = frozenset({Channel.SIMULATOR})
 REPLY_VALIDITY = timedelta(hours=24)
+#: The two tables every message writes, addressed with Core statements on the hot path.
+MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
+CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,13 +187,15 @@ class Pipeline:
     ) -> tuple[Reply, ...]:
         now = self.clock.now()
         # Locked, so two workers recovering the same message cannot both answer it.
-        query = select(Message).where(Message.id == message_id)
+        query = select(MESSAGES.c.processed_at).where(MESSAGES.c.id == message_id)
         if self.db.dialect == "postgresql":
             query = query.with_for_update()
-        stored = session.exec(query).first()
+        stored = session.connection().execute(query).first()
         if stored is None or stored.processed_at is not None:
             return ()
-        resident = resident_by_address(session, channel=inbound.channel, address=inbound.address)
+        resident, landlord = writer_and_landlord(
+            session, channel=inbound.channel, address=inbound.address
+        )
         conversation = lock_conversation(
             session,
             channel=inbound.channel,
@@ -224,6 +229,7 @@ class Pipeline:
                 zone=self.zone,
                 paused=conversation.paused,
                 links=self.links,
+                landlord=landlord,
             )
             actions.windows = ctx.windows
             result: StepResult = self.flows.step(state, message, ctx)
@@ -256,12 +262,19 @@ class Pipeline:
     def _save_state(
         session: Session, conversation: Conversation, state: ConversationState, now: datetime
     ) -> None:
-        conversation.flow = state.flow
-        conversation.state = state.state
-        conversation.data = dict(state.data)
-        conversation.expires_at = state.expires_at
-        conversation.updated_at = now
-        session.add(conversation)
+        # One statement rather than the unit of work's flush: every message ends here.
+        session.flush()  # whatever the actions changed on the row goes first
+        session.connection().execute(
+            update(CONVERSATIONS)
+            .where(CONVERSATIONS.c.id == conversation.id)
+            .values(
+                flow=state.flow,
+                state=state.state,
+                data=dict(state.data),
+                expires_at=state.expires_at,
+                updated_at=now,
+            )
+        )
 
     def _finish(
         self,
@@ -276,15 +289,19 @@ class Pipeline:
     ) -> None:
         """Mark the message processed and store the replies, all linked for the evidence."""
         now = self.clock.now()
-        stored = session.get(Message, message_id)
-        if stored is not None:
-            stored.processed_at = now
-            stored.intent = parse.intent.name
-            stored.intent_confidence = parse.intent.confidence
-            stored.conversation_id = conversation_id
-            stored.resident_id = resident_id
-            stored.appointment_id = appointment_id
-            session.add(stored)
+        session.flush()  # rows the message will refer to (a new appointment) exist first
+        session.connection().execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id == message_id)
+            .values(
+                processed_at=now,
+                intent=parse.intent.name,
+                intent_confidence=parse.intent.confidence,
+                conversation_id=conversation_id,
+                resident_id=resident_id,
+                appointment_id=appointment_id,
+            )
+        )
         for index, reply in enumerate(replies):
             options = [{"key": o.key, "label": o.label} for o in reply.options]
             if inbound.channel in DIRECT_CHANNELS:

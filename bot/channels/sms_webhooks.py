@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
@@ -59,7 +60,7 @@ MAX_BODY = 1600
 DRAIN_SECONDS = 5.0
 #: Conversations processed at once. Flow work is CPU-bound under one GIL, so more only
 #: adds lock contention; the rest wait their turn in memory (and in the database).
-PROCESS_CONCURRENCY = 4
+PROCESS_CONCURRENCY = 2
 #: Threads that store inbound texts. Kept apart from the default executor, where the
 #: flows run, so an acknowledgment never queues behind a backlog of conversations.
 STORE_THREADS = 4
@@ -264,7 +265,7 @@ def _field(form: FormData, name: str) -> str:
 
 
 def store_inbound(runtime: Runtime, sms: InboundSms) -> tuple[int, InboundMessage] | None:
-    """Store the text (and any opt-out Twilio applied) in one transaction.
+    """Store the text (and any opt-out Twilio applied) in one transaction; durable on return.
 
     Returns what to process next, or None for a repeat delivery or a number we never
     answer. Twilio's OptOutType covers keywords configured on the Messaging Service
@@ -275,28 +276,40 @@ def store_inbound(runtime: Runtime, sms: InboundSms) -> tuple[int, InboundMessag
         address = normalise_uk_mobile(sms.sender)
     except PhoneNumberError:
         address = None
-    with runtime.db.session() as session:
-        message_id = record_inbound(
-            session,
+
+    def record(target: Session | Connection) -> int | None:
+        return record_inbound(
+            target,
             channel=Channel.SMS,
             address=address or sms.sender[:64],
             text=sms.body,
             channel_message_id=sms.message_sid,
             at=now,
         )
+
+    if address is not None and not sms.rate_limited and sms.opt_out_type is None:
+        # The usual text: one autocommitted INSERT, the cheapest durable write there is.
+        with runtime.db.autocommit() as connection:
+            message_id = record(connection)
         if message_id is None:
             log.info("repeated Twilio delivery ignored sid=%s", sms.message_sid)
             return None
-        if address is None or sms.rate_limited:
-            stored = session.get(Message, message_id)
-            if stored is not None:
-                stored.processed_at = now
-                stored.intent = RATE_LIMITED_INTENT if sms.rate_limited else None
-                session.add(stored)
-            log.info("text from a number we do not answer stored id=%s", message_id)
-            return None
-        if sms.opt_out_type in ("STOP", "START"):
-            _mirror_opt_out(session, address, opted_out=sms.opt_out_type == "STOP", now=now)
+    else:
+        with runtime.db.session() as session:
+            message_id = record(session)
+            if message_id is None:
+                log.info("repeated Twilio delivery ignored sid=%s", sms.message_sid)
+                return None
+            if address is None or sms.rate_limited:
+                stored = session.get(Message, message_id)
+                if stored is not None:
+                    stored.processed_at = now
+                    stored.intent = RATE_LIMITED_INTENT if sms.rate_limited else None
+                    session.add(stored)
+                log.info("text from a number we do not answer stored id=%s", message_id)
+                return None
+            if sms.opt_out_type in ("STOP", "START"):
+                _mirror_opt_out(session, address, opted_out=sms.opt_out_type == "STOP", now=now)
     inbound = InboundMessage(
         channel=Channel.SMS,
         address=address,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, TextClause, bindparam, text
+from sqlalchemy import Connection, Table, TextClause, bindparam, text
 from sqlmodel import Session
 
 
-def insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> int | None:
+def insert_ignore(session: Session | Connection, table: Any, values: dict[str, Any]) -> int | None:
     """Insert a row unless it clashes with a unique constraint; return its id or None.
 
     `INSERT ... ON CONFLICT DO NOTHING RETURNING id`, which SQLite (3.35+) and PostgreSQL
@@ -18,9 +18,12 @@ def insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> int |
     savepoint-around-a-plain-INSERT alternative costs two more round trips. Every
     inbound message and every reply passes through here.
     """
-    session.flush()  # what the ORM holds must be in the database before rows refer to it
-    statement = _statement(table, tuple(values))
-    row = session.connection().execute(statement, values).first()
+    if isinstance(session, Session):
+        session.flush()  # what the ORM holds must be in the database before rows refer to it
+        connection = session.connection()
+    else:
+        connection = session  # an autocommit connection: the row is stored on return
+    row = connection.execute(_statement(table, tuple(values)), values).first()
     return None if row is None else int(row[0])
 
 

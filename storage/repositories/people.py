@@ -24,6 +24,29 @@ def resident_by_address(session: Session, *, channel: Channel, address: str) -> 
     return session.exec(select(Resident).where(Resident.mobile == address)).first()
 
 
+def writer_and_landlord(
+    session: Session, *, channel: Channel, address: str
+) -> tuple[Resident | None, Landlord | None]:
+    """Who is writing and whose tenant they are, in one query (every inbound message
+    needs both); someone we do not know gets the deployment's landlord."""
+    if channel == Channel.TELEGRAM:
+        try:
+            match = Resident.telegram_id == int(address)
+        except ValueError:
+            return None, primary_landlord(session)
+    else:
+        match = Resident.mobile == address
+    row = session.exec(
+        select(Resident, Landlord)
+        .join(Landlord, col(Landlord.id) == col(Resident.landlord_id))
+        .where(match)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None, primary_landlord(session)
+    return row[0], row[1]
+
+
 def open_jobs(session: Session, *, resident_id: int) -> list[RepairJob]:
     """Repairs still waiting for a visit to be agreed."""
     return list(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
 from storage.enums import Channel, Direction
@@ -12,7 +13,7 @@ from storage.repositories._dialect import insert_ignore
 
 
 def record_inbound(
-    session: Session,
+    session: Session | Connection,
     *,
     channel: Channel,
     address: str,
