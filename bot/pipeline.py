@@ -18,34 +18,39 @@ import logging
 import random
 import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, update
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.actions import ActionContext, apply_actions
+from bot.answer_writes import (
+    MESSAGES,
+    AnswerLinks,
+    appointment_of,
+    mark_processed,
+    queue_replies,
+    save_state,
+)
 from bot.context import NoPhotoLinks, PhotoLinks, build_context
 from bot.events import Handled, InboundMessage
 from bot.metrics import Metrics
+from bot.quick_answer import quick_answer
 from flows.clock import Clock
 from flows.context import Inbound
 from flows.engine import ConversationState, FlowRegistry, StepResult
 from flows.messages import Reply
 from nlu.interpreter import Interpreter
 from nlu.types import ParseResult
-from storage.db import Database
+from storage.db import Database, retry_once
 from storage.enums import Channel, Direction
-from storage.models import Conversation, Message
+from storage.models import Message
 from storage.repositories.conversations import lock_conversation
-from storage.repositories.outbox import enqueue
 from storage.repositories.people import writer_and_landlord
 from storage.repositories.transcript import (
     record_inbound,
-    record_outbound,
     unprocessed_inbound,
 )
 
@@ -57,13 +62,6 @@ SORRY = Reply(
 )
 #: A flow may ask for a follow-up step after its actions; more than this is a bug.
 MAX_FOLLOW_UPS = 3
-#: Channels whose replies go back in the HTTP answer; every other channel's replies go
-#: through the outbox (and the contact policy) like everything else the service sends.
-DIRECT_CHANNELS = frozenset({Channel.SIMULATOR})
-REPLY_VALIDITY = timedelta(hours=24)
-#: The two tables every message writes, addressed with Core statements on the hot path.
-MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
-CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,16 +169,34 @@ class Pipeline:
         self, message_id: int, inbound: InboundMessage, parse: ParseResult
     ) -> tuple[Reply, ...]:
         try:
-            with self.db.session() as session:
-                replies = self._run_flow(session, message_id, inbound, parse)
+            # Most messages are answered from a snapshot without holding any lock while
+            # the flow runs; the rest (actions, follow-ups, a conversation that moved
+            # meanwhile) take the locked path below.
+            replies = retry_once(lambda: self._answer_once(message_id, inbound, parse))
             self._count(inbound, "processed")
             return replies
         except Exception:
             log.exception("could not handle a message", extra={"message_id": message_id})
             self._count(inbound, "error")
+            now = self.clock.now()
             with self.db.session() as session:
-                self._finish(session, message_id, inbound, parse, (SORRY,), None, None)
+                mark_processed(
+                    session, message_id=message_id, parse=parse, now=now, links=AnswerLinks()
+                )
+                queue_replies(
+                    session, message_id=message_id, inbound=inbound, replies=(SORRY,), now=now,
+                    links=AnswerLinks(),
+                )  # fmt: skip
             return (SORRY,)
+
+    def _answer_once(
+        self, message_id: int, inbound: InboundMessage, parse: ParseResult
+    ) -> tuple[Reply, ...]:
+        replies = quick_answer(self, message_id, inbound, parse)
+        if replies is None:
+            with self.db.session() as session:
+                replies = self._run_flow(session, message_id, inbound, parse)
+        return replies
 
     def _run_flow(
         self, session: Session, message_id: int, inbound: InboundMessage, parse: ParseResult
@@ -220,7 +236,7 @@ class Pipeline:
             channel=inbound.channel,
         )
         replies: list[Reply] = []
-        appointment_id = _appointment_of(state.data)
+        appointment_id = appointment_of(state.data)
         for _ in range(MAX_FOLLOW_UPS + 1):
             ctx = build_context(
                 session,
@@ -237,7 +253,7 @@ class Pipeline:
             state = result.state
             outcomes = apply_actions(result.actions, actions)
             appointment_id = (
-                _appointment_of(outcomes, "booked") or _appointment_of(state.data) or appointment_id
+                appointment_of(outcomes, "booked") or appointment_of(state.data) or appointment_id
             )
             session.flush()
             if not result.follow_up:
@@ -245,95 +261,16 @@ class Pipeline:
             message = Inbound("", parse, inbound.received_at, None, inbound.channel, outcomes)
         else:
             log.error("flow %s/%s kept asking for follow-ups", state.flow, state.state)
-        self._save_state(session, conversation, state, now)
-        self._finish(
-            session,
-            message_id,
-            inbound,
-            parse,
-            tuple(replies),
-            conversation.id,
-            resident.id if resident else None,
-            appointment_id,
-        )
-        return tuple(replies)
-
-    @staticmethod
-    def _save_state(
-        session: Session, conversation: Conversation, state: ConversationState, now: datetime
-    ) -> None:
-        # One statement rather than the unit of work's flush: every message ends here.
-        session.flush()  # whatever the actions changed on the row goes first
-        session.connection().execute(
-            update(CONVERSATIONS)
-            .where(CONVERSATIONS.c.id == conversation.id)
-            .values(
-                flow=state.flow,
-                state=state.state,
-                data=dict(state.data),
-                expires_at=state.expires_at,
-                updated_at=now,
-            )
-        )
-
-    def _finish(
-        self,
-        session: Session,
-        message_id: int,
-        inbound: InboundMessage,
-        parse: ParseResult,
-        replies: tuple[Reply, ...],
-        conversation_id: int | None,
-        resident_id: int | None,
-        appointment_id: int | None = None,
-    ) -> None:
-        """Mark the message processed and store the replies, all linked for the evidence."""
+        assert conversation.id is not None
+        save_state(session, conversation_id=conversation.id, state=state, now=now)
+        links = AnswerLinks(conversation.id, resident.id if resident else None, appointment_id)
         now = self.clock.now()
-        session.flush()  # rows the message will refer to (a new appointment) exist first
-        session.connection().execute(
-            update(MESSAGES)
-            .where(MESSAGES.c.id == message_id)
-            .values(
-                processed_at=now,
-                intent=parse.intent.name,
-                intent_confidence=parse.intent.confidence,
-                conversation_id=conversation_id,
-                resident_id=resident_id,
-                appointment_id=appointment_id,
-            )
-        )
-        for index, reply in enumerate(replies):
-            options = [{"key": o.key, "label": o.label} for o in reply.options]
-            if inbound.channel in DIRECT_CHANNELS:
-                record_outbound(
-                    session,
-                    channel=inbound.channel,
-                    address=inbound.address,
-                    text=reply.text,
-                    at=now,
-                    options=options,
-                    conversation_id=conversation_id,
-                    resident_id=resident_id,
-                    appointment_id=appointment_id,
-                )
-                continue
-            # The transcript row is written when the dispatcher actually sends it.
-            enqueue(
-                session,
-                key=f"reply:{message_id}:{index}",
-                kind="reply",
-                purpose="reply",
-                text=reply.text,
-                not_before=now,
-                now=now,
-                channel=inbound.channel,
-                address=inbound.address,
-                resident_id=resident_id,
-                appointment_id=appointment_id,
-                conversation_id=conversation_id,
-                expires_at=now + REPLY_VALIDITY,
-                payload={"options": options, "photo_path": reply.photo_path},
-            )
+        mark_processed(session, message_id=message_id, parse=parse, now=now, links=links)
+        queue_replies(
+            session, message_id=message_id, inbound=inbound, replies=tuple(replies), now=now,
+            links=links,
+        )  # fmt: skip
+        return tuple(replies)
 
 
 #: NUL (PostgreSQL text cannot hold it) and lone UTF-16 surrogates (not valid UTF-8, so no
@@ -349,11 +286,6 @@ def storable(inbound: InboundMessage) -> InboundMessage:
     if _UNSTORABLE.search(inbound.text) is None:
         return inbound
     return replace(inbound, text=_UNSTORABLE.sub("\ufffd", inbound.text))
-
-
-def _appointment_of(data: Mapping[str, Any], key: str = "appointment_id") -> int | None:
-    value = data.get(key)
-    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
 
 
 def parse_time(value: str) -> datetime:

@@ -42,6 +42,7 @@ from bot.channels.sms import OPTED_OUT_CODES, TRANSIENT_CODES, UNREACHABLE_CODES
 from bot.events import InboundMessage
 from bot.ratelimit import RATE_LIMITED_INTENT, over_limit
 from bot.runtime import Runtime
+from storage.db import retry_once
 from storage.enums import Channel, Decision, Direction, OutboxStatus, TaskKind
 from storage.models import ContactDecision, Message, OutboxMessage, Resident, StaffTask
 from storage.phones import PhoneNumberError, normalise_uk_mobile
@@ -60,7 +61,7 @@ MAX_BODY = 1600
 DRAIN_SECONDS = 5.0
 #: Conversations processed at once. Flow work is CPU-bound under one GIL, so more only
 #: adds lock contention; the rest wait their turn in memory (and in the database).
-PROCESS_CONCURRENCY = 2
+PROCESS_CONCURRENCY = 4
 #: Threads that store inbound texts. Kept apart from the default executor, where the
 #: flows run, so an acknowledgment never queues behind a backlog of conversations.
 STORE_THREADS = 4
@@ -115,7 +116,9 @@ class InboundWork:
 
     async def store(self, runtime: Runtime, sms: InboundSms) -> tuple[int, InboundMessage] | None:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._store_pool, store_inbound, runtime, sms)
+        return await loop.run_in_executor(
+            self._store_pool, retry_once, lambda: store_inbound(runtime, sms)
+        )
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(self._bounded(work))

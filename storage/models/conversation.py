@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.enums import Channel, Direction
 from storage.models._base import enum_field, json_field, utc_field
+
+#: Bumped by every write to a conversation (the ORM does it for us, see below), so an
+#: answer worked out from a snapshot can tell whether the conversation moved meanwhile.
+_VERSION = Column("version", Integer, nullable=False, server_default="0")
 
 
 class Conversation(SQLModel, table=True):
@@ -17,6 +21,7 @@ class Conversation(SQLModel, table=True):
 
     __tablename__ = "conversations"
     __table_args__ = (UniqueConstraint("channel", "address"),)
+    __mapper_args__ = {"version_id_col": _VERSION}
 
     id: int | None = Field(default=None, primary_key=True)
     channel: Channel = enum_field(Channel)
@@ -29,6 +34,7 @@ class Conversation(SQLModel, table=True):
     paused: bool = False
     updated_at: datetime = utc_field()
     expires_at: datetime | None = utc_field(nullable=True, index=True)
+    version: int = Field(default=0, sa_column=_VERSION)
 
 
 class Message(SQLModel, table=True):
