@@ -133,7 +133,8 @@ class Database:
     def autocommit(self) -> Iterator[Connection]:
         """A connection where each statement commits on its own: one round trip for a
         single-statement write (storing an inbound message) instead of three, and on
-        SQLite the write lock is held for that statement only."""
+        SQLite the write lock is held for that statement only. Reads on it see what is
+        committed when each runs, as PostgreSQL's READ COMMITTED, and take no lock."""
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             yield conn
 

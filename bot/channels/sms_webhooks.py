@@ -59,9 +59,10 @@ _SID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_BODY = 1600
 #: How long shutdown waits for conversations in flight before leaving them for restart.
 DRAIN_SECONDS = 5.0
-#: Conversations processed at once. Flow work is CPU-bound under one GIL, so more only
-#: adds lock contention; the rest wait their turn in memory (and in the database).
-PROCESS_CONCURRENCY = 4
+#: Conversations answered at once per worker, unless settings say otherwise. Flow work
+#: is CPU-bound under one GIL, so more only adds contention; the rest wait their turn in
+#: memory (and in the database).
+PROCESS_CONCURRENCY = 2
 #: Threads that store inbound texts. Kept apart from the default executor, where the
 #: flows run, so an acknowledgment never queues behind a backlog of conversations.
 STORE_THREADS = 4
@@ -150,10 +151,12 @@ class InboundWork:
         self._store_pool.shutdown(wait=True)
 
 
-def sms_router(*, auth_token: str, public_base_url: str) -> APIRouter:
+def sms_router(
+    *, auth_token: str, public_base_url: str, concurrency: int = PROCESS_CONCURRENCY
+) -> APIRouter:
     """The webhook routes; the app's runtime is read from `app.state.runtime` per request."""
     validator = RequestValidator(auth_token)
-    work = InboundWork()
+    work = InboundWork(concurrency)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

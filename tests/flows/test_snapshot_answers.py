@@ -1,0 +1,112 @@
+"""Answers worked out from a snapshot (bot/quick_answer.py) never overwrite a conversation
+that changed meanwhile, and never answer a message twice."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from bot.events import InboundMessage
+from bot.pipeline import Pipeline
+from bot.quick_answer import _Moved, _Plan, _plan, _write, quick_answer
+from nlu.types import ParseResult
+from storage.enums import Channel
+from storage.models import Conversation, Message, OutboxMessage
+
+MARGARET = "+447400123456"
+
+
+def _stored_text(pipeline: Pipeline, text: str, sid: str) -> tuple[int, InboundMessage]:
+    inbound = InboundMessage(
+        channel=Channel.SMS,
+        address=MARGARET,
+        text=text,
+        channel_message_id=sid,
+        received_at=pipeline.clock.now(),
+    )
+    message_id = asyncio.run(pipeline.store(inbound))
+    assert message_id is not None
+    return message_id, inbound
+
+
+def _parse(pipeline: Pipeline, inbound: InboundMessage) -> ParseResult:
+    return asyncio.run(
+        pipeline.interpreter.parse(inbound.text, now=inbound.received_at, tz=pipeline.zone.key)
+    )
+
+
+def _conversation(session: Session) -> Conversation:
+    return session.exec(
+        select(Conversation).where(
+            Conversation.channel == Channel.SMS, Conversation.address == MARGARET
+        )
+    ).one()
+
+
+def _replies_to(session: Session, message_id: int) -> list[str]:
+    rows = session.exec(
+        select(OutboxMessage).where(
+            col(OutboxMessage.idempotency_key).startswith(f"reply:{message_id}:")
+        )
+    ).all()
+    return [row.text for row in rows]
+
+
+def test_a_conversation_paused_meanwhile_is_not_overwritten_and_gets_no_answer(
+    client: TestClient,
+) -> None:
+    pipeline: Pipeline = client.app.state.runtime.pipeline  # type: ignore[attr-defined]
+    first_id, first = _stored_text(pipeline, "hello", "SMfirst")
+    assert asyncio.run(pipeline.process(first_id, first))  # creates the conversation
+    message_id, inbound = _stored_text(pipeline, "when is my visit", "SMsecond")
+    parse = _parse(pipeline, inbound)
+    with pipeline.db.autocommit() as connection, Session(bind=connection) as reading:
+        plan = _plan(pipeline, reading, message_id, inbound, parse)
+    assert isinstance(plan, _Plan) and plan.replies  # the flow would have answered
+    with pipeline.db.session() as session:  # staff take the conversation over
+        conversation = _conversation(session)
+        conversation.paused = True
+        session.add(conversation)
+    with pipeline.db.session() as session:
+        assert _conversation(session).version == plan.seen_version + 1
+
+    try:
+        with pipeline.db.session() as writing:
+            _write(pipeline, writing, plan, message_id, inbound, parse)
+        raise AssertionError("a stale snapshot was written")
+    except _Moved:
+        pass
+    with pipeline.db.session() as session:  # the failed write left nothing behind
+        assert session.get(Message, message_id).processed_at is None  # type: ignore[union-attr]
+        assert _replies_to(session, message_id) == []
+        assert _conversation(session).paused is True
+
+    # Answered again through the normal path: under lock, it sees the pause.
+    assert asyncio.run(pipeline.process(message_id, inbound)) == ()
+    with pipeline.db.session() as session:
+        assert session.get(Message, message_id).processed_at is not None  # type: ignore[union-attr]
+        assert _replies_to(session, message_id) == []
+        assert _conversation(session).paused is True
+
+
+def test_a_message_answered_once_is_not_answered_again(client: TestClient) -> None:
+    pipeline: Pipeline = client.app.state.runtime.pipeline  # type: ignore[attr-defined]
+    first_id, first = _stored_text(pipeline, "hello", "SMone")
+    asyncio.run(pipeline.process(first_id, first))
+    message_id, inbound = _stored_text(pipeline, "when is my visit", "SMtwo")
+    parse = _parse(pipeline, inbound)
+    replies = quick_answer(pipeline, message_id, inbound, parse)
+    assert replies  # answered from the snapshot: no actions needed
+    with pipeline.db.session() as session:
+        sent = _replies_to(session, message_id)
+        version = _conversation(session).version
+    assert sent == [reply.text for reply in replies]
+
+    # A recovery pass (or a second worker) with the same message changes nothing.
+    assert quick_answer(pipeline, message_id, inbound, parse) == ()
+    assert asyncio.run(pipeline.process(message_id, inbound)) == ()
+    with pipeline.db.session() as session:
+        assert _replies_to(session, message_id) == sent
+        assert _conversation(session).version == version
