@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
@@ -40,6 +41,7 @@ UNCONFIGURED_LANDLORD = LandlordView(
 )
 SLOT_HORIZON = timedelta(days=21)
 LIVE_EVENTS = ("on_the_way", "arrived", "running_late", "cant_get_in", "done")
+OPEN = JobStatus.OPEN
 
 
 class PhotoLinks(Protocol):
@@ -77,15 +79,19 @@ def build_context(
     paused: bool,
     links: PhotoLinks,
     landlord: Landlord | Literal["primary"] | None = "primary",
+    views: ResidentViews | None = None,
 ) -> StepContext:
-    """`landlord` is the writer's, when the caller loaded it already."""
+    """`landlord` is the writer's and `views` the resident's, when the caller loaded them
+    already (for a batch of texts, see `resident_views`)."""
     if isinstance(landlord, str):  # "primary"
         landlord = primary_landlord(session)
     windows = windows_from_config(landlord.visit_windows) if landlord else DEFAULT_WINDOWS
     view = None
     operatives: dict[int, OperativeView] = {}
     if resident is not None and resident.id is not None:
-        view, operatives = _resident_view(session, resident, now, links)
+        if views is None or resident.id not in views:
+            views = resident_views(session, [resident], now, links)
+        view, operatives = views[resident.id]
     return StepContext(
         landlord=landlord_view(landlord),
         resident=view,
@@ -126,23 +132,31 @@ def _job_view(job: RepairJob) -> JobView:
     return JobView(job.id, job.reference, job.description, str(job.status), str(job.trade))
 
 
-def _resident_view(
-    session: Session, resident: Resident, now: datetime, links: PhotoLinks
-) -> tuple[ResidentView, dict[int, OperativeView]]:
-    assert resident.id is not None
+#: A resident's view of the world and the operatives it mentions, by operative id.
+ResidentViews = dict[int, tuple[ResidentView, dict[int, OperativeView]]]
+
+
+def resident_views(
+    session: Session, residents: Sequence[Resident], now: datetime, links: PhotoLinks
+) -> ResidentViews:
+    """The views of several residents in the same few queries as one (answering a batch
+    of texts costs one round trip per table, not one per table per text)."""
+    ids = [r.id for r in residents if r.id is not None]
+    if not ids:
+        return {}
     jobs = session.exec(
-        select(RepairJob).where(RepairJob.resident_id == resident.id).order_by(col(RepairJob.id))
+        select(RepairJob).where(col(RepairJob.resident_id).in_(ids)).order_by(col(RepairJob.id))
     ).all()
-    open_jobs = tuple(_job_view(j) for j in jobs if j.status == JobStatus.OPEN)
     jobs_by_id = {j.id: j for j in jobs}
-    needs = tuple(
-        AccessNeedView(n.id or 0, str(n.category), n.own_words, n.consent_to_share, n.review_by)
-        for n in session.exec(
-            select(AccessNeed)
-            .where(AccessNeed.resident_id == resident.id, col(AccessNeed.active).is_(True))
-            .order_by(col(AccessNeed.id))
-        ).all()
-    )
+    needs: dict[int, list[AccessNeedView]] = {}
+    for n in session.exec(
+        select(AccessNeed)
+        .where(col(AccessNeed.resident_id).in_(ids), col(AccessNeed.active).is_(True))
+        .order_by(col(AccessNeed.id))
+    ).all():
+        needs.setdefault(n.resident_id, []).append(
+            AccessNeedView(n.id or 0, str(n.category), n.own_words, n.consent_to_share, n.review_by)
+        )
     appointments = (
         session.exec(
             select(Appointment)
@@ -156,8 +170,8 @@ def _resident_view(
     given = (
         set(
             session.exec(
-                select(Feedback.appointment_id).where(
-                    Feedback.resident_id == resident.id, col(Feedback.completed_at).is_not(None)
+                select(Feedback.resident_id, Feedback.appointment_id).where(
+                    col(Feedback.resident_id).in_(ids), col(Feedback.completed_at).is_not(None)
                 )
             ).all()
         )
@@ -165,33 +179,55 @@ def _resident_view(
         else set()
     )
     latest = _latest_events(session, [a.id for a in appointments if a.id is not None])
-    upcoming: list[AppointmentView] = []
-    past: list[AppointmentView] = []
+    upcoming: dict[int, list[AppointmentView]] = {}
+    past: dict[int, list[AppointmentView]] = {}
+    mentioned: dict[int, dict[int, OperativeView]] = {}
     for appointment in appointments:
         job = jobs_by_id[appointment.job_id]
+        owner = job.resident_id or 0  # queried by resident, so always set
         view = _appointment_view(
-            appointment, job, operatives, links, given, latest.get(appointment.id or -1)
+            appointment,
+            job,
+            operatives,
+            links,
+            (owner, appointment.id) in given,
+            latest.get(appointment.id or -1),
         )
+        mentioned.setdefault(owner, {})[appointment.operative_id] = view.operative
         if (
             appointment.status == AppointmentStatus.BOOKED
             and appointment.ends_at + timedelta(days=2) >= now
         ):
-            upcoming.append(view)
+            upcoming.setdefault(owner, []).append(view)
         elif appointment.status != AppointmentStatus.CANCELLED:
-            past.append(view)
-    resident_view = ResidentView(
-        id=resident.id,
-        name=resident.name,
-        open_jobs=open_jobs,
-        access_needs=needs,
-        appointments=tuple(upcoming),
-        past_appointments=tuple(sorted(past, key=lambda a: a.ends_at, reverse=True)),
-        telegram_linked=resident.telegram_id is not None,
-        has_door_password=resident.door_password_hash is not None,
-        nominee_name=resident.nominee_name if resident.nominee_phone else None,
-        sms_opted_out=resident.sms_opted_out_at is not None,
-    )
-    return resident_view, operatives
+            past.setdefault(owner, []).append(view)
+    views: ResidentViews = {}
+    for resident in residents:
+        if resident.id is None:
+            continue
+        rid = resident.id
+        views[rid] = (
+            ResidentView(
+                id=rid,
+                name=resident.name,
+                open_jobs=tuple(
+                    _job_view(j)
+                    for j in jobs
+                    if j.resident_id == rid and j.status == JobStatus.OPEN
+                ),
+                access_needs=tuple(needs.get(rid, ())),
+                appointments=tuple(upcoming.get(rid, ())),
+                past_appointments=tuple(
+                    sorted(past.get(rid, ()), key=lambda a: a.ends_at, reverse=True)
+                ),
+                telegram_linked=resident.telegram_id is not None,
+                has_door_password=resident.door_password_hash is not None,
+                nominee_name=resident.nominee_name if resident.nominee_phone else None,
+                sms_opted_out=resident.sms_opted_out_at is not None,
+            ),
+            mentioned.get(rid, {}),
+        )
+    return views
 
 
 def _latest_events(session: Session, appointment_ids: list[int]) -> dict[int, AppointmentEvent]:
@@ -216,7 +252,7 @@ def _appointment_view(
     job: RepairJob,
     operatives: dict[int, OperativeView],
     links: PhotoLinks,
-    given: set[int],
+    feedback_given: bool,
     latest: AppointmentEvent | None,
 ) -> AppointmentView:
     assert appointment.id is not None
@@ -240,7 +276,7 @@ def _appointment_view(
         live_status_at=latest.at if latest else None,
         eta=eta,
         photo_link=links.link(appointment),
-        feedback_given=appointment.id in given,
+        feedback_given=feedback_given,
     )
 
 

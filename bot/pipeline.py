@@ -18,6 +18,7 @@ import logging
 import random
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -37,7 +38,7 @@ from bot.answer_writes import (
 from bot.context import NoPhotoLinks, PhotoLinks, build_context
 from bot.events import Handled, InboundMessage
 from bot.metrics import Metrics
-from bot.quick_answer import quick_answer
+from bot.quick_answer import Item, quick_answer, quick_answer_many
 from flows.clock import Clock
 from flows.context import Inbound
 from flows.engine import ConversationState, FlowRegistry, StepResult
@@ -87,6 +88,22 @@ class Pipeline:
     async def process(self, message_id: int, inbound: InboundMessage) -> tuple[Reply, ...]:
         """Understand and answer a stored message; safe to call again after a crash."""
         inbound = storable(inbound)
+        parse = await self._understand(inbound)
+        return await asyncio.to_thread(self._answer, message_id, inbound, parse)
+
+    async def process_many(
+        self, messages: Sequence[tuple[int, InboundMessage]]
+    ) -> list[tuple[Reply, ...]]:
+        """`process` for several stored messages at once (texts that queued up in a busy
+        worker): one read per table and one write for all those that only need a reply,
+        the rest one by one as usual. Safe to call again after a crash."""
+        items = []
+        for message_id, inbound in messages:
+            clean = storable(inbound)
+            items.append((message_id, clean, await self._understand(clean)))
+        return await asyncio.to_thread(self._answer_many, items)
+
+    async def _understand(self, inbound: InboundMessage) -> ParseResult:
         started = time.perf_counter()
         parse = await self.interpreter.parse(
             inbound.text, now=inbound.received_at, tz=self.zone.key
@@ -95,7 +112,7 @@ class Pipeline:
             self.metrics.nlu_latency.labels(self.interpreter.name).observe(
                 time.perf_counter() - started
             )
-        return await asyncio.to_thread(self._answer, message_id, inbound, parse)
+        return parse
 
     async def store(self, inbound: InboundMessage) -> int | None:
         """Persist an inbound message; None when this channel id was stored before."""
@@ -165,14 +182,36 @@ class Pipeline:
                 at=inbound.received_at,
             )
 
+    def _answer_many(self, items: list[Item]) -> list[tuple[Reply, ...]]:
+        try:
+            outcomes = retry_once(lambda: quick_answer_many(self, items))
+        except Exception:
+            log.exception("could not answer a batch of messages; answering them one by one")
+            outcomes = [None] * len(items)
+        answered: list[tuple[Reply, ...]] = []
+        for (message_id, inbound, parse), outcome in zip(items, outcomes, strict=True):
+            if outcome is None:
+                answered.append(self._answer(message_id, inbound, parse, snapshot=False))
+            else:
+                self._count(inbound, "processed")
+                answered.append(outcome)
+        return answered
+
     def _answer(
-        self, message_id: int, inbound: InboundMessage, parse: ParseResult
+        self,
+        message_id: int,
+        inbound: InboundMessage,
+        parse: ParseResult,
+        *,
+        snapshot: bool = True,
     ) -> tuple[Reply, ...]:
         try:
             # Most messages are answered from a snapshot without holding any lock while
             # the flow runs; the rest (actions, follow-ups, a conversation that moved
             # meanwhile) take the locked path below.
-            replies = retry_once(lambda: self._answer_once(message_id, inbound, parse))
+            replies = retry_once(
+                lambda: self._answer_once(message_id, inbound, parse, snapshot=snapshot)
+            )
             self._count(inbound, "processed")
             return replies
         except Exception:
@@ -190,9 +229,9 @@ class Pipeline:
             return (SORRY,)
 
     def _answer_once(
-        self, message_id: int, inbound: InboundMessage, parse: ParseResult
+        self, message_id: int, inbound: InboundMessage, parse: ParseResult, *, snapshot: bool
     ) -> tuple[Reply, ...]:
-        replies = quick_answer(self, message_id, inbound, parse)
+        replies = quick_answer(self, message_id, inbound, parse) if snapshot else None
         if replies is None:
             with self.db.session() as session:
                 replies = self._run_flow(session, message_id, inbound, parse)

@@ -22,11 +22,12 @@ everything again under locks: correctness never depends on this module.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.answer_writes import (
     AnswerLinks,
@@ -35,14 +36,15 @@ from bot.answer_writes import (
     queue_replies,
     save_state,
 )
-from bot.context import build_context
+from bot.context import ResidentViews, build_context, resident_views
 from bot.events import InboundMessage
 from flows.context import Inbound
 from flows.engine import ConversationState
 from flows.messages import Reply
 from nlu.types import ParseResult
-from storage.models import Conversation
-from storage.repositories.people import writer_and_landlord
+from storage.enums import Channel
+from storage.models import Conversation, Landlord, Resident
+from storage.repositories.people import writers_and_landlords
 
 if TYPE_CHECKING:
     from bot.pipeline import Pipeline
@@ -64,45 +66,91 @@ class _Plan:
     now: datetime
 
 
+#: A stored message to answer: its id, what arrived, and what the interpreter made of it.
+Item = tuple[int, InboundMessage, ParseResult]
+#: Per message: the replies (empty: it was answered already), or None for the locked path.
+Outcome = tuple[Reply, ...] | None
+
+
 def quick_answer(
     pipeline: Pipeline, message_id: int, inbound: InboundMessage, parse: ParseResult
-) -> tuple[Reply, ...] | None:
+) -> Outcome:
     """The replies (empty: already answered), or None to take the locked path."""
+    return quick_answer_many(pipeline, [(message_id, inbound, parse)])[0]
+
+
+def quick_answer_many(pipeline: Pipeline, items: Sequence[Item]) -> list[Outcome]:
+    """Answer several messages (from different writers) with one read per table and one
+    write transaction: under load the texts waiting in a worker are answered together,
+    so the database work per text falls as the queue grows. A second text from the same
+    writer is left to the locked path, after this batch, so it sees the first's answer."""
+    if not items:
+        return []
+    plans: list[_Plan | Outcome] = []
     try:
         if pipeline.db.dialect == "sqlite":
             # Read without the database-wide write lock, then take it for the writes.
             with pipeline.db.autocommit() as connection, Session(bind=connection) as reading:
-                plan = _plan(pipeline, reading, message_id, inbound, parse)
-            if not isinstance(plan, _Plan):
-                return plan
+                plans = _plans(pipeline, reading, items)
+            if not any(isinstance(plan, _Plan) for plan in plans):
+                return [_outcome(plan) for plan in plans]
             with pipeline.db.session() as writing:
-                return _write(pipeline, writing, plan, message_id, inbound, parse)
+                return _write_all(pipeline, writing, plans, items)
         # PostgreSQL: reads take no locks anyway, so one transaction does both.
         with pipeline.db.session() as session:
-            plan = _plan(pipeline, session, message_id, inbound, parse)
-            if not isinstance(plan, _Plan):
-                return plan
-            return _write(pipeline, session, plan, message_id, inbound, parse)
+            plans = _plans(pipeline, session, items)
+            return _write_all(pipeline, session, plans, items)
     except _Moved:
-        return None  # rolled back; answered again under lock with what is there now
+        # Rolled back: every planned answer is worked out again under lock.
+        return [None if isinstance(plan, _Plan) else plan for plan in plans]
+
+
+def _outcome(plan: _Plan | Outcome) -> Outcome:
+    return None if isinstance(plan, _Plan) else plan
+
+
+def _plans(pipeline: Pipeline, session: Session, items: Sequence[Item]) -> list[_Plan | Outcome]:
+    now = pipeline.clock.now()
+    first: dict[tuple[Channel, str], int] = {}
+    for index, (_, inbound, _) in enumerate(items):
+        first.setdefault((inbound.channel, inbound.address), index)
+    writers: dict[tuple[Channel, str], tuple[Resident | None, Landlord | None]] = {}
+    conversations: dict[tuple[Channel, str], Conversation] = {}
+    for channel in {channel for channel, _ in first}:
+        addresses = sorted(address for c, address in first if c == channel)
+        found = writers_and_landlords(session, channel=channel, addresses=addresses)
+        writers.update(((channel, address), pair) for address, pair in found.items())
+        for conversation in session.exec(
+            select(Conversation).where(
+                Conversation.channel == channel, col(Conversation.address).in_(addresses)
+            )
+        ).all():
+            conversations[(channel, conversation.address)] = conversation
+    residents = {r.id: r for r, _ in writers.values() if r is not None and r.id is not None}
+    views = resident_views(session, list(residents.values()), now, pipeline.links)
+    plans: list[_Plan | Outcome] = []
+    for index, (_, inbound, parse) in enumerate(items):
+        key = (inbound.channel, inbound.address)
+        if first[key] != index:
+            plans.append(None)  # the same writer again: after this batch, under lock
+            continue
+        resident, landlord = writers[key]
+        plans.append(_plan(pipeline, session, inbound, parse, resident, landlord,
+                           conversations.get(key), views, now))  # fmt: skip
+    return plans
 
 
 def _plan(
     pipeline: Pipeline,
     session: Session,
-    message_id: int,
     inbound: InboundMessage,
     parse: ParseResult,
-) -> _Plan | tuple[Reply, ...] | None:
-    now = pipeline.clock.now()
-    resident, landlord = writer_and_landlord(
-        session, channel=inbound.channel, address=inbound.address
-    )
-    conversation = session.exec(
-        select(Conversation).where(
-            Conversation.channel == inbound.channel, Conversation.address == inbound.address
-        )
-    ).first()
+    resident: Resident | None,
+    landlord: Landlord | None,
+    conversation: Conversation | None,
+    views: ResidentViews,
+    now: datetime,
+) -> _Plan | None:
     resident_id = resident.id if resident is not None else None
     if conversation is None or conversation.id is None:
         return None  # the first message from this address creates it, under lock
@@ -119,6 +167,7 @@ def _plan(
         paused=conversation.paused,
         links=pipeline.links,
         landlord=landlord,
+        views=views,
     )
     message = Inbound(inbound.text, parse, inbound.received_at, inbound.option_key, inbound.channel)
     result = pipeline.flows.step(state, message, ctx)
@@ -130,6 +179,18 @@ def _plan(
         appointment_of(result.state.data) or appointment_of(state.data),
     )
     return _Plan(result.replies, result.state, conversation.id, conversation.version, links, now)
+
+
+def _write_all(
+    pipeline: Pipeline, session: Session, plans: list[_Plan | Outcome], items: Sequence[Item]
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for plan, (message_id, inbound, parse) in zip(plans, items, strict=True):
+        if isinstance(plan, _Plan):
+            outcomes.append(_write(pipeline, session, plan, message_id, inbound, parse))
+        else:
+            outcomes.append(plan)
+    return outcomes
 
 
 def _write(

@@ -24,12 +24,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Coroutine
+from collections import deque
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from sqlalchemy import Connection
@@ -63,6 +63,8 @@ DRAIN_SECONDS = 5.0
 #: is CPU-bound under one GIL, so more only adds contention; the rest wait their turn in
 #: memory (and in the database).
 PROCESS_CONCURRENCY = 2
+#: Most texts one answerer takes from the queue at once.
+MAX_BATCH = 16
 #: Threads that store inbound texts. Kept apart from the default executor, where the
 #: flows run, so an acknowledgment never queues behind a backlog of conversations.
 STORE_THREADS = 4
@@ -108,11 +110,20 @@ class StatusReport:
 
 
 class InboundWork:
-    """Conversations running after their webhook was acknowledged, owned by the app."""
+    """Texts waiting to be answered after their webhook was acknowledged, owned by the app.
 
-    def __init__(self, concurrency: int = PROCESS_CONCURRENCY) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._gate = asyncio.Semaphore(concurrency)
+    Up to `concurrency` answerers run at once; each takes every text waiting (up to
+    `batch`) and answers them together (`Pipeline.process_many`), so when texts arrive
+    faster than one at a time the database work per text goes down instead of the queue
+    going up. Nothing here is the only copy: every text is stored before it is queued,
+    and one left unanswered (a crash, a shutdown) is answered on the next start.
+    """
+
+    def __init__(self, concurrency: int = PROCESS_CONCURRENCY, batch: int = MAX_BATCH) -> None:
+        self._waiting: deque[tuple[int, InboundMessage]] = deque()
+        self._answerers: set[asyncio.Task[None]] = set()
+        self._concurrency = concurrency
+        self._batch = batch
         self._store_pool = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="sms-store")
 
     async def store(self, runtime: Runtime, sms: InboundSms) -> tuple[int, InboundMessage] | None:
@@ -121,31 +132,43 @@ class InboundWork:
             self._store_pool, retry_once, lambda: store_inbound(runtime, sms)
         )
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(self._bounded(work))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def submit(self, runtime: Runtime, message_id: int, inbound: InboundMessage) -> None:
+        self._waiting.append((message_id, inbound))
+        if len(self._answerers) < self._concurrency:
+            task = asyncio.get_running_loop().create_task(self._answer(runtime))
+            self._answerers.add(task)
+            task.add_done_callback(self._answerers.discard)
 
-    async def _bounded(self, work: Awaitable[None]) -> None:
-        async with self._gate:
-            await work
+    async def _answer(self, runtime: Runtime) -> None:
+        while self._waiting:
+            take = min(self._batch, len(self._waiting))
+            batch = [self._waiting.popleft() for _ in range(take)]
+            try:
+                await runtime.pipeline.process_many(batch)
+            except Exception:
+                # The pipeline answers its own flow errors; this is the database or the
+                # NLU failing outright. The texts stay unprocessed for the next start.
+                log.exception(
+                    "inbound SMS ids=%s not processed; left for restart", [i for i, _ in batch]
+                )
 
     @property
-    def in_flight(self) -> int:
-        return len(self._tasks)
+    def waiting(self) -> int:
+        return len(self._waiting)
 
     async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
-        """Let running conversations finish; what does not is picked up on restart."""
-        if not self._tasks:
+        """Let answers in progress finish; what does not is picked up on restart."""
+        if not self._answerers:
             return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        _, pending = await asyncio.wait(set(self._answerers), timeout=timeout)
         for task in pending:
             task.cancel()
-        if pending:
+        if pending or self._waiting:
             log.warning(
-                "%s inbound SMS left unprocessed at shutdown; processed on next start",
-                len(pending),
+                "inbound SMS left unprocessed at shutdown (%s waiting); processed on next start",
+                len(self._waiting),
             )
+        self._waiting.clear()
 
     def close(self) -> None:
         self._store_pool.shutdown(wait=True)
@@ -205,7 +228,7 @@ def sms_router(
             log.error("inbound SMS not stored, database unavailable: %s", exc.__class__.__name__)
             return Response("database unavailable", status_code=503)
         if stored is not None:
-            work.spawn(_process(runtime, *stored))
+            work.submit(runtime, *stored)
         return Response(EMPTY_TWIML, media_type="text/xml")
 
     @router.post(STATUS_PATH)
@@ -335,15 +358,6 @@ def _mirror_opt_out(session: Session, mobile: str, *, opted_out: bool, now: date
     elif not opted_out:
         resident.sms_opted_out_at = None
     session.add(resident)
-
-
-async def _process(runtime: Runtime, message_id: int, inbound: InboundMessage) -> None:
-    try:
-        await runtime.pipeline.process(message_id, inbound)
-    except Exception:
-        # The pipeline answers its own flow errors; this is the database or the NLU
-        # failing outright. The message stays unprocessed for the next start.
-        log.exception("inbound SMS id=%s not processed; left for restart", message_id)
 
 
 # -- delivery status --------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlmodel import Session, col, select
 
 from storage.enums import Channel, JobStatus
@@ -29,22 +31,41 @@ def writer_and_landlord(
 ) -> tuple[Resident | None, Landlord | None]:
     """Who is writing and whose tenant they are, in one query (every inbound message
     needs both); someone we do not know gets the deployment's landlord."""
+    return writers_and_landlords(session, channel=channel, addresses=[address])[address]
+
+
+def writers_and_landlords(
+    session: Session, *, channel: Channel, addresses: Sequence[str]
+) -> dict[str, tuple[Resident | None, Landlord | None]]:
+    """`writer_and_landlord` for several addresses on one channel, in one query."""
+    keys: dict[str, int | str]
     if channel == Channel.TELEGRAM:
-        try:
-            match = Resident.telegram_id == int(address)
-        except ValueError:
-            return None, primary_landlord(session)
+        keys = {a: int(a) for a in addresses if a.isdigit()}
+        match = col(Resident.telegram_id).in_({int(k) for k in keys.values()})
     else:
-        match = Resident.mobile == address
-    row = session.exec(
-        select(Resident, Landlord)
-        .join(Landlord, col(Landlord.id) == col(Resident.landlord_id))
-        .where(match)
-        .limit(1)
-    ).first()
-    if row is None:
-        return None, primary_landlord(session)
-    return row[0], row[1]
+        keys = {a: a for a in addresses}
+        match = col(Resident.mobile).in_(set(keys))
+    found: dict[int | str | None, tuple[Resident, Landlord]] = {}
+    if keys:
+        for resident, landlord in session.exec(
+            select(Resident, Landlord)
+            .join(Landlord, col(Landlord.id) == col(Resident.landlord_id))
+            .where(match)
+            .order_by(col(Resident.id))
+        ).all():
+            key = resident.telegram_id if channel == Channel.TELEGRAM else resident.mobile
+            found.setdefault(key, (resident, landlord))
+    result: dict[str, tuple[Resident | None, Landlord | None]] = {}
+    fallback: list[Landlord | None] = []
+    for address in addresses:
+        known = found.get(keys[address]) if address in keys else None
+        if known is not None:
+            result[address] = known
+            continue
+        if not fallback:  # someone we do not know: the deployment's landlord
+            fallback.append(primary_landlord(session))
+        result[address] = (None, fallback[0])
+    return result
 
 
 def open_jobs(session: Session, *, resident_id: int) -> list[RepairJob]:

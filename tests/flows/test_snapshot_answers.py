@@ -10,18 +10,20 @@ from sqlmodel import Session, col, select
 
 from bot.events import InboundMessage
 from bot.pipeline import Pipeline
-from bot.quick_answer import _Moved, _Plan, _plan, _write, quick_answer
+from bot.quick_answer import _Moved, _Plan, _plans, _write, quick_answer
 from nlu.types import ParseResult
 from storage.enums import Channel
-from storage.models import Conversation, Message, OutboxMessage
+from storage.models import Conversation, Message, OutboxMessage, StaffTask
 
 MARGARET = "+447400123456"
 
 
-def _stored_text(pipeline: Pipeline, text: str, sid: str) -> tuple[int, InboundMessage]:
+def _stored_text(
+    pipeline: Pipeline, text: str, sid: str, mobile: str = MARGARET
+) -> tuple[int, InboundMessage]:
     inbound = InboundMessage(
         channel=Channel.SMS,
-        address=MARGARET,
+        address=mobile,
         text=text,
         channel_message_id=sid,
         received_at=pipeline.clock.now(),
@@ -37,10 +39,10 @@ def _parse(pipeline: Pipeline, inbound: InboundMessage) -> ParseResult:
     )
 
 
-def _conversation(session: Session) -> Conversation:
+def _conversation(session: Session, mobile: str = MARGARET) -> Conversation:
     return session.exec(
         select(Conversation).where(
-            Conversation.channel == Channel.SMS, Conversation.address == MARGARET
+            Conversation.channel == Channel.SMS, Conversation.address == mobile
         )
     ).one()
 
@@ -63,7 +65,7 @@ def test_a_conversation_paused_meanwhile_is_not_overwritten_and_gets_no_answer(
     message_id, inbound = _stored_text(pipeline, "when is my visit", "SMsecond")
     parse = _parse(pipeline, inbound)
     with pipeline.db.autocommit() as connection, Session(bind=connection) as reading:
-        plan = _plan(pipeline, reading, message_id, inbound, parse)
+        plan = _plans(pipeline, reading, [(message_id, inbound, parse)])[0]
     assert isinstance(plan, _Plan) and plan.replies  # the flow would have answered
     with pipeline.db.session() as session:  # staff take the conversation over
         conversation = _conversation(session)
@@ -110,3 +112,38 @@ def test_a_message_answered_once_is_not_answered_again(client: TestClient) -> No
     with pipeline.db.session() as session:
         assert _replies_to(session, message_id) == sent
         assert _conversation(session).version == version
+
+
+def test_texts_answered_together_are_each_answered_once_in_each_writers_order(
+    client: TestClient,
+) -> None:
+    pipeline: Pipeline = client.app.state.runtime.pipeline  # type: ignore[attr-defined]
+    first, second, third = "+447400123456", "+447400123457", "+447400123458"
+    for number, mobile in enumerate((first, second, third)):
+        asyncio.run(pipeline.process(*_stored_text(pipeline, "hello", f"SMhi{number}", mobile)))
+    with pipeline.db.session() as session:
+        versions = {m: _conversation(session, m).version for m in (first, second, third)}
+
+    batch = [
+        _stored_text(pipeline, "when is my visit", "SMb1", first),
+        _stored_text(pipeline, "when is my visit", "SMb2", second),
+        _stored_text(pipeline, "thanks", "SMb3", first),  # the same writer again
+        _stored_text(pipeline, "i can smell gas in the kitchen", "SMb4", third),  # actions
+    ]
+    answered = asyncio.run(pipeline.process_many(batch))
+
+    assert [bool(replies) for replies in answered] == [True, True, True, True]
+    assert "0800 111 999" in answered[3][0].text  # the emergency took the locked path
+    with pipeline.db.session() as session:
+        for (message_id, _), replies in zip(batch, answered, strict=True):
+            assert session.get(Message, message_id).processed_at is not None  # type: ignore[union-attr]
+            assert _replies_to(session, message_id) == [r.text for r in replies]
+        # Each answer saved the conversation once: the first writer's two texts one
+        # after the other, never both from the same snapshot.
+        assert _conversation(session, first).version == versions[first] + 2
+        assert _conversation(session, second).version == versions[second] + 1
+        alerts = session.exec(select(StaffTask).where(StaffTask.kind == "alert")).all()
+    assert len(alerts) == 1
+
+    # Delivered again (a recovery pass): nothing more is sent.
+    assert asyncio.run(pipeline.process_many(batch)) == [(), (), (), ()]
