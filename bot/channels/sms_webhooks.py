@@ -318,8 +318,7 @@ def store_inbound(runtime: Runtime, sms: InboundSms) -> tuple[int, InboundMessag
 
     if address is not None and not sms.rate_limited and sms.opt_out_type is None:
         # The usual text: one autocommitted INSERT, the cheapest durable write there is.
-        with runtime.db.autocommit() as connection:
-            message_id = record(connection)
+        message_id = runtime.db.write_now(record)
         if message_id is None:
             log.info("repeated Twilio delivery ignored sid=%s", sms.message_sid)
             return None
