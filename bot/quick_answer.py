@@ -184,12 +184,17 @@ def _plan(
 def _write_all(
     pipeline: Pipeline, session: Session, plans: list[_Plan | Outcome], items: Sequence[Item]
 ) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    for plan, (message_id, inbound, parse) in zip(plans, items, strict=True):
-        if isinstance(plan, _Plan):
-            outcomes.append(_write(pipeline, session, plan, message_id, inbound, parse))
-        else:
-            outcomes.append(plan)
+    outcomes: list[Outcome] = [None if isinstance(plan, _Plan) else plan for plan in plans]
+    # Conversations are locked in id order, so two batches sharing writers (a writer's
+    # next text in another worker) wait for each other instead of deadlocking.
+    order = sorted(
+        (plan.conversation_id, index) for index, plan in enumerate(plans) if isinstance(plan, _Plan)
+    )
+    for _, index in order:
+        plan = plans[index]
+        assert isinstance(plan, _Plan)
+        message_id, inbound, parse = items[index]
+        outcomes[index] = _write(pipeline, session, plan, message_id, inbound, parse)
     return outcomes
 
 
