@@ -19,6 +19,7 @@ from flows.messages import Reply
 from nlu.types import ParseResult
 from storage.enums import Channel
 from storage.models import Conversation, Message
+from storage.repositories._dialect import insert_ignore
 from storage.repositories.outbox import enqueue
 from storage.repositories.transcript import record_outbound
 
@@ -46,24 +47,55 @@ def save_state(
     state: ConversationState,
     now: datetime,
     seen_version: int | None = None,
+    resident_id: int | None = None,
 ) -> bool:
-    """Write the conversation's new state; with `seen_version`, only if nobody else wrote
-    it since (False then, and nothing is written)."""
+    """Write the conversation's new state (and link it to `resident_id` when given); with
+    `seen_version`, only if nobody else wrote it since (False then, nothing written)."""
     session.flush()  # whatever actions changed on the row goes first
     query = update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id)
     if seen_version is not None:
         query = query.where(CONVERSATIONS.c.version == seen_version)
-    result = session.connection().execute(
-        query.values(
-            flow=state.flow,
-            state=state.state,
-            data=dict(state.data),
-            expires_at=state.expires_at,
-            updated_at=now,
-            version=CONVERSATIONS.c.version + 1,
-        )
-    )
+    values: dict[str, object] = {
+        "flow": state.flow,
+        "state": state.state,
+        "data": dict(state.data),
+        "expires_at": state.expires_at,
+        "updated_at": now,
+        "version": CONVERSATIONS.c.version + 1,
+    }
+    if resident_id is not None:
+        values["resident_id"] = resident_id
+    result = session.connection().execute(query.values(values))
     return bool(result.rowcount)
+
+
+def start_conversation(
+    session: Session,
+    *,
+    channel: Channel,
+    address: str,
+    resident_id: int | None,
+    state: ConversationState,
+    now: datetime,
+) -> int | None:
+    """Create the conversation for an address that never wrote before, in the state its
+    first message left it; None when another worker created it meanwhile."""
+    return insert_ignore(
+        session,
+        CONVERSATIONS,
+        {
+            "channel": channel.value,
+            "address": address,
+            "resident_id": resident_id,
+            "flow": state.flow,
+            "state": state.state,
+            "data": dict(state.data),
+            "expires_at": state.expires_at,
+            "paused": False,
+            "updated_at": now,
+            "version": 1,
+        },
+    )
 
 
 def mark_processed(
@@ -92,6 +124,12 @@ def mark_processed(
         )
     )
     return bool(result.rowcount)
+
+
+def link_conversation(session: Session, *, message_id: int, conversation_id: int) -> None:
+    session.connection().execute(
+        update(MESSAGES).where(MESSAGES.c.id == message_id).values(conversation_id=conversation_id)
+    )
 
 
 def queue_replies(

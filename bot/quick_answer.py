@@ -14,16 +14,19 @@ data, as PostgreSQL's READ COMMITTED does anyway) and step 2 in its own short on
 the database-wide write lock is held for the writes alone, not for the whole flow, and
 webhooks storing new texts are not kept waiting behind conversations. On PostgreSQL,
 where reads take no locks, both run in one transaction and the conversation's row lock
-lasts only as long as the writes. Whenever the snapshot is not
-enough (the flow asks for actions or a follow-up step, the conversation is new or
-changed meanwhile) the answer is None and the caller takes the locked path, which does
-everything again under locks: correctness never depends on this module.
+lasts only as long as the writes. A first text from an address creates its conversation
+in the same write.
+
+Whenever the snapshot is not enough (the flow asks for actions or a follow-up step, the
+conversation changed, or was started by someone else, meanwhile) the answer is None and
+the caller takes the locked path, which does everything again under locks: correctness
+never depends on this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -32,14 +35,16 @@ from sqlmodel import Session, col, select
 from bot.answer_writes import (
     AnswerLinks,
     appointment_of,
+    link_conversation,
     mark_processed,
     queue_replies,
     save_state,
+    start_conversation,
 )
 from bot.context import ResidentViews, build_context, resident_views
 from bot.events import InboundMessage
 from flows.context import Inbound
-from flows.engine import ConversationState
+from flows.engine import IDLE_FLOW, START_STATE, ConversationState
 from flows.messages import Reply
 from nlu.types import ParseResult
 from storage.enums import Channel
@@ -60,10 +65,17 @@ class _Plan:
 
     replies: tuple[Reply, ...]
     state: ConversationState
-    conversation_id: int
+    #: None: the address never wrote before, and its conversation is created with the answer.
+    conversation_id: int | None
     seen_version: int
     links: AnswerLinks
     now: datetime
+
+    @property
+    def lock_order(self) -> tuple[int, int]:
+        # New conversations first, then existing ones by id: every batch takes its locks
+        # in the same order.
+        return (0, 0) if self.conversation_id is None else (1, self.conversation_id)
 
 
 #: A stored message to answer: its id, what arrived, and what the interpreter made of it.
@@ -152,19 +164,24 @@ def _plan(
     now: datetime,
 ) -> _Plan | None:
     resident_id = resident.id if resident is not None else None
-    if conversation is None or conversation.id is None:
-        return None  # the first message from this address creates it, under lock
-    if resident_id is not None and conversation.resident_id != resident_id:
-        return None  # the locked path links the conversation to the resident
-    state = ConversationState(
-        conversation.flow, conversation.state, conversation.data, conversation.expires_at
-    )
+    if conversation is None:  # never wrote before: a fresh conversation, made on write
+        state = ConversationState(IDLE_FLOW, START_STATE, {}, None)
+        conversation_id, version, paused = None, 0, False
+    else:
+        state = ConversationState(
+            conversation.flow, conversation.state, conversation.data, conversation.expires_at
+        )
+        conversation_id, version, paused = (
+            conversation.id,
+            conversation.version,
+            conversation.paused,
+        )
     ctx = build_context(
         session,
         resident=resident,
         now=now,
         zone=pipeline.zone,
-        paused=conversation.paused,
+        paused=paused,
         links=pipeline.links,
         landlord=landlord,
         views=views,
@@ -174,11 +191,11 @@ def _plan(
     if result.actions or result.follow_up:
         return None
     links = AnswerLinks(
-        conversation.id,
+        conversation_id,
         resident_id,
         appointment_of(result.state.data) or appointment_of(state.data),
     )
-    return _Plan(result.replies, result.state, conversation.id, conversation.version, links, now)
+    return _Plan(result.replies, result.state, conversation_id, version, links, now)
 
 
 def _write_all(
@@ -188,7 +205,7 @@ def _write_all(
     # Conversations are locked in id order, so two batches sharing writers (a writer's
     # next text in another worker) wait for each other instead of deadlocking.
     order = sorted(
-        (plan.conversation_id, index) for index, plan in enumerate(plans) if isinstance(plan, _Plan)
+        (plan.lock_order, index) for index, plan in enumerate(plans) if isinstance(plan, _Plan)
     )
     for _, index in order:
         plan = plans[index]
@@ -217,12 +234,27 @@ def _write(
         links=plan.links,
     ):
         return ()
-    if not save_state(
+    links = plan.links
+    if plan.conversation_id is None:
+        created = start_conversation(
+            session,
+            channel=inbound.channel,
+            address=inbound.address,
+            resident_id=links.resident_id,
+            state=plan.state,
+            now=plan.now,
+        )
+        if created is None:
+            raise _Moved  # another worker started it meanwhile
+        links = replace(links, conversation_id=created)
+        link_conversation(session, message_id=message_id, conversation_id=created)
+    elif not save_state(
         session,
         conversation_id=plan.conversation_id,
         state=plan.state,
         now=plan.now,
         seen_version=plan.seen_version,
+        resident_id=links.resident_id,
     ):
         raise _Moved
     queue_replies(
@@ -231,6 +263,6 @@ def _write(
         inbound=inbound,
         replies=plan.replies,
         now=done,
-        links=plan.links,
+        links=links,
     )
     return plan.replies
