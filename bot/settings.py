@@ -77,15 +77,9 @@ class Settings(BaseSettings):
 
     # Webhooks: messages per minute per sender (bot/ratelimit.py); 0 switches the limit off.
     webhook_rate_per_minute: int = Field(default=30, ge=0, le=100_000)
-    #: Inbound texts each web worker answers at once after acknowledging them; 0 picks by
-    #: database (2 on SQLite, whose single writer gains nothing from more; 3 on PostgreSQL).
-    process_concurrency: int = Field(default=0, ge=0, le=64)
-
-    @property
-    def answer_concurrency(self) -> int:
-        if self.process_concurrency:
-            return self.process_concurrency
-        return 2 if self.database_url.startswith("sqlite") else 3
+    #: Batches of inbound texts each web worker answers at once after acknowledging them.
+    #: One is best measured on both databases: texts that wait are answered together.
+    process_concurrency: int = Field(default=1, ge=1, le=64)
 
     # Scheduler and dispatcher
     #: Run planner, dispatcher and sweeps inside `doorstep serve` (else `doorstep scheduler`).

@@ -80,15 +80,13 @@ def test_tests_cannot_reach_the_internet() -> None:
         socket.create_connection(("192.0.2.1", 80), timeout=1)
 
 
-def test_answer_concurrency_follows_the_database_unless_set(
+def test_answer_concurrency_is_one_batch_at_a_time_unless_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("DOORSTEP_PROCESS_CONCURRENCY", raising=False)
-    embedded = load_settings(_env_file=None, database_url="sqlite:///var/x.sqlite3")
-    server = load_settings(_env_file=None, database_url="postgresql+psycopg://u@db/doorstep")
-    assert (embedded.answer_concurrency, server.answer_concurrency) == (2, 3)
-    monkeypatch.setenv("DOORSTEP_PROCESS_CONCURRENCY", "5")
-    assert load_settings(_env_file=None).answer_concurrency == 5
-    monkeypatch.setenv("DOORSTEP_PROCESS_CONCURRENCY", "-1")
+    assert load_settings(_env_file=None).process_concurrency == 1
+    monkeypatch.setenv("DOORSTEP_PROCESS_CONCURRENCY", "3")
+    assert load_settings(_env_file=None).process_concurrency == 3
+    monkeypatch.setenv("DOORSTEP_PROCESS_CONCURRENCY", "0")
     with pytest.raises(SettingsError, match="DOORSTEP_PROCESS_CONCURRENCY"):
         load_settings(_env_file=None)

@@ -49,5 +49,5 @@ def sms_router_from_settings(settings: Settings) -> APIRouter | None:
     return sms_router(
         auth_token=settings.twilio_auth_token.get_secret_value(),
         public_base_url=settings.public_base_url,
-        concurrency=settings.answer_concurrency,
+        concurrency=settings.process_concurrency,
     )
