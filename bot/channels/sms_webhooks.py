@@ -122,6 +122,10 @@ class InboundWork:
     def __init__(self, concurrency: int = PROCESS_CONCURRENCY, batch: int = MAX_BATCH) -> None:
         self._waiting: deque[tuple[int, InboundMessage]] = deque()
         self._answerers: set[asyncio.Task[None]] = set()
+        #: Answerers still taking texts. Counted here, not from the task set: a finished
+        #: task leaves the set only in a later callback, and a text queued in between
+        #: would wait for the next one to arrive.
+        self._running = 0
         self._concurrency = concurrency
         self._batch = batch
         self._store_pool = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="sms-store")
@@ -134,23 +138,31 @@ class InboundWork:
 
     def submit(self, runtime: Runtime, message_id: int, inbound: InboundMessage) -> None:
         self._waiting.append((message_id, inbound))
-        if len(self._answerers) < self._concurrency:
+        if self._running < self._concurrency:
+            self._running += 1
             task = asyncio.get_running_loop().create_task(self._answer(runtime))
             self._answerers.add(task)
             task.add_done_callback(self._answerers.discard)
 
     async def _answer(self, runtime: Runtime) -> None:
-        while self._waiting:
-            take = min(self._batch, len(self._waiting))
-            batch = [self._waiting.popleft() for _ in range(take)]
-            try:
-                await runtime.pipeline.process_many(batch)
-            except Exception:
-                # The pipeline answers its own flow errors; this is the database or the
-                # NLU failing outright. The texts stay unprocessed for the next start.
-                log.exception(
-                    "inbound SMS ids=%s not processed; left for restart", [i for i, _ in batch]
-                )
+        try:
+            while self._waiting:
+                take = min(self._batch, len(self._waiting))
+                batch = [self._waiting.popleft() for _ in range(take)]
+                try:
+                    await runtime.pipeline.process_many(batch)
+                except Exception:
+                    # The pipeline answers its own flow errors; this is the database or
+                    # the NLU failing outright. The texts stay unprocessed for the next
+                    # start (and the scheduler's recovery pass).
+                    log.exception(
+                        "inbound SMS ids=%s not processed; left for restart",
+                        [i for i, _ in batch],
+                    )
+        finally:
+            # No await between the empty queue and this: a text queued after it starts
+            # a new answerer.
+            self._running -= 1
 
     @property
     def waiting(self) -> int:
