@@ -33,10 +33,10 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.clock import FixedClock
-from bot.dispatch import Dispatcher
-from bot.dispatch.fake import RecordingSender
-from bot.planning import plan
+from bot.common.clock import FixedClock
+from bot.outbound.dispatcher import Dispatcher
+from bot.outbound.fake import RecordingSender
+from bot.outbound.planning import plan
 from flows.windows import window_named
 from storage.db import Database
 from storage.enums import Channel

@@ -60,7 +60,7 @@ from sqlalchemy.exc import OperationalError  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from benchmarks.loadgen import ConnectionPool, Outcome, closed_loop, encode_post, open_loop  # noqa: E402
-from bot.demo import load_demo  # noqa: E402
+from bot.cli.demo import load_demo  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Resident  # noqa: E402

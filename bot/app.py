@@ -15,13 +15,13 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
-from bot.clock import SimulatedClock, SystemClock
-from bot.flowset import default_flows
-from bot.interpreters import interpreter_from_settings
-from bot.links import PhotoLinkSigner
-from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from bot.metrics import Metrics
-from bot.pipeline import Pipeline
+from bot.common.clock import SimulatedClock, SystemClock
+from bot.common.flowset import default_flows
+from bot.common.interpreters import interpreter_from_settings
+from bot.common.links import PhotoLinkSigner
+from bot.common.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.common.metrics import Metrics
+from bot.inbound.pipeline import Pipeline
 from bot.runtime import STATIC_DIR, TEMPLATES_DIR, Runtime
 from bot.settings import Settings
 from flows.clock import Clock
@@ -85,8 +85,9 @@ def create_app(
             log.warning("database schema is not at the latest migration: run `doorstep db upgrade`")
         # Warm the interpreter so the first resident does not wait for training.
         await runtime.interpreter.parse("hello", now=runtime.clock.now(), tz=settings.timezone)
-        # Planner, dispatcher, sweeps (bot/scheduler.py) unless scheduler_in_process is off.
-        from bot.scheduler import start_in_process
+        # Planner, dispatcher, sweeps (bot/outbound/scheduler.py) unless scheduler_in_process
+        # is off.
+        from bot.outbound.scheduler import start_in_process
 
         scheduler = await start_in_process(runtime)
         if telegram is not None:  # Telegram (issue 5): the PTB Application's lifetime
@@ -111,7 +112,7 @@ def create_app(
     app = FastAPI(title="Doorstep", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     # Telegram (issue 5): POST /webhooks/telegram and app.state.telegram, or a log line.
-    from bot.channels.telegram_setup import mount_telegram
+    from bot.channels.telegram.setup import mount_telegram
 
     telegram = mount_telegram(app, runtime)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -136,18 +137,18 @@ def create_app(
             {"status": "ok", "database": runtime.db.dialect, "nlu": runtime.interpreter.name}
         )
 
-    from bot.public_pages import router as public_router
+    from bot.web.public_pages import router as public_router
 
     app.include_router(public_router)
-    from bot.staff import router as staff_router  # staff web app: bot/staff/
+    from bot.web.staff import router as staff_router  # staff web app: bot/web/staff/
 
     app.include_router(staff_router)
     if settings.simulator:
-        from bot.simulator import router as simulator_router
+        from bot.web.simulator import router as simulator_router
 
         app.include_router(simulator_router)
-    # SMS through Twilio (bot/channels/sms_setup.py): webhooks when configured, else a log line.
-    from bot.channels.sms_setup import sms_router_from_settings
+    # SMS through Twilio (bot/channels/sms/setup.py): webhooks when configured, else a log line.
+    from bot.channels.sms.setup import sms_router_from_settings
 
     if (sms_router := sms_router_from_settings(settings)) is not None:
         app.include_router(sms_router)

@@ -7,16 +7,16 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
-from bot.links import PhotoLinkSigner
-from bot.metrics import Metrics
-from bot.pipeline import Pipeline
+from bot.common.links import PhotoLinkSigner
+from bot.common.metrics import Metrics
+from bot.inbound.pipeline import Pipeline
 from bot.settings import Settings
 from flows.clock import Clock
 from nlu.interpreter import Interpreter
 from storage.db import Database
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
-STATIC_DIR = Path(__file__).parent / "static"
+TEMPLATES_DIR = Path(__file__).parent / "web" / "templates"
+STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 
 @dataclass(frozen=True, slots=True)

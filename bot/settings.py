@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     #: Another Bot API server (tests point this at a local fake).
     telegram_api_base: str | None = None
 
-    # Webhooks: messages per minute per sender (bot/ratelimit.py); 0 switches the limit off.
+    # Webhooks: messages per minute per sender (bot/inbound/ratelimit.py); 0 switches the limit off.
     webhook_rate_per_minute: int = Field(default=30, ge=0, le=100_000)
     #: Batches of inbound texts each web worker answers at once after acknowledging them.
     #: One is best measured on both databases: texts that wait are answered together.

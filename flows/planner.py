@@ -6,7 +6,7 @@ needs. Nothing is remembered between runs; the outbox's idempotency key
 (appointment, version, kind) makes planning twice harmless, and because the key carries
 the version a message planned for an old version can never be confused with the new
 one. Whether and when each message may actually go is the contact policy's job, asked at
-plan time and again at send time (bot/planning.py, bot/dispatch).
+plan time and again at send time (bot/outbound/planning.py, bot/dispatch).
 
 What a visit needs (times are Europe/London wall clock):
 
@@ -32,10 +32,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flows.feedback import WINDOW as FEEDBACK_WINDOW
+from flows.local_time import LONDON, QUIET_END, in_quiet_band
 from flows.wording import service as words
 from storage.enums import AppointmentStatus
 
-LONDON = ZoneInfo("Europe/London")
 #: Purpose word stored on every planned row (flows.policy.Purpose.SERVICE).
 SERVICE = "service"
 EVENING_AT = time(18, 0)
@@ -44,8 +44,7 @@ FEEDBACK_AFTER = timedelta(hours=2)
 #: An evening reminder first planned later than this after 18:00 (the planner was down) is
 #: left out: the morning reminder follows anyway.
 EVENING_GRACE = timedelta(hours=2)
-QUIET_START, QUIET_END = time(1, 0), time(3, 0)
-#: Event kinds that change the appointment's version (bot/actions.py `_bump`).
+#: Event kinds that change the appointment's version (bot/inbound/actions.py `_bump`).
 VERSION_EVENTS = frozenset({"rebooked", "cancelled"})
 STATUS_EVENTS = ("on_the_way", "arrived", "running_late", "cant_get_in")
 #: How long after the report a status message is still worth sending.
@@ -68,7 +67,8 @@ class VisitEvent:
 
 @dataclass(frozen=True, slots=True)
 class VisitFacts:
-    """One appointment as the planner needs it; built from the database by bot/planning.py."""
+    """One appointment as the planner needs it; built from the database by
+    bot/outbound/planning.py."""
 
     appointment_id: int
     version: int
@@ -139,12 +139,12 @@ def version_made_at(facts: VisitFacts) -> datetime:
 
 def outside_quiet_band(moment: datetime, zone: ZoneInfo = LONDON) -> datetime:
     """`moment`, or 03:00 UK time if it falls in the 01:00-03:00 band (clock changes)."""
-    local = moment.astimezone(zone)
     # Both passes of October's repeated 01:00-02:00 read 01:xx on the wall clock, and
     # March's missing hour cannot occur in an aware instant, so one wall-clock test covers
     # the changes.
-    if QUIET_START <= local.time() < QUIET_END:
-        return datetime.combine(local.date(), QUIET_END, tzinfo=zone).astimezone(UTC)
+    if in_quiet_band(moment, zone):
+        local_day = moment.astimezone(zone).date()
+        return datetime.combine(local_day, QUIET_END, tzinfo=zone).astimezone(UTC)
     return moment
 
 

@@ -6,7 +6,7 @@ operative's initials, on a coloured background, 320x320 PNG, well under 40 KB.
 Needs Pillow, which the service itself does not use, so run it from a throwaway venv:
 
     python3 -m venv /tmp/pil && /tmp/pil/bin/pip install Pillow
-    /tmp/pil/bin/python scripts/make_demo_photos.py            # writes bot/demo_photos/
+    /tmp/pil/bin/python scripts/make_demo_photos.py            # writes bot/cli/demo_photos/
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Figure:
     jacket: RGB
 
 
-# Same order as bot.demo._OPERATIVES: Sam Carter, Ravi Patel, Jo Williams, Dan Evans,
+# Same order as bot.cli.demo._OPERATIVES: Sam Carter, Ravi Patel, Jo Williams, Dan Evans,
 # Lena Kowalska.
 FIGURES = (
     Figure("SC", (78, 154, 166), (241, 194, 160), (92, 62, 40), "short", (245, 214, 20)),

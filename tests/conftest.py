@@ -25,8 +25,8 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
 from bot.app import create_app
-from bot.clock import FixedClock
-from bot.demo import load_demo
+from bot.cli.demo import load_demo
+from bot.common.clock import FixedClock
 from bot.settings import load_settings
 from mandatory import unavailable
 from nlu.builtin import BuiltinInterpreter

@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from bot.demo import PHOTOS_DIR, load_demo
+from bot.cli.demo import load_demo
+from bot.common.photos import PHOTOS_DIR
 from storage.db import Database
 from storage.enums import AccessNeedCategory, JobStatus, Nation
 from storage.models import (

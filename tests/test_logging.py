@@ -7,13 +7,13 @@ import logging
 
 import pytest
 
-from bot.logging_setup import JsonFormatter
+from bot.common.logs import JsonFormatter
 from simphone import Phone
 
 
 def test_a_log_line_is_json_with_its_ids() -> None:
     record = logging.LogRecord(
-        "bot.pipeline", logging.INFO, __file__, 1, "message answered", (), None
+        "bot.inbound.pipeline", logging.INFO, __file__, 1, "message answered", (), None
     )
     record.conversation_id = 12
     record.appointment_id = 34

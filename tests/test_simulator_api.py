@@ -169,7 +169,7 @@ def test_a_message_stored_but_never_answered_is_answered_at_start(
     import asyncio
 
     from bot.app import build_runtime
-    from bot.events import InboundMessage
+    from bot.common.events import InboundMessage
     from bot.settings import load_settings
 
     runtime = build_runtime(

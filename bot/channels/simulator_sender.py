@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from bot.channels.base import OutgoingMessage, SendReceipt
+from bot.outbound.sending import OutgoingMessage, SendReceipt
 from storage.enums import Channel
 
 

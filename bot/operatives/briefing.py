@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
-from flows.windows import LONDON
+from flows.local_time import LONDON
 from storage.enums import AppointmentStatus, JobStatus
 from storage.models import (
     AccessNeed,

@@ -14,7 +14,7 @@ callback query id, so a redelivered update changes nothing. What remains, the an
 the operative, is an `OperativeAnswer` delivered after the 200.
 
 The residents hear about each report through the planner, the contact policy and the
-dispatcher (`bot.planning`), not from here.
+dispatcher (`bot.outbound.planning`), not from here.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot.channels.telegram import TelegramSender
+from bot.channels.telegram.sender import TelegramSender
+from bot.operatives import link_codes
 from bot.operatives.briefing import (
     conduct_text,
     heading,
@@ -41,10 +42,9 @@ from bot.operatives.briefing import (
     record_disclosures,
     visit_text,
 )
-from bot.staff import link_codes
-from bot.visit_status import StatusRefused, VisitStatus, record_status
+from bot.operatives.visit_status import StatusRefused, VisitStatus, record_status
 from flows.clock import Clock
-from flows.windows import LONDON
+from flows.local_time import LONDON
 from storage.db import Database
 from storage.enums import AppointmentStatus, Channel, Direction
 from storage.models import Appointment, AppointmentEvent, Message, Operative, RepairJob, Resident

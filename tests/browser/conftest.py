@@ -26,8 +26,8 @@ import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
 from bot.app import create_app
-from bot.clock import FixedClock
-from bot.demo import load_demo
+from bot.cli.demo import load_demo
+from bot.common.clock import FixedClock
 from bot.settings import load_settings
 from mandatory import unavailable
 from storage.db import Database

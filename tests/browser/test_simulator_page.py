@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, Request, ViewportSize, expect
 
-from bot.clock import FixedClock
+from bot.common.clock import FixedClock
 
 pytestmark = pytest.mark.browser
 

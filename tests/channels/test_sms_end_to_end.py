@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from bot.clock import FixedClock
+from bot.common.clock import FixedClock
 from fakes.fake_twilio import MESSAGING_SERVICE_SID, FakeTwilio, running
 from fakes.sms_harness import MARGARET, PUBLIC, SmsWorld, sms_settings, sms_world
 from nlu.builtin import BuiltinInterpreter

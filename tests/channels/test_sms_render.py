@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.channels.sms_render import render_reply, render_sms
+from bot.channels.sms.render import render_reply, render_sms
 from flows.messages import Option, Reply
 
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.channels.base import OutgoingMessage, SendError
-from bot.channels.sms import TwilioConfig, TwilioSender
-from bot.clock import FixedClock
+from bot.channels.sms.sender import TwilioConfig, TwilioSender
+from bot.common.clock import FixedClock
+from bot.outbound.sending import OutgoingMessage, SendError
 from fakes.fake_twilio import (
     ACCOUNT_SID,
     AUTH_TOKEN,

@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import select
 
 from bot.app import create_app
-from bot.channels.sms_webhooks import InboundSms, store_inbound
-from bot.clock import FixedClock
+from bot.channels.sms.webhooks import InboundSms, store_inbound
+from bot.common.clock import FixedClock
 from fakes.fake_twilio import FakeTwilio, running, sign
 from fakes.sms_harness import MARGARET, PUBLIC, new_sid, sms_settings, sms_world
 from nlu.builtin import BuiltinInterpreter

@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.cli_telegram import poll_until_stopped
+from bot.cli.main import app
+from bot.cli.telegram import poll_until_stopped
 from bot.settings import load_settings
 from fakes.fake_telegram import FakeTelegram
 from storage.db import Database

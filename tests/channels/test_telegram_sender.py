@@ -10,14 +10,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bot.channels.base import OutgoingMessage, SendError
-from bot.channels.telegram import (
+from bot.channels.telegram.sender import (
     FloodLimiter,
     TelegramSender,
     callback_data,
     parse_callback_data,
 )
-from bot.channels.telegram_setup import build_bot, telegram_sender_from_settings
+from bot.channels.telegram.setup import build_bot, telegram_sender_from_settings
+from bot.outbound.sending import OutgoingMessage, SendError
 from bot.settings import load_settings
 from fakes.fake_telegram import FakeTelegram
 from flows.messages import Option

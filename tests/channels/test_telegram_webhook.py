@@ -20,12 +20,12 @@ import pytest
 from sqlmodel import col, select
 
 from bot.app import create_app
-from bot.channels.sms_setup import sms_sender_from_settings
-from bot.channels.telegram import FloodLimiter, TelegramSender
-from bot.channels.telegram_link import create_link_token, offer_telegram_link
-from bot.channels.telegram_webhook import SECRET_HEADER, TelegramWebhook
-from bot.clock import FixedClock
-from bot.dispatch import Dispatcher
+from bot.channels.sms.setup import sms_sender_from_settings
+from bot.channels.telegram.link import create_link_token, offer_telegram_link
+from bot.channels.telegram.sender import FloodLimiter, TelegramSender
+from bot.channels.telegram.webhook import SECRET_HEADER, TelegramWebhook
+from bot.common.clock import FixedClock
+from bot.outbound.dispatcher import Dispatcher
 from bot.settings import Settings, load_settings
 from fakes.fake_telegram import BOT_USERNAME, FakeTelegram
 from fakes.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, MESSAGING_SERVICE_SID, FakeTwilio, running

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.main import get_command
 
-from bot.cli import app
+from bot.cli.main import app
 from bot.settings import ENV_PREFIX, Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from bot.channels.base import SendError
-from bot.clock import FixedClock
-from bot.dispatch import Dispatcher
-from bot.dispatch.fake import RecordingSender
+from bot.common.clock import FixedClock
+from bot.outbound.dispatcher import Dispatcher
+from bot.outbound.fake import RecordingSender
+from bot.outbound.sending import SendError
 from storage.db import Database
 from storage.enums import Channel
 from storage.models import (

@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 
 from bot.app import create_app
-from bot.channels.sms import TwilioSender
-from bot.channels.sms_setup import sms_sender_from_settings
-from bot.dispatch import Dispatcher
+from bot.channels.sms.sender import TwilioSender
+from bot.channels.sms.setup import sms_sender_from_settings
+from bot.outbound.dispatcher import Dispatcher
 from bot.settings import Settings, load_settings
 from fakes.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, MESSAGING_SERVICE_SID, FakeTwilio, sign
 from flows.clock import Clock

@@ -249,8 +249,8 @@ def test_nominee_gets_a_copy_of_the_confirmation(client: TestClient, demo_db: Da
 def test_abandoned_booking_resets_after_a_day_and_reaches_the_staff_list(
     phone: Phone, client: TestClient, demo_db: Database
 ) -> None:
-    from bot.flowset import default_flows
-    from bot.sweeps import expire_conversations
+    from bot.common.flowset import default_flows
+    from bot.outbound.sweeps import expire_conversations
 
     phone.say("book a visit")
     phone.say("1")

@@ -118,9 +118,9 @@ def test_reply_1_when_the_operative_cannot_get_in(phone: Phone, client: TestClie
     import asyncio
     from zoneinfo import ZoneInfo
 
-    from bot.dispatch import Dispatcher
-    from bot.dispatch.senders import senders_from_settings
-    from bot.planning import on_sent, plan
+    from bot.channels.senders import senders_from_settings
+    from bot.outbound.dispatcher import Dispatcher
+    from bot.outbound.planning import on_sent, plan
 
     appointment = _book_for_tuesday(phone, client)
     client.post(f"/simulator/api/visits/{appointment.id}/status", json={"status": "cant_get_in"})

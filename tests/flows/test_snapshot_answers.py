@@ -1,4 +1,4 @@
-"""Answers worked out from a snapshot (bot/quick_answer.py) never overwrite a conversation
+"""Answers worked out from a snapshot (bot/inbound/snapshot.py) never overwrite a conversation
 that changed meanwhile, and never answer a message twice."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import asyncio
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from bot.events import InboundMessage
-from bot.pipeline import Pipeline
-from bot.quick_answer import _Moved, _Plan, _plans, _write, quick_answer
+from bot.common.events import InboundMessage
+from bot.inbound.pipeline import Pipeline
+from bot.inbound.snapshot import _Moved, _Plan, _plans, _write, quick_answer
 from nlu.types import ParseResult
 from storage.enums import Channel
 from storage.models import Conversation, Message, OutboxMessage, StaffTask

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.clock import FixedClock
-from bot.links import PhotoLinkSigner
+from bot.common.clock import FixedClock
+from bot.common.links import PhotoLinkSigner
 from flows.context import (
     AccessNeedView,
     AppointmentView,

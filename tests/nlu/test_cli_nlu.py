@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot import cli_nlu
+from bot.cli import nlu as cli_nlu
 from nlu.builtin import BuiltinInterpreter
 from nlu.interpreter import Interpreter
 

@@ -682,7 +682,7 @@ mkdir -p "$out" && printf 'model' > "$out/$name.tar.gz"
 
 
 def cli_app() -> typer.Typer:
-    from bot.cli_nlu import app
+    from bot.cli.nlu import app
 
     return app
 

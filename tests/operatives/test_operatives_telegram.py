@@ -13,9 +13,9 @@ from typing import Any
 from channels.test_telegram_webhook import Sent, TelegramWorld, sent_to
 from sqlmodel import Session, col, select
 
+from bot.operatives import link_codes
 from bot.operatives.morning import PURPOSE, send_morning_briefings
-from bot.planning import plan
-from bot.staff import link_codes
+from bot.outbound.planning import plan
 from flows.windows import LONDON, window_named
 from storage.enums import AppointmentStatus, Channel, OutboxStatus
 from storage.models import (

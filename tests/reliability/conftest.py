@@ -25,10 +25,10 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 from bot.app import create_app
-from bot.clock import FixedClock
-from bot.demo import load_demo
-from bot.flowset import default_flows
-from bot.pipeline import Pipeline
+from bot.cli.demo import load_demo
+from bot.common.clock import FixedClock
+from bot.common.flowset import default_flows
+from bot.inbound.pipeline import Pipeline
 from bot.settings import load_settings
 from flows.windows import LONDON
 from nlu.builtin import BuiltinInterpreter

@@ -265,9 +265,9 @@ def twilio_settings_for(database_url: str, twilio_base: str, *, rate: float) -> 
 
 async def _dispatch_forever(database_url: str, twilio_base: str, at: datetime) -> None:
     """Send everything due at `at`, paced like a long code, until killed."""
-    from bot.channels.sms_setup import sms_sender_from_settings
-    from bot.clock import FixedClock
-    from bot.dispatch import Dispatcher
+    from bot.channels.sms.setup import sms_sender_from_settings
+    from bot.common.clock import FixedClock
+    from bot.outbound.dispatcher import Dispatcher
     from bot.settings import Settings
     from storage.db import Database
     from storage.enums import Channel

@@ -4,7 +4,7 @@ never a crash, never half-stored, and what a resident wrote is kept exactly as w
 The SMS and Telegram webhooks have their own malformed-payload tests
 (tests/channels, tests/reliability/test_security.py); the staff pages' escaping is tested
 with them. Here the simulator page is the HTML view of a transcript: it puts text into the
-page with textContent only (bot/static/simulator.js), so the guarantee checked here is that
+page with textContent only (bot/web/static/simulator.js), so the guarantee checked here is that
 the stored text and the JSON API carry the message intact, byte for byte (the simulator
 trims leading and trailing whitespace, as a phone's keyboard would not send it).
 """
@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.clock import FixedClock
-from bot.events import Handled, InboundMessage
-from bot.pipeline import SORRY, Pipeline
+from bot.common.clock import FixedClock
+from bot.common.events import Handled, InboundMessage
+from bot.inbound.pipeline import SORRY, Pipeline
 from flows.context import Inbound, StepContext
 from flows.engine import ConversationState, FlowRegistry, StepResult
 from flows.messages import Action
@@ -231,7 +231,7 @@ def test_replies_that_repeat_a_residents_words_stay_plain_text(
 def test_a_nul_byte_is_kept_as_a_replacement_character_on_every_database(
     roomy_client: TestClient, demo_db: Database
 ) -> None:
-    """PostgreSQL text cannot hold NUL; before bot/pipeline.py's `storable` the message was
+    """PostgreSQL text cannot hold NUL; before bot/inbound/pipeline.py's `storable` the message was
     lost with a 500 there. Now it is answered, and staff see where the NUL was."""
     response = roomy_client.post(API, json={"phone": MARGARET, "text": "hel\x00lo"})
     assert response.status_code == 200

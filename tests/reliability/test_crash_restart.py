@@ -41,10 +41,10 @@ from reliability.harness import (
 from sqlalchemy import create_engine, text
 from sqlmodel import col, select
 
-from bot.channels.sms_setup import sms_sender_from_settings
-from bot.clock import FixedClock
-from bot.demo import load_demo
-from bot.dispatch import Dispatcher
+from bot.channels.sms.setup import sms_sender_from_settings
+from bot.cli.demo import load_demo
+from bot.common.clock import FixedClock
+from bot.outbound.dispatcher import Dispatcher
 from bot.settings import Settings
 from fakes.fake_twilio import FakeTwilio, Hang
 from storage.db import Database

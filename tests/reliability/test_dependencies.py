@@ -40,10 +40,10 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import col, select
 
-from bot.channels.sms_setup import sms_sender_from_settings
-from bot.clock import FixedClock
-from bot.demo import load_demo
-from bot.dispatch import Dispatcher
+from bot.channels.sms.setup import sms_sender_from_settings
+from bot.cli.demo import load_demo
+from bot.common.clock import FixedClock
+from bot.outbound.dispatcher import Dispatcher
 from bot.settings import Settings
 from fakes.fake_telegram import FakeTelegram
 from fakes.fake_twilio import Fail, FakeTwilio, running

@@ -48,15 +48,15 @@ from hypothesis.stateful import (
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from bot.clock import FixedClock
-from bot.demo import DEMO_RESIDENTS
-from bot.dispatch import Dispatcher
-from bot.dispatch.fake import RecordingSender
-from bot.events import InboundMessage
-from bot.flowset import default_flows
-from bot.pipeline import SORRY, Pipeline
-from bot.sweeps import expire_conversations
-from bot.visit_status import VisitStatus, record_status
+from bot.cli.demo import DEMO_RESIDENTS
+from bot.common.clock import FixedClock
+from bot.common.events import InboundMessage
+from bot.common.flowset import default_flows
+from bot.inbound.pipeline import SORRY, Pipeline
+from bot.operatives.visit_status import VisitStatus, record_status
+from bot.outbound.dispatcher import Dispatcher
+from bot.outbound.fake import RecordingSender
+from bot.outbound.sweeps import expire_conversations
 from flows.booking import NOTHING_TO_BOOK
 from flows.cancel import NOT_BOOKED
 from flows.messages import Option, Reply
@@ -443,7 +443,7 @@ def build_machine(
             self.noted: set[int | None] = set()
             self.completed: dict[int | None, tuple[date, str]] = {}
             self.crashes = _CrashLog()
-            logging.getLogger("bot.pipeline").addHandler(self.crashes)
+            logging.getLogger("bot.inbound.pipeline").addHandler(self.crashes)
 
         # -- set-up and tear-down ----------------------------------------------------
 
@@ -471,7 +471,7 @@ def build_machine(
             )
 
         def teardown(self) -> None:
-            logging.getLogger("bot.pipeline").removeHandler(self.crashes)
+            logging.getLogger("bot.inbound.pipeline").removeHandler(self.crashes)
             if self.world is not None:
                 loop = self.world.loop
                 loop.run_until_complete(loop.shutdown_default_executor())

@@ -21,8 +21,8 @@ from fastapi.testclient import TestClient
 from reliability.harness import Delivery, Service, Twilio, free_port, new_sid, service_env
 from sqlmodel import col, select
 
-from bot.clock import FixedClock
-from bot.ratelimit import RATE_LIMITED_INTENT, RateLimit, SenderRateLimiter
+from bot.common.clock import FixedClock
+from bot.inbound.ratelimit import RATE_LIMITED_INTENT, RateLimit, SenderRateLimiter
 from fakes.fake_telegram import FakeTelegram
 from fakes.fake_twilio import FakeTwilio, running, sign
 from fakes.sms_harness import MARGARET, sms_settings, sms_world

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from bot.broadcasts import preview_reminders, send_disruption, send_reminders
-from bot.clock import FixedClock
-from bot.dispatch import Dispatcher
-from bot.dispatch.fake import RecordingSender
-from bot.planning import on_sent, plan
+from bot.common.clock import FixedClock
+from bot.outbound.broadcasts import preview_reminders, send_disruption, send_reminders
+from bot.outbound.dispatcher import Dispatcher
+from bot.outbound.fake import RecordingSender
+from bot.outbound.planning import on_sent, plan
 from simphone import Phone
 from storage.db import Database
 from storage.enums import Channel

@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot.channels.base import OutgoingMessage, SendReceipt
-from bot.clock import FixedClock
-from bot.dispatch import Dispatcher
-from bot.dispatch.fake import RecordingSender
+from bot.common.clock import FixedClock
+from bot.outbound.dispatcher import Dispatcher
+from bot.outbound.fake import RecordingSender
+from bot.outbound.sending import OutgoingMessage, SendReceipt
 from storage.db import Database
 from storage.enums import Channel
 from storage.models import OutboxMessage, Resident
@@ -94,9 +94,9 @@ CHILD = textwrap.dedent(
     import asyncio, itertools, sys
     from datetime import datetime
     from zoneinfo import ZoneInfo
-    from bot.channels.base import SendReceipt
-    from bot.clock import FixedClock
-    from bot.dispatch import Dispatcher
+    from bot.outbound.sending import SendReceipt
+    from bot.common.clock import FixedClock
+    from bot.outbound.dispatcher import Dispatcher
     from storage.db import Database
     from storage.enums import Channel
 

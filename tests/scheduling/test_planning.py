@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from bot.clock import FixedClock
-from bot.dispatch import Dispatcher
-from bot.dispatch.fake import RecordingSender
-from bot.planning import on_sent, plan
-from bot.visit_status import VisitStatus, record_status
+from bot.common.clock import FixedClock
+from bot.operatives.visit_status import VisitStatus, record_status
+from bot.outbound.dispatcher import Dispatcher
+from bot.outbound.fake import RecordingSender
+from bot.outbound.planning import on_sent, plan
 from storage.db import Database
 from storage.enums import Channel, Nation
 from storage.models import Appointment, ContactDecision, Conversation, OutboxMessage, Resident

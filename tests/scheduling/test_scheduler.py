@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot.clock import FixedClock
-from bot.dispatch.fake import RecordingSender
-from bot.flowset import default_flows
-from bot.scheduler import Intervals, Scheduler, in_quiet_band
+from bot.common.clock import FixedClock
+from bot.common.flowset import default_flows
+from bot.outbound.fake import RecordingSender
+from bot.outbound.scheduler import Intervals, Scheduler, in_quiet_band
 from storage.db import Database
 from storage.enums import Channel
 from storage.models import OutboxMessage

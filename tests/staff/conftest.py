@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from staff.helpers import USERS, SignedIn, make_staff_users, sign_in
 
-from bot.clock import FixedClock
+from bot.common.clock import FixedClock
 from storage.db import Database
 from storage.enums import StaffRole
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import httpx
 from fastapi.testclient import TestClient
 
-from bot.clock import FixedClock
-from bot.staff.passwords import hash_password
+from bot.common.clock import FixedClock
+from bot.web.staff.passwords import hash_password
 from storage.db import Database
 from storage.enums import StaffRole
 from storage.models import StaffUser

@@ -20,8 +20,8 @@ from sqlmodel import select
 from staff.helpers import PASSWORD, USERS, make_staff_users
 
 from bot.app import create_app
-from bot.clock import FixedClock
-from bot.demo import load_demo
+from bot.cli.demo import load_demo
+from bot.common.clock import FixedClock
 from bot.settings import load_settings
 from flows.codes import new_visit_code
 from flows.windows import window_named

@@ -20,10 +20,10 @@ from sqlmodel import col, func, select
 from staff.helpers import PASSWORD, USERS, SignedIn, csrf_of, sign_in
 from typer.testing import CliRunner
 
-from bot.cli import app as cli_app
-from bot.clock import FixedClock
-from bot.staff import link_codes
-from bot.staff.auth import COOKIE_NAME
+from bot.cli.main import app as cli_app
+from bot.common.clock import FixedClock
+from bot.operatives import link_codes
+from bot.web.staff.auth import COOKIE_NAME
 from simphone import Phone
 from storage.db import Database
 from storage.enums import Channel, Direction, StaffRole, TaskKind, TaskStatus
@@ -245,7 +245,7 @@ def test_logout_ends_the_session_and_a_password_change_ends_all(
     assert admin.post("/staff/logout").status_code == 303
     assert client.get("/staff", follow_redirects=False).status_code == 303
     # The old cookie still verifies until it expires, unless the password changes.
-    from bot.staff.passwords import hash_password
+    from bot.web.staff.passwords import hash_password
 
     with staff_users.session() as session:
         user = session.exec(select(StaffUser).where(StaffUser.email == admin.email)).one()

@@ -1,0 +1,2 @@
+"""Telegram through python-telegram-bot: the sender, the webhook, resident linking, and
+their set-up from settings."""

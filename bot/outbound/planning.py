@@ -1,0 +1,465 @@
+"""The planner's database side: load live visits, enqueue what they need, judge it once.
+
+`plan` runs on the scheduler's leader every minute or so. It reads each live appointment
+as it stands, asks the pure planner (flows.planner) what that visit needs, and enqueues
+each message under its (appointment, version, kind) key, so a second run adds nothing.
+New rows are judged by the contact policy straight away and the decision is recorded:
+a reminder planned for a Sunday is deferred on the spot (and shows why in the outbox),
+one for a resident who opted out is blocked before it is ever due. The dispatcher
+judges every row again at the moment of sending.
+
+Appointments are planned a chunk at a time, each chunk in its own transaction; on
+PostgreSQL the chunk's appointments are locked with SKIP LOCKED, so a resident changing
+a visit at that moment is planned on the next run, never for the version they just
+replaced.
+
+`on_sent` is the dispatcher's hook for messages that start something in the resident's
+conversation: the feedback request opens the feedback flow, a reminder or disruption
+notice makes "1" mean "change this visit".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col, select
+
+from bot.outbound.policy_inputs import PolicyInputs, route
+from flows import feedback
+from flows.engine import IDLE_FLOW, START_STATE
+from flows.local_time import LONDON
+from flows.planner import (
+    PlannedMessage,
+    VisitEvent,
+    VisitFacts,
+    plan_visit,
+)
+from flows.policy import Verdict
+from flows.windows import format_day, format_visit, window_named, windows_from_config
+from storage.db import Database
+from storage.enums import AppointmentStatus, Channel, Decision, OutboxStatus
+from storage.models import (
+    AccessNeed,
+    Appointment,
+    AppointmentEvent,
+    ContactDecision,
+    Conversation,
+    Feedback,
+    Landlord,
+    Operative,
+    OutboxMessage,
+    RepairJob,
+    Resident,
+)
+from storage.repositories.conversations import lock_conversation
+
+log = logging.getLogger(__name__)
+
+CHUNK = 500
+#: Status news (running late, can't get in) can be worth sending a few hours after the window.
+BOOKED_LOOKBACK = timedelta(hours=6)
+FEEDBACK_LOOKBACK = feedback.WINDOW
+CANCELLED_LOOKBACK = timedelta(days=2)
+_STATUS_FOR = {
+    Decision.DEFER: OutboxStatus.PENDING,
+    Decision.SEND: OutboxStatus.PENDING,
+    Decision.EXPIRE: OutboxStatus.EXPIRED,
+    Decision.BLOCK: OutboxStatus.BLOCKED,
+}
+
+
+@dataclass
+class PlanStats:
+    """What one planning run did; `queued` counts new rows the policy allows now."""
+
+    appointments: int = 0
+    planned: int = 0
+    already_planned: int = 0
+    queued: int = 0
+    deferred: int = 0
+    expired: int = 0
+    blocked: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+    def count(self, verdict: Verdict) -> None:
+        name = {
+            Decision.SEND: "queued",
+            Decision.DEFER: "deferred",
+            Decision.EXPIRE: "expired",
+            Decision.BLOCK: "blocked",
+        }[verdict.decision]
+        setattr(self, name, getattr(self, name) + 1)
+        reason = str(verdict.reason)
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+
+
+def plan(db: Database, *, now: datetime, zone: ZoneInfo = LONDON, chunk: int = CHUNK) -> PlanStats:
+    """Plan every live appointment's messages; safe to run as often as you like."""
+    stats = PlanStats()
+    after = 0
+    while True:
+        with db.session() as session:
+            appointments = _live_chunk(session, now=now, after=after, size=chunk)
+            if not appointments:
+                break
+            after = max(a.id or 0 for a in appointments)
+            stats.appointments += len(appointments)
+            facts = load_facts(session, appointments, now=now, zone=zone)
+            wanted = [m for f in facts for m in plan_visit(f, now=now, zone=zone)]
+            enqueue_planned(session, wanted, now=now, stats=stats)
+        if len(appointments) < chunk:
+            break
+    if stats.planned:
+        log.info(
+            "planned appointments=%d new=%d queued=%d deferred=%d expired=%d blocked=%d",
+            stats.appointments,
+            stats.planned,
+            stats.queued,
+            stats.deferred,
+            stats.expired,
+            stats.blocked,
+        )
+    return stats
+
+
+def _live_chunk(session: Session, *, now: datetime, after: int, size: int) -> list[Appointment]:
+    query = (
+        select(Appointment)
+        .where(
+            col(Appointment.id) > after,
+            or_(
+                (col(Appointment.status) == AppointmentStatus.BOOKED)
+                & (col(Appointment.ends_at) > now - BOOKED_LOOKBACK),
+                (col(Appointment.status) == AppointmentStatus.COMPLETED)
+                & (col(Appointment.updated_at) > now - FEEDBACK_LOOKBACK),
+                (col(Appointment.status) == AppointmentStatus.CANCELLED)
+                & (col(Appointment.updated_at) > now - CANCELLED_LOOKBACK)
+                & (col(Appointment.ends_at) > now),
+            ),
+        )
+        .order_by(col(Appointment.id))
+        .limit(size)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # A visit being changed right now is skipped and planned on the next run.
+        query = query.with_for_update(skip_locked=True, of=Appointment)
+    return list(session.exec(query).all())
+
+
+def load_facts(
+    session: Session, appointments: Sequence[Appointment], *, now: datetime, zone: ZoneInfo
+) -> list[VisitFacts]:
+    """The planner's view of a batch of appointments, in a fixed number of queries."""
+    ids = [a.id for a in appointments if a.id is not None]
+    jobs = _by_id(session, RepairJob, {a.job_id for a in appointments})
+    resident_ids = {j.resident_id for j in jobs.values() if j.resident_id is not None}
+    residents = _by_id(session, Resident, resident_ids)
+    operatives = _by_id(session, Operative, {a.operative_id for a in appointments})
+    landlords = _by_id(session, Landlord, {r.landlord_id for r in residents.values()})
+    events: dict[int, list[VisitEvent]] = defaultdict(list)
+    for event in session.exec(
+        select(AppointmentEvent)
+        .where(col(AppointmentEvent.appointment_id).in_(ids))
+        .order_by(col(AppointmentEvent.at), col(AppointmentEvent.id))
+    ).all():
+        assert event.id is not None
+        events[event.appointment_id].append(
+            VisitEvent(event.id, event.kind, event.at, event.actor, dict(event.data))
+        )
+    reviews: dict[int, list[date]] = defaultdict(list)
+    for resident_id, review_by in session.exec(
+        select(AccessNeed.resident_id, col(AccessNeed.review_by)).where(
+            col(AccessNeed.resident_id).in_(resident_ids),
+            col(AccessNeed.active).is_(True),
+            col(AccessNeed.review_by).is_not(None),
+        )
+    ).all():
+        if review_by is not None:
+            reviews[resident_id].append(review_by)
+    given = set(
+        session.exec(
+            select(Feedback.appointment_id).where(
+                col(Feedback.appointment_id).in_(ids), col(Feedback.completed_at).is_not(None)
+            )
+        ).all()
+    )
+    next_visit = _next_visits(session, resident_ids, now=now)
+    facts = []
+    for appointment in appointments:
+        job = jobs.get(appointment.job_id)
+        resident = residents.get(job.resident_id) if job and job.resident_id else None
+        if resident is None or appointment.id is None:
+            continue  # a visit with nobody to tell
+        operative = operatives.get(appointment.operative_id)
+        landlord = landlords.get(resident.landlord_id)
+        facts.append(
+            VisitFacts(
+                appointment_id=appointment.id,
+                version=appointment.version,
+                status=AppointmentStatus(appointment.status),
+                day=appointment.day,
+                label=visit_label(appointment, landlord),
+                starts_at=appointment.starts_at,
+                ends_at=appointment.ends_at,
+                created_at=appointment.created_at,
+                resident_first_name=resident.name.split()[0] if resident.name else "there",
+                operative_name=operative.name if operative else "Your operative",
+                visit_code=appointment.visit_code,
+                events=tuple(events.get(appointment.id, ())),
+                review_dates=tuple(reviews.get(resident.id or -1, ())),
+                is_next_visit=next_visit.get(resident.id or -1) == appointment.id,
+                feedback_given=appointment.id in given,
+            )
+        )
+    return facts
+
+
+def visit_label(appointment: Appointment, landlord: Landlord | None) -> str:
+    """How residents see the visit, with the landlord's own windows where configured."""
+    try:
+        windows = windows_from_config(landlord.visit_windows if landlord else None)
+        return format_visit(appointment.day, window_named(appointment.window, windows))
+    except (KeyError, ValueError):
+        return f"{format_day(appointment.day)}, {appointment.window}"
+
+
+def _next_visits(session: Session, resident_ids: Iterable[int], *, now: datetime) -> dict[int, int]:
+    """Each resident's earliest booked visit still to start."""
+    result: dict[int, tuple[datetime, int]] = {}
+    for resident_id, appointment_id, starts_at in session.exec(
+        select(RepairJob.resident_id, Appointment.id, Appointment.starts_at)
+        .join(RepairJob, col(RepairJob.id) == col(Appointment.job_id))
+        .where(
+            col(RepairJob.resident_id).in_(list(resident_ids)),
+            col(Appointment.status) == AppointmentStatus.BOOKED,
+            col(Appointment.starts_at) > now,
+        )
+    ).all():
+        if resident_id is None or appointment_id is None:
+            continue
+        known = result.get(resident_id)
+        if known is None or (starts_at, appointment_id) < known:
+            result[resident_id] = (starts_at, appointment_id)
+    return {resident_id: pair[1] for resident_id, pair in result.items()}
+
+
+def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return {row.id: row for row in session.exec(select(model).where(model.id.in_(wanted))).all()}
+
+
+def enqueue_planned(
+    session: Session,
+    messages: Sequence[PlannedMessage],
+    *,
+    now: datetime,
+    stats: PlanStats,
+    resident_of: Mapping[int, int] | None = None,
+) -> list[tuple[OutboxMessage, Verdict]]:
+    """Enqueue the messages not yet in the outbox and judge each new row once.
+
+    Returns the new rows with their verdicts (broadcasts show them). Rows already in the
+    outbox, whatever their state, are left alone: that is what makes re-planning safe.
+    """
+    if not messages:
+        return []
+    existing = set(
+        session.exec(
+            select(OutboxMessage.idempotency_key).where(
+                col(OutboxMessage.idempotency_key).in_([m.key for m in messages])
+            )
+        ).all()
+    )
+    residents = resident_of or _residents_of(session, {m.appointment_id for m in messages})
+    fresh: dict[str, dict[str, Any]] = {}
+    for message in messages:
+        if message.key in existing or message.key in fresh:
+            stats.already_planned += 1
+            continue
+        resident_id = residents.get(message.appointment_id)
+        if resident_id is not None:
+            fresh[message.key] = _outbox_values(message, resident_id=resident_id, now=now)
+    if not fresh:
+        return []
+    # One multi-row INSERT ... ON CONFLICT DO NOTHING, the same statement `outbox.enqueue`
+    # issues per row: compiling that per row was most of the planner's time at scale.
+    table: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.execute(
+        dialect.insert(table).on_conflict_do_nothing().returning(table.c.id),
+        list(fresh.values()),
+    )
+    new_ids = [int(row[0]) for row in inserted]
+    stats.already_planned += len(fresh) - len(new_ids)  # planned by someone else meanwhile
+    return judge_new_rows(session, new_ids, now=now, stats=stats)
+
+
+def _outbox_values(message: PlannedMessage, *, resident_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "idempotency_key": message.key,
+        "kind": message.kind,
+        "purpose": message.purpose,
+        "text": message.text,
+        "not_before": message.not_before,
+        "created_at": now,
+        "channel": None,  # the dispatcher routes: the resident's channel, SMS as fall-back
+        "address": None,
+        "resident_id": resident_id,
+        "operative_id": None,
+        "appointment_id": message.appointment_id,
+        "appointment_version": message.appointment_version,
+        "conversation_id": None,
+        "expires_at": message.expires_at,
+        "time_critical": message.time_critical,
+        "payload": dict(message.payload),
+        "status": "pending",
+        "attempts": 0,
+    }
+
+
+def judge_new_rows(
+    session: Session, row_ids: Sequence[int], *, now: datetime, stats: PlanStats
+) -> list[tuple[OutboxMessage, Verdict]]:
+    """The policy's verdict on freshly planned rows, recorded as each row's first decision."""
+    if not row_ids:
+        return []
+    rows = list(
+        session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(list(row_ids)))
+            .order_by(col(OutboxMessage.id))
+        ).all()
+    )
+    inputs = PolicyInputs.load(session, rows, now)
+    judged = []
+    for row in rows:
+        channel, address = route(row, inputs.residents.get(row.resident_id or -1))
+        verdict = inputs.verdict(row, channel, address)
+        stats.planned += 1
+        stats.count(verdict)
+        judged.append((row, verdict))
+    settle_at_plan(session, judged, now=now)
+    return judged
+
+
+def settle_at_plan(
+    session: Session, judged: Sequence[tuple[OutboxMessage, Verdict]], *, now: datetime
+) -> None:
+    """Record the plan-time decisions: deferred rows move, expired and blocked ones stop.
+
+    Two executemany statements rather than ORM objects: at 50,000 visits the per-object
+    cost dominated planning.
+    """
+    if not judged:
+        return
+    outbox: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
+    decisions: Any = ContactDecision.__table__  # type: ignore[attr-defined]
+    changes, records = [], []
+    for row, verdict in judged:
+        assert row.id is not None
+        decision = Decision(verdict.decision)
+        # Keep the loaded rows true to the database without making them dirty (the
+        # UPDATE below writes them; a flush at commit would write them again).
+        set_committed_value(row, "status", _STATUS_FOR[decision])
+        if decision == Decision.DEFER:
+            set_committed_value(row, "not_before", verdict.at)
+        changes.append(
+            {"row_id": row.id, "new_status": row.status.value, "new_not_before": row.not_before}
+        )
+        records.append(
+            {
+                "outbox_id": row.id,
+                "decision": decision.value,
+                "reason_code": str(verdict.reason),
+                "detail": f"at plan time: {verdict.detail}" if verdict.detail else "at plan time",
+                "at": now,
+            }
+        )
+    session.connection().execute(
+        update(outbox)
+        .where(outbox.c.id == bindparam("row_id"))
+        .values(status=bindparam("new_status"), not_before=bindparam("new_not_before")),
+        changes,
+    )
+    session.connection().execute(insert(decisions), records)
+
+
+def _residents_of(session: Session, appointment_ids: Iterable[int]) -> dict[int, int]:
+    return {
+        appointment_id: resident_id
+        for appointment_id, resident_id in session.exec(
+            select(Appointment.id, RepairJob.resident_id)
+            .join(RepairJob, col(RepairJob.id) == col(Appointment.job_id))
+            .where(col(Appointment.id).in_(list(appointment_ids)))
+        ).all()
+        if appointment_id is not None and resident_id is not None
+    }
+
+
+# -- after a message is sent ----------------------------------------------------------------
+
+
+def on_sent(session: Session, row: OutboxMessage, now: datetime) -> None:
+    """Let the resident's next message answer what was just sent.
+
+    Called by the dispatcher in the transaction that records the send, so the
+    conversation changes if and only if the message went. A feedback request opens the
+    feedback flow at its first question (the message is that question); a message with
+    a `menu` makes the resident's bare "1" mean what the message said. A resident in the
+    middle of another flow (booking, say) is not interrupted; they can still ask for
+    feedback or change the visit in words.
+    """
+    payload = row.payload or {}
+    if row.resident_id is None or not ("start_flow" in payload or "menu" in payload):
+        return
+    for conversation in _conversations(session, row, now):
+        busy = (
+            conversation.flow != IDLE_FLOW
+            and conversation.expires_at is not None
+            and conversation.expires_at > now
+        )
+        if busy:
+            log.info(
+                "conversation busy; not redirected outbox_id=%s flow=%s", row.id, conversation.flow
+            )
+            continue
+        if payload.get("start_flow") == "feedback" and payload.get("appointment_id") is not None:
+            state = feedback.FLOW.enter(now, appointment_id=int(payload["appointment_id"]))
+            conversation.flow, conversation.state = state.flow, state.state
+            conversation.data, conversation.expires_at = dict(state.data), state.expires_at
+        elif isinstance(payload.get("menu"), list):
+            conversation.flow, conversation.state = IDLE_FLOW, START_STATE
+            conversation.data, conversation.expires_at = {"menu": payload["menu"]}, None
+        # updated_at is left alone: it tells the policy when the resident last wrote.
+        session.add(conversation)
+
+
+def _conversations(session: Session, row: OutboxMessage, now: datetime) -> list[Conversation]:
+    """Every conversation the resident has (SMS, Telegram, the simulator), or a new one
+    on the channel the message went out on."""
+    query = select(Conversation).where(Conversation.resident_id == row.resident_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = list(session.exec(query).all())
+    if found or row.channel is None or not row.address:
+        return found
+    return [
+        lock_conversation(
+            session,
+            channel=Channel(row.channel),
+            address=row.address,
+            resident_id=row.resident_id,
+            now=now,
+        )
+    ]

@@ -1,0 +1,96 @@
+"""Public pages, no login: the landlord's code of conduct, and who is coming.
+
+The visit page has no login (the resident follows a link from a text), so the link itself is the
+credential: signed, tied to the visit's version, and dead a day after the visit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from bot.common.photos import PHOTOS_DIR
+from bot.runtime import Runtime
+from flows.slots import label
+from storage.enums import AppointmentStatus
+from storage.models import Appointment, Contractor, Operative
+from storage.repositories.people import primary_landlord
+
+router = APIRouter(tags=["visit"])
+
+
+def _visit(runtime: Runtime, token: str) -> dict[str, Any]:
+    found = runtime.links.read(token)
+    if found is None:
+        raise HTTPException(status_code=404, detail="This link has expired or is not valid.")
+    appointment_id, version = found
+    with runtime.db.session() as session:
+        appointment = session.get(Appointment, appointment_id)
+        if (
+            appointment is None
+            or appointment.version != version
+            or appointment.status != AppointmentStatus.BOOKED
+        ):
+            raise HTTPException(status_code=404, detail="This visit has changed or ended.")
+        operative = session.get(Operative, appointment.operative_id)
+        assert operative is not None
+        contractor = session.get(Contractor, operative.contractor_id)
+        return {
+            "when": label(appointment.day, appointment.window),
+            "name": operative.name,
+            "employer": contractor.name if contractor else "",
+            "badge": operative.badge_number,
+            "photo": operative.photo_path,
+        }
+
+
+def photo_file(photo_path: str | None) -> Path:
+    """Only files inside the photo folder, by bare name: no path tricks."""
+    if not photo_path:
+        raise HTTPException(status_code=404, detail="No photo.")
+    path = (PHOTOS_DIR / Path(photo_path).name).resolve()
+    if path.parent != PHOTOS_DIR.resolve() or not path.is_file():
+        raise HTTPException(status_code=404, detail="No photo.")
+    return path
+
+
+@router.get("/v/{token}", response_class=HTMLResponse)
+async def visit_page(token: str, request: Request) -> HTMLResponse:
+    runtime: Runtime = request.app.state.runtime
+    visit = await asyncio.to_thread(_visit, runtime, token)
+    return runtime.templates.TemplateResponse(
+        request, "visit.html", {"visit": visit, "token": token, "title": "Who is coming"}
+    )
+
+
+@router.get("/v/{token}/photo")
+async def visit_photo(token: str, request: Request) -> FileResponse:
+    runtime: Runtime = request.app.state.runtime
+    visit = await asyncio.to_thread(_visit, runtime, token)
+    return FileResponse(photo_file(visit["photo"]), media_type="image/png")
+
+
+@router.get("/code-of-conduct", response_class=HTMLResponse)
+async def code_of_conduct(request: Request) -> HTMLResponse:
+    """The landlord's published operatives' code of conduct, linked from every confirmation."""
+    runtime: Runtime = request.app.state.runtime
+
+    def load() -> dict[str, str]:
+        with runtime.db.session() as session:
+            landlord = primary_landlord(session)
+            if landlord is None:
+                raise HTTPException(status_code=404, detail="No landlord is set up yet.")
+            return {
+                "name": landlord.name,
+                "text": landlord.code_of_conduct_text,
+                "phone": landlord.phone,
+            }
+
+    landlord = await asyncio.to_thread(load)
+    return runtime.templates.TemplateResponse(
+        request, "code_of_conduct.html", {"landlord": landlord, "title": "Code of conduct"}
+    )

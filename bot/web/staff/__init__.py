@@ -1,0 +1,30 @@
+"""The staff web app under /staff: server-rendered pages for landlord staff.
+
+`router` gathers every page family; `bot/app.py` includes it. Every route except the
+login page needs a signed-in session, every POST needs the session's CSRF token, and
+changing anything needs the staff or admin role.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from bot.web.staff import (
+    routes_auth,
+    routes_broadcasts,
+    routes_feedback,
+    routes_records,
+    routes_tasks,
+    routes_visits,
+)
+
+router = APIRouter(tags=["staff"], include_in_schema=False)
+router.include_router(routes_auth.public)
+router.include_router(routes_auth.router)
+router.include_router(routes_feedback.router)
+router.include_router(routes_visits.router)
+router.include_router(routes_tasks.router)
+router.include_router(routes_records.router)
+router.include_router(routes_broadcasts.router)
+
+__all__ = ["router"]

@@ -1,0 +1,240 @@
+"""Reminders and broadcasts: pick a day (or an operative's day), preview each resident's
+policy outcome, send, then watch the queued messages go out.
+
+Sending only queues outbox rows (one per booked visit, keyed by visit and version, so a
+second send adds nothing); the dispatcher delivers them. The result page therefore shows
+progress as the share of those rows that have left the outbox, refreshing itself with a
+meta refresh (no JavaScript) until none is waiting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import col, select
+
+from bot.outbound.broadcasts import (
+    BroadcastLine,
+    BroadcastRefused,
+    BroadcastSummary,
+    preview_disruption,
+    preview_reminders,
+    send_disruption,
+    send_reminders,
+)
+from bot.web.staff import queries
+from bot.web.staff.csrf import protect
+from bot.web.staff.deps import CurrentUser, current_user, require_editor
+from bot.web.staff.forms import bad, opt_date, opt_int, text
+from bot.web.staff.web import StaffRoute, StaffServices, redirect, render, services
+from storage.enums import OutboxStatus
+from storage.models import AuditEvent, Operative, OutboxMessage
+
+router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
+
+ACTION_SENT = "staff.broadcast.sent"
+MAX_AHEAD = timedelta(days=60)
+MAX_REASON = 200
+WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastAsk:
+    """What staff asked for; the same values drive the preview and the send."""
+
+    kind: str  # "reminders" | "disruption"
+    day: date
+    operative_id: int | None = None
+    operative: str | None = None
+    reason: str = ""
+
+    def query(self) -> dict[str, str]:
+        out = {"kind": self.kind, "day": self.day.isoformat()}
+        if self.operative_id is not None:
+            out["operative_id"] = str(self.operative_id)
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+def _parse(
+    staff: StaffServices,
+    *,
+    kind: str | None,
+    day: str | None,
+    operative_id: str | None,
+    reason: str | None,
+) -> BroadcastAsk:
+    wanted = opt_date(day, "Day")
+    if wanted is None:
+        raise bad("Pick the day of the visits.")
+    today = staff.today()
+    if wanted < today or wanted > today + MAX_AHEAD:
+        raise bad(f"Pick a day from today to {MAX_AHEAD.days} days ahead.")
+    if kind == "reminders":
+        return BroadcastAsk("reminders", wanted)
+    if kind == "disruption":
+        operative_number = opt_int(operative_id, "Operative")
+        if operative_number is None:
+            raise bad("Pick the operative whose visits are disrupted.")
+        why = text(reason, "reason", limit=MAX_REASON, required=True)
+        with staff.runtime.db.session() as session:
+            operative = session.get(Operative, operative_number)
+            if operative is None:
+                raise bad("No such operative.")
+            name = operative.name
+        return BroadcastAsk("disruption", wanted, operative_number, name, why)
+    raise bad("Choose reminders or a disruption notice.")
+
+
+@router.get("/staff/broadcasts", response_class=HTMLResponse)
+def broadcast_form(
+    request: Request,
+    user: CurrentUser = Depends(current_user),
+    staff: StaffServices = Depends(services),
+) -> Response:
+    with staff.runtime.db.session() as session:
+        operatives, _ = queries.operatives_and_contractors(session)
+        recent = session.exec(
+            select(AuditEvent)
+            .where(col(AuditEvent.action) == ACTION_SENT)
+            .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+            .limit(10)
+        ).all()
+    return render(
+        request,
+        staff,
+        "broadcasts.html",
+        {
+            "title": "Reminders and broadcasts",
+            "operatives": operatives,
+            "tomorrow": staff.today() + timedelta(days=1),
+            "recent": [(e.id, e.at, e.actor, e.detail) for e in recent],
+        },
+    )
+
+
+@router.get("/staff/broadcasts/preview", response_class=HTMLResponse)
+def broadcast_preview(
+    request: Request,
+    user: CurrentUser = Depends(current_user),
+    staff: StaffServices = Depends(services),
+) -> Response:
+    q = request.query_params
+    asked = _parse(
+        staff,
+        kind=q.get("kind"),
+        day=q.get("day"),
+        operative_id=q.get("operative_id"),
+        reason=q.get("reason"),
+    )
+    db, now = staff.runtime.db, staff.now()
+    try:
+        if asked.kind == "reminders":
+            lines = preview_reminders(db, day=asked.day, now=now)
+        else:
+            assert asked.operative_id is not None
+            lines = preview_disruption(
+                db, operative_id=asked.operative_id, day=asked.day, now=now, reason=asked.reason
+            )
+    except BroadcastRefused as exc:
+        raise bad(str(exc)) from None
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line.decision] = counts.get(line.decision, 0) + 1
+    return render(
+        request,
+        staff,
+        "broadcast_preview.html",
+        {"title": "Preview", "asked": asked, "lines": lines, "counts": counts},
+    )
+
+
+@router.post("/staff/broadcasts/send")
+def broadcast_send(
+    kind: str = Form(""),
+    day: str = Form(""),
+    operative_id: str = Form(""),
+    reason: str = Form("", max_length=MAX_REASON * 4),
+    user: CurrentUser = Depends(require_editor),
+    staff: StaffServices = Depends(services),
+) -> Response:
+    asked = _parse(staff, kind=kind, day=day, operative_id=operative_id, reason=reason)
+    db, now = staff.runtime.db, staff.now()
+    try:
+        if asked.kind == "reminders":
+            summary = send_reminders(db, day=asked.day, now=now)
+        else:
+            assert asked.operative_id is not None
+            summary = send_disruption(
+                db, operative_id=asked.operative_id, day=asked.day, now=now, reason=asked.reason
+            )
+    except BroadcastRefused as exc:
+        raise bad(str(exc)) from None
+    # The send and its record are separate transactions: if recording failed the messages
+    # would still be queued once, and sending again would queue nothing new.
+    with db.session() as session:
+        event = AuditEvent(
+            at=now,
+            actor=user.email,
+            action=ACTION_SENT,
+            subject_type="broadcast",
+            subject_id=asked.operative_id,
+            detail=_detail(asked, summary, user),
+        )
+        session.add(event)
+        session.flush()
+        event_id = event.id
+    return redirect(f"/staff/broadcasts/{event_id}")
+
+
+def _detail(asked: BroadcastAsk, summary: BroadcastSummary, user: CurrentUser) -> dict[str, Any]:
+    return {
+        "role": user.role.value,
+        "request": {**asked.query(), "operative": asked.operative},
+        "by_decision": summary.by_decision,
+        "by_reason": summary.by_reason,
+        "lines": [asdict(line) for line in summary.lines],
+    }
+
+
+@router.get("/staff/broadcasts/{event_id}", response_class=HTMLResponse)
+def broadcast_result(
+    event_id: int,
+    request: Request,
+    user: CurrentUser = Depends(current_user),
+    staff: StaffServices = Depends(services),
+) -> Response:
+    with staff.runtime.db.session() as session:
+        event = session.get(AuditEvent, event_id)
+        if event is None or event.action != ACTION_SENT:
+            raise HTTPException(status_code=404, detail="No such broadcast.")
+        lines = [BroadcastLine(**line) for line in event.detail.get("lines", [])]
+        ids = [line.outbox_id for line in lines if line.outbox_id is not None]
+        statuses: dict[int, str] = {}
+        if ids:
+            for row_id, status in session.exec(
+                select(OutboxMessage.id, OutboxMessage.status).where(col(OutboxMessage.id).in_(ids))
+            ).all():
+                if row_id is not None:
+                    statuses[row_id] = OutboxStatus(status).value
+    waiting = sum(1 for s in statuses.values() if s in WAITING)
+    return render(
+        request,
+        staff,
+        "broadcast_result.html",
+        {
+            "title": "Broadcast",
+            "event": event,
+            "asked": event.detail.get("request", {}),
+            "lines": lines,
+            "statuses": statuses,
+            "waiting": waiting,
+            "left": len(statuses) - waiting,
+            "by_decision": event.detail.get("by_decision", {}),
+        },
+    )
