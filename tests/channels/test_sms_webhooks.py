@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from bot.app import create_app
-from bot.channels.sms.webhooks import InboundSms, store_inbound
+from bot.channels.sms.inbound import InboundSms, store_inbound
 from bot.common.clock import FixedClock
 from fakes.fake_twilio import FakeTwilio, running, sign
 from fakes.sms_harness import MARGARET, PUBLIC, new_sid, sms_settings, sms_world

@@ -1,0 +1,165 @@
+"""What became of a text we sent: Twilio's delivery-status webhook.
+
+Twilio reports queued, sent, delivered, undelivered or failed, in any order and
+sometimes twice. The outbox row and its transcript row only move forward; an error code
+says whether the resident opted out (21610), the number is dead (flag it for staff) or
+the carrier was briefly unavailable (send again later).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+from starlette.datastructures import FormData
+
+from bot.channels.sms.forms import _SID, BadRequest, _field
+from bot.channels.sms.sender import OPTED_OUT_CODES, TRANSIENT_CODES, UNREACHABLE_CODES
+from bot.runtime import Runtime
+from storage.enums import Decision, Direction, OutboxStatus, TaskKind
+from storage.models import ContactDecision, Message, OutboxMessage, Resident, StaffTask
+
+log = logging.getLogger(__name__)
+
+#: Twilio's delivery words in the order they can happen; terminal ones share the top rank.
+_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "canceled": 4,
+    "read": 5,
+}
+#: Backoff for carrier-side transient failures (30003 handset off, 30008 unknown).
+RETRY_BASE = timedelta(minutes=2)
+RETRY_CAP = timedelta(hours=1)
+MAX_CARRIER_RETRIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    message_sid: str
+    status: str
+    error_code: int | None
+
+
+def parse_status(form: FormData) -> StatusReport:
+    sid = _field(form, "MessageSid")
+    status = _field(form, "MessageStatus").lower()
+    if not _SID.match(sid):
+        raise BadRequest("MessageSid is malformed")
+    raw_code = form.get("ErrorCode")
+    code: int | None = None
+    if isinstance(raw_code, str) and raw_code.strip():
+        try:
+            code = int(raw_code)
+        except ValueError as exc:
+            raise BadRequest("ErrorCode is not a number") from exc
+    return StatusReport(sid, status, code)
+
+
+def _record_status(runtime: Runtime, report: StatusReport) -> None:
+    now = runtime.clock.now()
+    rank = _RANK.get(report.status)
+    if rank is None:
+        log.info("unknown Twilio status %r ignored sid=%s", report.status, report.message_sid)
+        return
+    with runtime.db.session() as session:
+        row = session.exec(
+            select(OutboxMessage).where(OutboxMessage.provider_message_id == report.message_sid)
+        ).first()
+        if row is None:
+            log.info("status %s for unknown sid=%s ignored", report.status, report.message_sid)
+            return
+        message = session.exec(
+            select(Message)
+            .where(Message.outbox_id == row.id, Message.direction == Direction.OUTBOUND)
+            .order_by(col(Message.id).desc())
+        ).first()
+        if message is not None:
+            if rank <= _RANK.get(message.delivery_status or "", -1):
+                return  # a repeat, or late news of an earlier step: never move backwards
+            message.delivery_status = report.status
+            session.add(message)
+        if row.status not in (OutboxStatus.SENDING, OutboxStatus.SENT):
+            return  # settled already (delivered, failed) or put back for another attempt
+        if report.status == "delivered":
+            row.status = OutboxStatus.DELIVERED
+            session.add(row)
+        elif report.status in ("undelivered", "failed"):
+            _apply_error(session, row, report.error_code, report.status, now)
+
+
+def _apply_error(
+    session: Session, row: OutboxMessage, code: int | None, status: str, now: datetime
+) -> None:
+    resident = _recipient(session, row)
+    reason = f"Twilio {code}" if code is not None else f"Twilio {status}"
+    if code in OPTED_OUT_CODES:
+        if resident is not None and resident.sms_opted_out_at is None:
+            resident.sms_opted_out_at = now
+            session.add(resident)
+        _fail(session, row, f"{reason}: recipient opted out", "opted_out", now)
+    elif code in UNREACHABLE_CODES:
+        if resident is not None and resident.sms_unreachable_at is None:
+            resident.sms_unreachable_at = now
+            session.add(resident)
+            session.add(
+                StaffTask(
+                    kind=TaskKind.NUMBER_CHECK,
+                    summary=f"Texts to {resident.name}'s mobile fail ({reason}): check the number",
+                    resident_id=resident.id,
+                    created_at=now,
+                )
+            )
+        _fail(session, row, f"{reason}: number unreachable", "provider_refused", now)
+    elif code in TRANSIENT_CODES and row.attempts < MAX_CARRIER_RETRIES:
+        wait = carrier_backoff(row.attempts)
+        row.status = OutboxStatus.PENDING
+        row.not_before = now + wait
+        row.last_error = f"{reason}: carrier could not deliver, trying again"
+        # The next attempt is a new Twilio message; late news of this one must not touch it.
+        row.provider_message_id = None
+        session.add(row)
+        session.add(
+            ContactDecision(
+                outbox_id=row.id or 0,
+                decision=Decision.DEFER,
+                reason_code="provider_retry",
+                detail=f"{reason}; again after {int(wait.total_seconds())} s",
+                at=now,
+            )
+        )
+    else:
+        _fail(session, row, reason, "provider_refused", now)
+
+
+def _fail(session: Session, row: OutboxMessage, reason: str, code: str, now: datetime) -> None:
+    row.status = OutboxStatus.FAILED
+    row.last_error = reason[:500]
+    session.add(row)
+    session.add(
+        ContactDecision(
+            outbox_id=row.id or 0, decision=Decision.BLOCK, reason_code=code, detail=reason, at=now
+        )
+    )
+
+
+def carrier_backoff(attempts: int) -> timedelta:
+    """Wait before sending again after the carrier could not deliver (phone off, busy)."""
+    delay: timedelta = RETRY_BASE * (2 ** max(attempts - 1, 0))
+    return min(delay, RETRY_CAP)
+
+
+def _recipient(session: Session, row: OutboxMessage) -> Resident | None:
+    if row.resident_id is not None:
+        return session.get(Resident, row.resident_id)
+    if row.address:
+        return session.exec(select(Resident).where(Resident.mobile == row.address)).first()
+    return None
