@@ -17,6 +17,7 @@ from flows.choices import is_skip
 from flows.context import Inbound, StepContext
 from flows.engine import ConversationState, Flow, StepResult
 from flows.messages import Reply
+from flows.windows import format_day
 
 RESPONSE_WORKING_DAYS = 10
 
@@ -66,9 +67,8 @@ def _logged(state: ConversationState, message: Inbound, ctx: StepContext) -> Ste
     reference = f" Your reference is C{complaint_id}." if complaint_id else ""
     reply = Reply(
         f"We have logged your complaint.{reference} A complaints officer will reply within "
-        f"{RESPONSE_WORKING_DAYS} working days, by {respond_by:%a} {respond_by.day} "
-        f"{respond_by:%b}. If you are not happy with our final answer, you can ask the Housing "
-        "Ombudsman to look at it."
+        f"{RESPONSE_WORKING_DAYS} working days, by {format_day(respond_by)}. If you are not "
+        "happy with our final answer, you can ask the Housing Ombudsman to look at it."
     )
     return StepResult(state.goto(ComplaintState.DONE), (reply,))
 

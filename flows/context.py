@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flows.policy.rules import DEFAULT_WEEKDAY_HOURS
 from flows.windows import DEFAULT_WINDOWS, VisitWindow
 from nlu.types import ParseResult
 from storage.enums import Channel
@@ -27,7 +28,10 @@ class LandlordView:
     code_of_conduct_text: str = ""
     compensation_policy: str = ""
     #: Mon-Sat opening hours as (start hour, end hour), for "when will I hear back".
-    office_hours: tuple[int, int] = (8, 20)
+    office_hours: tuple[int, int] = (
+        DEFAULT_WEEKDAY_HOURS.start.hour,
+        DEFAULT_WEEKDAY_HOURS.end.hour,
+    )
 
 
 @dataclass(frozen=True, slots=True)

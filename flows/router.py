@@ -9,7 +9,7 @@ the intent (or the number of a menu option) and starts a flow.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flows import access, booking, cancel, complaint, door, feedback
@@ -17,8 +17,10 @@ from flows.actions import Do, act
 from flows.choices import pick
 from flows.context import Inbound, StepContext
 from flows.engine import IDLE, ConversationState, StepResult
+from flows.local_time import twelve_hour
 from flows.messages import Option, Reply
 from flows.safety import carrier_keyword, detect_emergency
+from flows.windows import format_day
 from flows.wording import common, safety
 from flows.wording import visits as visit_words
 from storage.enums import Channel
@@ -105,7 +107,7 @@ def reply_by(ctx: StepContext) -> str:
     local = ctx.now.astimezone(ctx.zone)
     if local.weekday() < 6 and start <= local.hour < end - 2:
         due = local + timedelta(hours=2)
-        return f"today by {_clock(due)}"
+        return f"today by {twelve_hour(due.time())}"
     day = local + timedelta(days=1) if local.hour >= start else local
     while day.weekday() == 6:
         day += timedelta(days=1)
@@ -113,15 +115,9 @@ def reply_by(ctx: StepContext) -> str:
     label = (
         "tomorrow"
         if day.date() == (local + timedelta(days=1)).date()
-        else (f"on {day:%a} {day.day} {day:%b}")
+        else f"on {format_day(day.date())}"
     )
-    return f"{label} by {_clock(opening)}"
-
-
-def _clock(moment: datetime) -> str:
-    hour = moment.hour % 12 or 12
-    suffix = "am" if moment.hour < 12 else "pm"
-    return f"{hour}{suffix}" if moment.minute == 0 else f"{hour}:{moment.minute:02d}{suffix}"
+    return f"{label} by {twelve_hour(opening.time())}"
 
 
 def _menu_choice(state: ConversationState, message: Inbound) -> tuple[str, Any] | None:

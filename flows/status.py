@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flows.context import AppointmentView
+from flows.local_time import local_twelve_hour
 
 STATUS_WORDS = {
     "on_the_way": "is on the way",
@@ -27,7 +28,5 @@ def live_status(appointment: AppointmentView, zone: ZoneInfo) -> str:
 
 
 def clock(moment: datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    hour = local.hour % 12 or 12
-    suffix = "am" if local.hour < 12 else "pm"
-    return f"{hour}:{local.minute:02d}{suffix}"
+    """An ETA always shows its minutes ("10:00am"): it reads as a time, not a window edge."""
+    return local_twelve_hour(moment, zone, always_minutes=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+from flows.local_time import LONDON, twelve_hour
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +17,7 @@ class VisitWindow:
     end: time
 
     def label(self) -> str:
-        return f"{self.name} {_clock(self.start)}-{_clock(self.end)}"
+        return f"{self.name} {twelve_hour(self.start)}-{twelve_hour(self.end)}"
 
     def bounds(self, day: date, zone: ZoneInfo = LONDON) -> tuple[datetime, datetime]:
         """UTC start and end of this window on `day`, DST-correct."""
@@ -52,13 +52,6 @@ def window_named(name: str, windows: tuple[VisitWindow, ...] = DEFAULT_WINDOWS) 
         if window.name == name:
             return window
     raise KeyError(f"no visit window called {name!r}")
-
-
-def _clock(value: time) -> str:
-    hour = value.hour % 12 or 12
-    suffix = "am" if value.hour < 12 else "pm"
-    minutes = f":{value.minute:02d}" if value.minute else ""
-    return f"{hour}{minutes}{suffix}"
 
 
 def format_day(day: date) -> str:

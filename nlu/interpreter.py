@@ -12,6 +12,7 @@ from typing import Protocol, runtime_checkable
 
 from nlu.types import ParseResult
 
+#: The UK zone messages are read in and times are shown in (flows.local_time.LONDON).
 DEFAULT_TIMEZONE = "Europe/London"
 
 

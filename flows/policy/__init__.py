@@ -15,11 +15,10 @@ from flows.policy.hours import (
     next_allowed,
 )
 from flows.policy.reasons import Reason
-from flows.policy.rules import DEFAULT_HOURS, LONDON, QUIET_BAND, ContactRules, Span
+from flows.policy.rules import DEFAULT_HOURS, QUIET_BAND, ContactRules, Span
 
 __all__ = [
     "DEFAULT_HOURS",
-    "LONDON",
     "QUIET_BAND",
     "Candidate",
     "CapCheck",

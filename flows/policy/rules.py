@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+from flows.local_time import LONDON, QUIET_END, QUIET_START
 
 #: Mirrors storage.models.people.DEFAULT_CONTACT_HOURS (flows may not import SQLModel);
 #: a test keeps the two equal.
@@ -52,7 +52,20 @@ class Span:
 
 
 #: Clocks change inside this band, so a wall-clock time in it may not exist or happen twice.
-QUIET_BAND = Span(time(1), time(3))
+QUIET_BAND = Span(QUIET_START, QUIET_END)
+
+
+def _default_span(key: str) -> Span:
+    start, end = DEFAULT_HOURS[key]
+    return Span(time.fromisoformat(start), time.fromisoformat(end))
+
+
+#: DEFAULT_HOURS as spans: the one definition of the default contact hours.
+DEFAULT_WEEKDAY_HOURS = _default_span("weekday")
+DEFAULT_SUNDAY_HOURS = _default_span("sunday")
+DEFAULT_PER_DAY = 3
+DEFAULT_PER_WEEK = 8
+DEFAULT_MIN_GAP_MINUTES = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +76,11 @@ class ContactRules:
     time-critical one). Only time-critical messages may use the Sunday hours.
     """
 
-    weekday_hours: Span | None = Span(time(8), time(20))
-    sunday_hours: Span | None = Span(time(10), time(16))
-    per_day: int = 3
-    per_week: int = 8
-    min_gap: timedelta = timedelta(minutes=30)
+    weekday_hours: Span | None = DEFAULT_WEEKDAY_HOURS
+    sunday_hours: Span | None = DEFAULT_SUNDAY_HOURS
+    per_day: int = DEFAULT_PER_DAY
+    per_week: int = DEFAULT_PER_WEEK
+    min_gap: timedelta = timedelta(minutes=DEFAULT_MIN_GAP_MINUTES)
     zone: ZoneInfo = field(default=LONDON)
 
     def __post_init__(self) -> None:
@@ -91,11 +104,11 @@ class ContactRules:
         unknown keys are an error so that a typo ("weekdays") is not silently ignored.
         """
         base_hours, base_caps = _parse(landlord or {}, "landlord")
-        weekday = base_hours.get("weekday", _span(DEFAULT_HOURS["weekday"], "weekday"))
-        sunday = base_hours.get("sunday", _span(DEFAULT_HOURS["sunday"], "sunday"))
-        per_day = base_caps.get("per_day", 3)
-        per_week = base_caps.get("per_week", 8)
-        gap = base_caps.get("min_gap_minutes", 30)
+        weekday = base_hours.get("weekday", DEFAULT_WEEKDAY_HOURS)
+        sunday = base_hours.get("sunday", DEFAULT_SUNDAY_HOURS)
+        per_day = base_caps.get("per_day", DEFAULT_PER_DAY)
+        per_week = base_caps.get("per_week", DEFAULT_PER_WEEK)
+        gap = base_caps.get("min_gap_minutes", DEFAULT_MIN_GAP_MINUTES)
         own_hours, own_caps = _parse(resident or {}, "resident")
         if "weekday" in own_hours and weekday is not None:
             weekday = weekday.intersect(own_hours["weekday"])

@@ -11,16 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flows.local_time import local_twelve_hour
+
 #: Free text a member of staff types (a disruption's reason) is cut to this, so the message
 #: stays within two segments whatever they write.
 REASON_LIMIT = 90
-
-
-def _hhmm(moment: datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    hour = local.hour % 12 or 12
-    suffix = "am" if local.hour < 12 else "pm"
-    return f"{hour}{suffix}" if local.minute == 0 else f"{hour}:{local.minute:02d}{suffix}"
 
 
 def evening_reminder(first_name: str, visit: str, operative: str, code: str) -> str:
@@ -40,7 +35,7 @@ def morning_reminder(first_name: str, visit: str, operative: str, code: str) -> 
 
 
 def on_the_way(operative: str, eta: datetime | None, zone: ZoneInfo) -> str:
-    arrival = f", arriving about {_hhmm(eta, zone)}" if eta else ""
+    arrival = f", arriving about {local_twelve_hour(eta, zone)}" if eta else ""
     return (
         f"{operative} is on the way to your repair visit{arrival}. They will say your "
         "visit code at the door."
@@ -55,7 +50,7 @@ def arrived(operative: str, code: str) -> str:
 
 
 def running_late(operative: str, eta: datetime | None, zone: ZoneInfo) -> str:
-    arrival = f" and now expects to arrive about {_hhmm(eta, zone)}" if eta else ""
+    arrival = f" and now expects to arrive about {local_twelve_hour(eta, zone)}" if eta else ""
     return (
         f"Sorry, {operative} is running late for your repair visit{arrival}. "
         "To change the time reply 1."

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from nlu.interpreter import DEFAULT_TIMEZONE
 from nlu.timeexpr.conventions import UK, Conventions
 from nlu.timeexpr.dates import Context
 from nlu.timeexpr.grammar import scan
@@ -48,7 +49,7 @@ def _value(r: Resolved, zone: ZoneInfo) -> dict[str, str]:
 
 
 def find_times(
-    text: str, *, now: datetime, tz: str = "Europe/London", conventions: Conventions = UK
+    text: str, *, now: datetime, tz: str = DEFAULT_TIMEZONE, conventions: Conventions = UK
 ) -> list[TimeMatch]:
     """Every time expression in `text`, resolved against `now` (aware) in zone `tz`."""
     if now.tzinfo is None:
