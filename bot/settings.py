@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nlu.interpreter import DEFAULT_TIMEZONE
+
 ENV_PREFIX = "DOORSTEP_"
 DEFAULT_SQLITE_PATH = Path("var") / "doorstep.sqlite3"
 
@@ -41,7 +43,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_base_url: str = "http://127.0.0.1:8000"
-    timezone: str = "Europe/London"
+    timezone: str = DEFAULT_TIMEZONE
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Channels. The simulator is the embedded default; it lets anyone move the clock and
