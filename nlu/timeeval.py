@@ -1,9 +1,13 @@
 """Accuracy of the time resolver against Duckling's corpus and our own UK SMS-style set.
 
-Run `python -m nlu.timeeval [--corpus PATH]`. The Duckling main corpus is scored with the
-DUCKLING conventions (US month/day dates, Duckling's day parts and holidays), the en_GB file
-and the UK set with UK conventions; dateparser, when installed, is printed alongside as a
-baseline. Figures are measured, never asserted here: tests/nlu/test_timeeval.py holds the floors.
+Run `python -m nlu.timeeval [--eval-dir DIR] [--corpus PATH]`. The UK set is in the
+repository (nlu/data/time_test_uk.jsonl) and always scored. The Duckling corpora are not:
+they are external data (../shared/eval/ on the development machine), scored only when named
+with `--eval-dir` (both files in it) or `--corpus`. The Duckling main corpus is scored with
+the DUCKLING conventions (US month/day dates, Duckling's day parts and holidays), the en_GB
+file and the UK set with UK conventions; dateparser, when installed, is printed alongside as
+a baseline. Figures are measured, never asserted here: tests/nlu/test_timeeval.py holds the
+floors.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ DUCKLING_TZ = "Etc/GMT+2"
 TARGET_KINDS = ("datetime", "datetimeInterval")
 TARGET_GRAINS = ("day", "hour", "minute")
 _CUT = {"day": 10, "hour": 13, "minute": 16, "second": 19}
-_EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval"
+#: The Duckling corpora's file names in an evaluation directory (`--eval-dir`).
+DUCKLING_FILES = ("duckling_en_time.jsonl", "duckling_en_gb_time.jsonl")
 UK_SET = Path(__file__).resolve().parent / "data" / "time_test_uk.jsonl"
 
 
@@ -246,13 +251,19 @@ def _dateparser_available() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nlu.timeeval")
     parser.add_argument("--corpus", type=Path, action="append", help="Duckling-format JSONL")
+    parser.add_argument(
+        "--eval-dir",
+        type=Path,
+        help=f"a directory holding {' and '.join(DUCKLING_FILES)} (e.g. ../shared/eval)",
+    )
     parser.add_argument("--uk-set", type=Path, default=UK_SET)
     parser.add_argument("--show-failures", action="store_true")
     args = parser.parse_args(argv)
-    corpora = args.corpus or [
-        _EVAL_DIR / "duckling_en_time.jsonl",
-        _EVAL_DIR / "duckling_en_gb_time.jsonl",
-    ]
+    corpora: list[Path] = list(args.corpus or [])
+    if args.eval_dir is not None:
+        corpora += [args.eval_dir / name for name in DUCKLING_FILES]
+    if not corpora:
+        print("Duckling corpora: none named (--eval-dir DIR or --corpus PATH), skipped\n")
     has_dp = _dateparser_available()
     for path in corpora:
         if not path.exists():

@@ -19,6 +19,8 @@ from nlu.timeeval import (
 )
 from nlu.timeexpr import DUCKLING, TimeMatch, find_times
 
+# Outside the repository: the external Duckling corpus in ../shared/eval (see its README).
+# Without it the Duckling test skips, saying so; in CI it fails (mandatory there).
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "eval" / "duckling_en_time.jsonl"
 
 
