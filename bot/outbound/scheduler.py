@@ -256,7 +256,7 @@ class Scheduler:
             self._scheduler = None
         await asyncio.to_thread(self.leader.release)
 
-    # -- the jobs (public so tests and `doorstep scheduler --once` can run them) ---------
+    # -- the jobs (public so tests can run each one once, on their own clock) ----------
 
     async def leader_job(self) -> bool:
         return await asyncio.to_thread(self.leader.check)

@@ -3,6 +3,8 @@
 `router` gathers every page family; `bot/app.py` includes it. Every route except the
 login page needs a signed-in session, every POST needs the session's CSRF token, and
 changing anything needs the staff or admin role.
+
+Part of the web room: the same imports as bot/web.
 """
 
 from __future__ import annotations
