@@ -9,13 +9,13 @@ from typing import Annotated
 
 import typer
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 
 from bot.settings import SettingsError, load_settings
 from bot.web.staff.auth import normalise_email
 from bot.web.staff.passwords import WeakPasswordError, check_strength, hash_password
 from storage.enums import StaffRole
 from storage.models import AuditEvent, StaffUser
+from storage.repositories.staff_users import staff_user_by_email
 
 app = typer.Typer(help="Staff web app accounts.", no_args_is_help=True)
 
@@ -71,7 +71,7 @@ def create_user(
     db = Database(settings.database_url)
     try:
         with db.session() as session:
-            if session.exec(select(StaffUser).where(col(StaffUser.email) == address)).first():
+            if staff_user_by_email(session, email=address):
                 raise _fail(f"there is already an account for {address}")
             user = StaffUser(
                 email=address,

@@ -8,18 +8,16 @@ tests and several apps in one process never share counters.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func
-from sqlmodel import col, select
 
 from flows.clock import Clock
 from storage.db import Database
 from storage.enums import OutboxStatus
-from storage.models import OutboxMessage
+from storage.repositories.outbox_stats import count_by_status, oldest_due
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -78,17 +76,8 @@ class OutboxCollector(Collector):
             "How long the oldest due, unsent outbox message has been waiting.",
         )
         with self._db.session() as session:
-            counts = dict(
-                session.exec(
-                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-                ).all()
-            )
-            oldest: datetime | None = session.exec(
-                select(func.min(OutboxMessage.not_before)).where(
-                    col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-                    col(OutboxMessage.not_before) <= now,
-                )
-            ).one()
+            counts = count_by_status(session)
+            oldest = oldest_due(session, now=now)
         for status in OutboxStatus:
             depth.add_metric([status.value], float(counts.get(status, 0)))
         if oldest is not None and oldest.tzinfo is None:  # SQLite aggregates lose the zone

@@ -15,14 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from flows.local_time import LONDON
-from storage.enums import AppointmentStatus, JobStatus
 from storage.models import (
-    AccessNeed,
     Appointment,
-    Complaint,
     Disclosure,
     Landlord,
     Operative,
@@ -30,6 +27,8 @@ from storage.models import (
     RepairJob,
     Resident,
 )
+from storage.repositories import briefings
+from storage.repositories.operatives import booked_visits_on
 
 #: The conduct points residents are asked about afterwards (the feedback flow's questions).
 CODE_OF_CONDUCT = (
@@ -80,15 +79,7 @@ def local_day(now: datetime, zone: ZoneInfo = LONDON) -> date:
 
 def todays_visits(session: Session, operative_id: int, day: date) -> Sequence[Appointment]:
     """The operative's visits still booked on `day`, earliest first."""
-    return session.exec(
-        select(Appointment)
-        .where(
-            Appointment.operative_id == operative_id,
-            Appointment.day == day,
-            Appointment.status == AppointmentStatus.BOOKED,
-        )
-        .order_by(col(Appointment.starts_at), col(Appointment.id))
-    ).all()
+    return booked_visits_on(session, operative_id=operative_id, day=day)
 
 
 def load_day(session: Session, operative: Operative, *, now: datetime) -> DayBrief:
@@ -113,13 +104,8 @@ def record_disclosures(session: Session, brief: DayBrief, *, now: datetime) -> i
     """One row per need shown per visit (a second showing of the same need adds none)."""
     added = 0
     for visit in brief.visits:
-        already = set(
-            session.exec(
-                select(Disclosure.access_need_id).where(
-                    Disclosure.appointment_id == visit.appointment_id,
-                    Disclosure.operative_id == brief.operative_id,
-                )
-            ).all()
+        already = briefings.disclosed_need_ids(
+            session, appointment_id=visit.appointment_id, operative_id=brief.operative_id
         )
         for need in visit.needs:
             if need.access_need_id in already:
@@ -149,31 +135,11 @@ def _visit(session: Session, appointment: Appointment, day: date) -> VisitBrief:
     if resident is not None and appointment.day == day:
         needs = tuple(
             SharedNeed(need.id, need.own_words)
-            for need in session.exec(
-                select(AccessNeed)
-                .where(
-                    AccessNeed.resident_id == resident.id,
-                    col(AccessNeed.consent_to_share).is_(True),
-                    col(AccessNeed.active).is_(True),
-                )
-                .order_by(col(AccessNeed.id))
-            ).all()
+            for need in briefings.shareable_needs(session, resident_id=resident.id)
             if need.id is not None
         )
-    done = session.exec(
-        select(RepairJob.description)
-        .where(
-            RepairJob.property_id == job.property_id,
-            RepairJob.status == JobStatus.COMPLETED,
-            col(RepairJob.id) != job.id,
-        )
-        .order_by(col(RepairJob.created_at).desc())
-    ).all()
-    complaints = session.exec(
-        select(func.count(col(Complaint.id)))
-        .join(Resident, col(Resident.id) == col(Complaint.resident_id))
-        .where(Resident.property_id == job.property_id)
-    ).one()
+    done = briefings.completed_jobs_at(session, property_id=job.property_id, except_job_id=job.id)
+    complaints = briefings.complaints_at(session, property_id=job.property_id)
     return VisitBrief(
         appointment_id=appointment.id,
         window=appointment.window,
@@ -184,7 +150,7 @@ def _visit(session: Session, appointment: Appointment, day: date) -> VisitBrief:
         needs=needs,
         previous_jobs=tuple(done[:PREVIOUS_JOBS_SHOWN]),
         completed_jobs=len(done),
-        complaints=int(complaints),
+        complaints=complaints,
         has_password=bool(resident and resident.door_password_hash),
     )
 

@@ -14,9 +14,10 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from storage.models import Operative
+from storage.repositories.operatives import with_outstanding_link_code
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 10
@@ -74,12 +75,7 @@ def issue(session: Session, operative: Operative, *, now: datetime) -> str:
 
 def find_operative(session: Session, code: str, *, now: datetime) -> Operative | None:
     """The active operative whose outstanding code this is, if any."""
-    candidates = session.exec(
-        select(Operative).where(
-            col(Operative.link_code_hash).is_not(None), col(Operative.active).is_(True)
-        )
-    ).all()
-    for operative in candidates:
+    for operative in with_outstanding_link_code(session):
         if matches(code, operative.link_code_hash, now=now):
             return operative
     return None

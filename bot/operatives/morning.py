@@ -12,12 +12,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, select
-
 from bot.operatives.briefing import briefing_text, load_day, record_disclosures
 from storage.db import Database
 from storage.enums import Channel
-from storage.models import Appointment, Operative
+from storage.models import Appointment
+from storage.repositories.operatives import linked_and_active
 from storage.repositories.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -39,12 +38,7 @@ def briefing_key(operative_id: int, day: object) -> str:
 def send_morning_briefings(db: Database, *, now: datetime) -> BriefingStats:
     queued = already = 0
     with db.session() as session:
-        operatives = session.exec(
-            select(Operative)
-            .where(col(Operative.telegram_id).is_not(None), col(Operative.active).is_(True))
-            .order_by(col(Operative.id))
-        ).all()
-        for operative in operatives:
+        for operative in linked_and_active(session):
             assert operative.id is not None
             brief = load_day(session, operative, now=now)
             if not brief.visits:

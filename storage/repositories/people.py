@@ -84,3 +84,8 @@ def list_residents(session: Session, *, landlord_id: int | None = None) -> list[
     if landlord_id is not None:
         query = query.where(Resident.landlord_id == landlord_id)
     return list(session.exec(query))
+
+
+def residents_by_name(session: Session) -> list[Resident]:
+    """Every resident, by name (for staff filter menus)."""
+    return list(session.exec(select(Resident).order_by(col(Resident.name))).all())

@@ -19,11 +19,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.web.staff.passwords import DUMMY_HASH, verify_password
 from storage.enums import StaffRole
 from storage.models import AuditEvent, StaffUser
+from storage.repositories.audit_log import events_by_actor
+from storage.repositories.staff_users import staff_user_by_email
 
 COOKIE_NAME = "doorstep_staff"
 COOKIE_PATH = "/staff"
@@ -124,15 +126,9 @@ def normalise_email(email: str) -> str:
 
 def _recent_failures(session: Session, *, email: str, ip: str, now: datetime) -> list[datetime]:
     """Failures for this account from this address since its last success, within LOCKOUT."""
-    rows = session.exec(
-        select(AuditEvent)
-        .where(
-            col(AuditEvent.actor) == email,
-            col(AuditEvent.action).in_([ACTION_LOGIN, ACTION_LOGIN_FAILED]),
-            col(AuditEvent.at) > now - LOCKOUT,
-        )
-        .order_by(col(AuditEvent.at), col(AuditEvent.id))
-    ).all()
+    rows = events_by_actor(
+        session, actor=email, actions=[ACTION_LOGIN, ACTION_LOGIN_FAILED], after=now - LOCKOUT
+    )
     failures: list[datetime] = []
     for row in rows:
         if row.detail.get("ip") != ip:
@@ -152,7 +148,7 @@ def authenticate(
     failures = _recent_failures(session, email=email, ip=ip, now=now)
     if len(failures) >= MAX_FAILURES:
         return LoginResult(user=None, locked_until=failures[-MAX_FAILURES] + LOCKOUT)
-    user = session.exec(select(StaffUser).where(col(StaffUser.email) == email)).first()
+    user = staff_user_by_email(session, email=email)
     good = verify_password(password, user.password_hash if user else DUMMY_HASH)
     if user is not None and good and user.active:
         session.add(

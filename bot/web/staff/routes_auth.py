@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from bot.web.staff import queries
+from bot.web.staff import read_models
 from bot.web.staff.audit import record
 from bot.web.staff.auth import LoginResult, authenticate, new_session, normalise_email
 from bot.web.staff.csrf import check_token, protect
@@ -131,5 +131,5 @@ def home(
     staff: StaffServices = Depends(services),
 ) -> Response:
     with staff.runtime.db.session() as session:
-        summary = queries.dashboard(session, today=staff.today(), horizon=REVIEW_HORIZON)
+        summary = read_models.dashboard(session, today=staff.today(), horizon=REVIEW_HORIZON)
     return render(request, staff, "home.html", {"title": "Doorstep staff", "summary": summary})

@@ -15,7 +15,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel import col, select
 
 from bot.outbound.broadcasts import (
     BroadcastLine,
@@ -26,13 +25,15 @@ from bot.outbound.broadcasts import (
     send_disruption,
     send_reminders,
 )
-from bot.web.staff import queries
+from bot.web.staff import read_models
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, current_user, require_editor
 from bot.web.staff.forms import bad, opt_date, opt_int, text
 from bot.web.staff.web import StaffRoute, StaffServices, redirect, render, services
 from storage.enums import OutboxStatus
-from storage.models import AuditEvent, Operative, OutboxMessage
+from storage.models import AuditEvent, Operative
+from storage.repositories.audit_log import latest_events
+from storage.repositories.outbox_stats import statuses_of
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 
@@ -98,13 +99,8 @@ def broadcast_form(
     staff: StaffServices = Depends(services),
 ) -> Response:
     with staff.runtime.db.session() as session:
-        operatives, _ = queries.operatives_and_contractors(session)
-        recent = session.exec(
-            select(AuditEvent)
-            .where(col(AuditEvent.action) == ACTION_SENT)
-            .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
-            .limit(10)
-        ).all()
+        operatives, _ = read_models.operatives_and_contractors(session)
+        recent = latest_events(session, action=ACTION_SENT, limit=10)
     return render(
         request,
         staff,
@@ -215,13 +211,9 @@ def broadcast_result(
             raise HTTPException(status_code=404, detail="No such broadcast.")
         lines = [BroadcastLine(**line) for line in event.detail.get("lines", [])]
         ids = [line.outbox_id for line in lines if line.outbox_id is not None]
-        statuses: dict[int, str] = {}
-        if ids:
-            for row_id, status in session.exec(
-                select(OutboxMessage.id, OutboxMessage.status).where(col(OutboxMessage.id).in_(ids))
-            ).all():
-                if row_id is not None:
-                    statuses[row_id] = OutboxStatus(status).value
+        statuses = {
+            row_id: status.value for row_id, status in statuses_of(session, ids=ids).items()
+        }
     waiting = sum(1 for s in statuses.values() if s in WAITING)
     return render(
         request,

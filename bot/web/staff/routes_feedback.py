@@ -10,9 +10,8 @@ from datetime import datetime, time
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
-from sqlmodel import col, select
 
-from bot.web.staff import queries
+from bot.web.staff import read_models
 from bot.web.staff.audit import record
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, current_user, require_editor
@@ -20,6 +19,11 @@ from bot.web.staff.forms import MAX_NOTE, opt_bool, opt_date, opt_int, text
 from bot.web.staff.web import StaffRoute, StaffServices, redirect, render, services
 from flows.complaint import RESPONSE_WORKING_DAYS, working_days_after
 from storage.models import Complaint, Feedback
+from storage.repositories.feedback import (
+    FeedbackFilters,
+    complaint_from_feedback,
+    feedback_for_update,
+)
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 
@@ -45,9 +49,9 @@ CSV_COLUMNS = (
 )
 
 
-def _filters(request: Request) -> queries.FeedbackFilters:
+def _filters(request: Request) -> FeedbackFilters:
     q = request.query_params
-    return queries.FeedbackFilters(
+    return FeedbackFilters(
         date_from=opt_date(q.get("date_from"), "From"),
         date_to=opt_date(q.get("date_to"), "To"),
         contractor_id=opt_int(q.get("contractor_id"), "Contractor"),
@@ -66,9 +70,9 @@ def feedback_list(
 ) -> Response:
     filters = _filters(request)
     with staff.runtime.db.session() as session:
-        rows = queries.feedback_rows(session, filters)
-        weeks = queries.weekly_summary(session, filters)
-        operatives, contractors = queries.operatives_and_contractors(session)
+        rows = read_models.feedback_rows(session, filters)
+        weeks = read_models.weekly_summary(session, filters)
+        operatives, contractors = read_models.operatives_and_contractors(session)
     return render(
         request,
         staff,
@@ -81,7 +85,7 @@ def feedback_list(
             "operatives": operatives,
             "contractors": contractors,
             "query": request.url.query,
-            "page_size": queries.PAGE_SIZE,
+            "page_size": read_models.PAGE_SIZE,
         },
     )
 
@@ -109,7 +113,7 @@ def feedback_csv(
     filters = _filters(request)
     now = staff.now()
     with staff.runtime.db.session() as session:
-        rows = queries.feedback_rows(session, filters, limit=None)
+        rows = read_models.feedback_rows(session, filters, limit=None)
         record(
             session,
             user=user,
@@ -175,10 +179,10 @@ def feedback_detail(
     staff: StaffServices = Depends(services),
 ) -> Response:
     with staff.runtime.db.session() as session:
-        row = queries.feedback_row(session, feedback_id)
+        row = read_models.feedback_row(session, feedback_id)
         if row is None:
             raise HTTPException(status_code=404, detail="No such feedback.")
-        transcript = queries.feedback_transcript(session, feedback_id, now=staff.now())
+        transcript = read_models.feedback_transcript(session, feedback_id, now=staff.now())
     return render(
         request,
         staff,
@@ -228,14 +232,10 @@ def escalate_feedback(
     now = staff.now()
     with staff.runtime.db.session() as session:
         # Locked, so two people escalating at once make one complaint, not two.
-        fb = session.exec(
-            select(Feedback).where(col(Feedback.id) == feedback_id).with_for_update()
-        ).first()
+        fb = feedback_for_update(session, feedback_id=feedback_id)
         if fb is None:
             raise HTTPException(status_code=404, detail="No such feedback.")
-        existing = session.exec(
-            select(Complaint).where(col(Complaint.feedback_id) == feedback_id)
-        ).first()
+        existing = complaint_from_feedback(session, feedback_id=feedback_id)
         if existing is not None:
             return redirect(f"/staff/feedback/{feedback_id}?done=already")
         respond_by = working_days_after(now.astimezone(staff.zone).date(), RESPONSE_WORKING_DAYS)

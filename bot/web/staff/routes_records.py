@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from bot.operatives import link_codes
-from bot.web.staff import queries
+from bot.web.staff import read_models
 from bot.web.staff.audit import record
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, current_user, require_editor
@@ -18,6 +18,7 @@ from bot.web.staff.routes_auth import REVIEW_HORIZON
 from bot.web.staff.web import StaffRoute, StaffServices, render, services
 from storage.enums import Decision
 from storage.models import Operative
+from storage.repositories.contact_log import ContactFilters
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 
@@ -29,7 +30,7 @@ def contact_log(
     staff: StaffServices = Depends(services),
 ) -> Response:
     q = request.query_params
-    filters = queries.ContactFilters(
+    filters = ContactFilters(
         resident_id=opt_int(q.get("resident_id"), "Resident"),
         decision=opt_enum(q.get("decision"), Decision, "Decision"),
         reason=(q.get("reason") or "").strip()[:64] or None,
@@ -45,15 +46,15 @@ def contact_log(
         else None
     )
     with staff.runtime.db.session() as session:
-        rows = queries.contact_rows(
+        rows = read_models.contact_rows(
             session,
             filters,
             zone_start=start,
             zone_end=end,
-            offset=(page - 1) * queries.PAGE_SIZE,
+            offset=(page - 1) * read_models.PAGE_SIZE,
         )
-        residents = queries.resident_choices(session)
-        reasons = queries.reason_codes(session)
+        residents = read_models.resident_choices(session)
+        reasons = read_models.reason_codes(session)
     return render(
         request,
         staff,
@@ -66,7 +67,7 @@ def contact_log(
             "reasons": reasons,
             "decisions": [d.value for d in Decision],
             "page": page,
-            "more": len(rows) == queries.PAGE_SIZE,
+            "more": len(rows) == read_models.PAGE_SIZE,
             "query_without_page": "&".join(
                 f"{k}={v}" for k, v in request.query_params.multi_items() if k != "page"
             ),
@@ -81,7 +82,7 @@ def access_needs(
     staff: StaffServices = Depends(services),
 ) -> Response:
     with staff.runtime.db.session() as session:
-        rows = queries.access_needs_due(session, today=staff.today(), horizon=REVIEW_HORIZON)
+        rows = read_models.access_needs_due(session, today=staff.today(), horizon=REVIEW_HORIZON)
     return render(
         request,
         staff,
@@ -97,7 +98,7 @@ def operatives(
     staff: StaffServices = Depends(services),
 ) -> Response:
     with staff.runtime.db.session() as session:
-        rows = queries.operative_rows(session)
+        rows = read_models.operative_rows(session)
     return render(request, staff, "operatives.html", {"title": "Operatives", "rows": rows})
 
 
@@ -126,7 +127,7 @@ def issue_link_code(
             now=now,
         )
         name = operative.name
-        rows = queries.operative_rows(session)
+        rows = read_models.operative_rows(session)
     return render(
         request,
         staff,

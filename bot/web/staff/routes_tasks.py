@@ -6,14 +6,12 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import CursorResult, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from bot.web.staff import queries
+from bot.web.staff import read_models
 from bot.web.staff.audit import record
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, current_user, require_editor
@@ -22,6 +20,7 @@ from bot.web.staff.web import StaffRoute, StaffServices, redirect, render, servi
 from flows.sms import sms_cost
 from storage.enums import Channel, TaskKind, TaskStatus
 from storage.models import Conversation, Resident, StaffTask
+from storage.repositories import staff_tasks
 from storage.repositories.outbox import enqueue
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
@@ -30,7 +29,7 @@ router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 REPLY_VALIDITY = timedelta(hours=24)
 #: Each reply form carries a fresh token; it is the outbox key, so a double submit sends once.
 _REPLY_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-OTHER_KINDS = tuple(k for k in TaskKind if k not in (TaskKind.ALERT, *queries.QUEUE_KINDS))
+OTHER_KINDS = tuple(k for k in TaskKind if k not in (TaskKind.ALERT, *read_models.QUEUE_KINDS))
 
 
 @router.get("/staff/tasks", response_class=HTMLResponse)
@@ -42,9 +41,9 @@ def task_queue(
     q = request.query_params
     kind = opt_enum(q.get("kind"), TaskKind, "Kind")
     include_closed = q.get("closed") == "yes"
-    kinds = (kind,) if kind else (*queries.QUEUE_KINDS, *OTHER_KINDS)
+    kinds = (kind,) if kind else (*read_models.QUEUE_KINDS, *OTHER_KINDS)
     with staff.runtime.db.session() as session:
-        rows = queries.task_rows(session, kinds=kinds, include_closed=include_closed)
+        rows = read_models.task_rows(session, kinds=kinds, include_closed=include_closed)
     return render(
         request,
         staff,
@@ -53,7 +52,7 @@ def task_queue(
             "title": "Call-backs and handoffs",
             "rows": rows,
             "kind": kind.value if kind else "",
-            "kinds": [k.value for k in (*queries.QUEUE_KINDS, *OTHER_KINDS)],
+            "kinds": [k.value for k in (*read_models.QUEUE_KINDS, *OTHER_KINDS)],
             "include_closed": include_closed,
             "alerts": False,
         },
@@ -68,7 +67,9 @@ def alerts(
 ) -> Response:
     include_closed = request.query_params.get("closed") == "yes"
     with staff.runtime.db.session() as session:
-        rows = queries.task_rows(session, kinds=(TaskKind.ALERT,), include_closed=include_closed)
+        rows = read_models.task_rows(
+            session, kinds=(TaskKind.ALERT,), include_closed=include_closed
+        )
     return render(
         request,
         staff,
@@ -92,10 +93,10 @@ def task_detail(
     staff: StaffServices = Depends(services),
 ) -> Response:
     with staff.runtime.db.session() as session:
-        row = queries.task_row(session, task_id)
+        row = read_models.task_row(session, task_id)
         if row is None:
             raise HTTPException(status_code=404, detail="No such task.")
-        transcript = queries.task_transcript(session, task_id)
+        transcript = read_models.task_transcript(session, task_id)
         target = _reply_target(session, session.get(StaffTask, task_id))
     return render(
         request,
@@ -113,9 +114,7 @@ def task_detail(
 
 
 def _locked_task(session: Session, task_id: int) -> StaffTask:
-    task = session.exec(
-        select(StaffTask).where(col(StaffTask.id) == task_id).with_for_update()
-    ).first()
+    task = staff_tasks.task_for_update(session, task_id=task_id)
     if task is None:
         raise HTTPException(status_code=404, detail="No such task.")
     return task
@@ -130,12 +129,7 @@ def claim(
     now = staff.now()
     with staff.runtime.db.session() as session:
         # Guarded update: of two people claiming at once, exactly one wins.
-        result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-            update(StaffTask)
-            .where(col(StaffTask.id) == task_id, col(StaffTask.status) == TaskStatus.OPEN)
-            .values(status=TaskStatus.CLAIMED, claimed_by=user.id)
-        )
-        if not result.rowcount:
+        if not staff_tasks.claim(session, task_id=task_id, user_id=user.id):
             if session.get(StaffTask, task_id) is None:
                 raise HTTPException(status_code=404, detail="No such task.")
             return redirect(f"/staff/tasks/{task_id}?done=taken")
@@ -269,15 +263,9 @@ def close(
 def _resume_if_done(session: Session, task: StaffTask) -> bool:
     """Unpause the conversation unless another handoff on it is still open."""
     session.flush()
-    others = session.exec(
-        select(StaffTask.id).where(
-            col(StaffTask.conversation_id) == task.conversation_id,
-            col(StaffTask.kind) == TaskKind.HANDOFF,
-            col(StaffTask.status) != TaskStatus.CLOSED,
-            col(StaffTask.id) != task.id,
-        )
-    ).first()
-    if others is not None:
+    if staff_tasks.other_open_handoff(
+        session, conversation_id=task.conversation_id, task_id=task.id
+    ):
         return False
     conversation = session.get(Conversation, task.conversation_id)
     if conversation is None or not conversation.paused:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from bot.web.staff import queries
+from bot.web.staff import read_models
 from bot.web.staff.audit import record
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, current_user
@@ -16,6 +16,7 @@ from bot.web.staff.forms import bad, opt_date, opt_enum, opt_int
 from bot.web.staff.timeline import Evidence, evidence
 from bot.web.staff.web import StaffRoute, StaffServices, render, services
 from storage.enums import AppointmentStatus
+from storage.repositories.visit_listing import VisitFilters
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 
@@ -23,7 +24,7 @@ UPCOMING = timedelta(days=13)
 MAX_RANGE = timedelta(days=366)
 
 
-def _filters(request: Request, staff: StaffServices) -> queries.VisitFilters:
+def _filters(request: Request, staff: StaffServices) -> VisitFilters:
     q = request.query_params
     today = staff.today()
     start = opt_date(q.get("date_from"), "From") or today
@@ -32,7 +33,7 @@ def _filters(request: Request, staff: StaffServices) -> queries.VisitFilters:
         raise bad("The 'to' date is before the 'from' date.")
     if end - start > MAX_RANGE:
         raise bad("Pick at most a year at a time.")
-    return queries.VisitFilters(
+    return VisitFilters(
         date_from=start,
         date_to=end,
         status=opt_enum(q.get("status"), AppointmentStatus, "Status"),
@@ -49,8 +50,8 @@ def visit_list(
 ) -> Response:
     filters = _filters(request, staff)
     with staff.runtime.db.session() as session:
-        rows = queries.visit_rows(session, filters)
-        operatives, contractors = queries.operatives_and_contractors(session)
+        rows = read_models.visit_rows(session, filters)
+        operatives, contractors = read_models.operatives_and_contractors(session)
     return render(
         request,
         staff,
@@ -63,7 +64,7 @@ def visit_list(
             "operatives": operatives,
             "contractors": contractors,
             "statuses": [s.value for s in AppointmentStatus],
-            "page_size": queries.PAGE_SIZE,
+            "page_size": read_models.PAGE_SIZE,
         },
     )
 

@@ -11,21 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from bot.web.staff.queries import VisitRow, by_id, visit_row
-from storage.models import (
-    AccessNeed,
-    Appointment,
-    AppointmentEvent,
-    Complaint,
-    ContactDecision,
-    Disclosure,
-    Feedback,
-    Message,
-    Operative,
-    OutboxMessage,
-)
+from bot.web.staff.read_models import VisitRow, visit_row
+from storage.models import AccessNeed, Appointment, Operative
+from storage.repositories import visit_evidence
+from storage.repositories._batch import by_id
 
 WITHHELD = "(withheld: your role cannot see access needs)"
 
@@ -103,11 +94,7 @@ def evidence(session: Session, appointment_id: int, *, show_needs: bool) -> Evid
 
 
 def _events(session: Session, appointment_id: int) -> list[Entry]:
-    rows = session.exec(
-        select(AppointmentEvent)
-        .where(col(AppointmentEvent.appointment_id) == appointment_id)
-        .order_by(col(AppointmentEvent.at), col(AppointmentEvent.id))
-    ).all()
+    rows = visit_evidence.events(session, appointment_id=appointment_id)
     return [
         Entry(
             row.at,
@@ -121,11 +108,7 @@ def _events(session: Session, appointment_id: int) -> list[Entry]:
 
 
 def _messages(session: Session, appointment_id: int) -> list[Entry]:
-    rows = session.exec(
-        select(Message)
-        .where(col(Message.appointment_id) == appointment_id)
-        .order_by(col(Message.created_at), col(Message.id))
-    ).all()
+    rows = visit_evidence.messages(session, appointment_id=appointment_id)
     out = []
     for m in rows:
         inbound = m.direction.value == "in"
@@ -145,17 +128,9 @@ def _messages(session: Session, appointment_id: int) -> list[Entry]:
 
 def _outbox(session: Session, appointment_id: int) -> list[Entry]:
     """Messages the service planned, and every policy decision about each one."""
-    rows = session.exec(
-        select(OutboxMessage)
-        .where(col(OutboxMessage.appointment_id) == appointment_id)
-        .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
-    ).all()
+    rows = visit_evidence.outbox(session, appointment_id=appointment_id)
     operatives = by_id(session, Operative, (o.operative_id for o in rows))
-    decisions = session.exec(
-        select(ContactDecision)
-        .where(col(ContactDecision.outbox_id).in_([o.id for o in rows]))
-        .order_by(col(ContactDecision.at), col(ContactDecision.id))
-    ).all()
+    decisions = visit_evidence.decisions(session, outbox_ids=[o.id for o in rows])
     kinds = {o.id: o.kind for o in rows}
     out = []
     for o in rows:
@@ -195,11 +170,7 @@ def _outbox(session: Session, appointment_id: int) -> list[Entry]:
 
 
 def _disclosures(session: Session, appointment_id: int, *, show_needs: bool) -> list[Entry]:
-    rows = session.exec(
-        select(Disclosure)
-        .where(col(Disclosure.appointment_id) == appointment_id)
-        .order_by(col(Disclosure.shared_at), col(Disclosure.id))
-    ).all()
+    rows = visit_evidence.disclosures(session, appointment_id=appointment_id)
     operatives = by_id(session, Operative, (d.operative_id for d in rows))
     needs = by_id(session, AccessNeed, (d.access_need_id for d in rows))
     out = []
@@ -224,9 +195,7 @@ def _disclosures(session: Session, appointment_id: int, *, show_needs: bool) -> 
 
 def _afterwards(session: Session, appointment_id: int) -> list[Entry]:
     out = []
-    fb = session.exec(
-        select(Feedback).where(col(Feedback.appointment_id) == appointment_id)
-    ).first()
+    fb = visit_evidence.feedback(session, appointment_id=appointment_id)
     if fb is not None:
         out.append(
             Entry(
@@ -247,9 +216,7 @@ def _afterwards(session: Session, appointment_id: int) -> list[Entry]:
                 },
             )
         )
-    for c in session.exec(
-        select(Complaint).where(col(Complaint.appointment_id) == appointment_id)
-    ).all():
+    for c in visit_evidence.complaints(session, appointment_id=appointment_id):
         out.append(
             Entry(
                 c.created_at,

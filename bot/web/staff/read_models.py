@@ -1,35 +1,25 @@
 """Read models for the staff pages: plain frozen rows, built in one session, safe to render.
 
 Pages never get ORM objects (no lazy loads after the session closes, no password hashes
-or secrets reaching a template by accident). Related rows are batch-loaded by id, which
-keeps each page to a handful of queries on both SQLite and PostgreSQL.
+or secrets reaching a template by accident). The queries are storage/repositories'
+(feedback, staff_tasks, contact_log, access_needs, visits, operatives,
+conversation_history); related rows are batch-loaded by id (`_batch.by_id`), which keeps
+each page to a handful of queries on both SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
 
-from sqlalchemy import or_
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session
 
 from flows.slots import label
-from storage.enums import (
-    AppointmentStatus,
-    Decision,
-    Direction,
-    OutboxStatus,
-    TaskKind,
-    TaskStatus,
-)
+from storage.enums import Direction, TaskKind
 from storage.models import (
-    AccessNeed,
     Appointment,
-    Complaint,
-    ContactDecision,
     Contractor,
     Conversation,
     Feedback,
@@ -41,27 +31,23 @@ from storage.models import (
     StaffTask,
     StaffUser,
 )
-
-T = TypeVar("T", bound=SQLModel)
-
-#: Outbox rows not yet (or never) in the transcript: staff see what is queued or stuck.
-UNSENT = (
-    OutboxStatus.PENDING,
-    OutboxStatus.SENDING,
-    OutboxStatus.FAILED,
-    OutboxStatus.EXPIRED,
-    OutboxStatus.BLOCKED,
+from storage.repositories import contact_log, staff_tasks
+from storage.repositories._batch import by_id
+from storage.repositories.access_needs import due_for_review
+from storage.repositories.contact_log import ContactFilters, decisions_with_messages
+from storage.repositories.conversation_history import conversation_messages, unsent_outbox
+from storage.repositories.feedback import (
+    FeedbackFilters,
+    complaint_ids_by_feedback,
+    feedback_with_visits,
+    flagged_unreviewed_count,
 )
+from storage.repositories.operatives import contractors_by_name, operatives_by_name
+from storage.repositories.people import residents_by_name
+from storage.repositories.visit_listing import VisitFilters, visit_count_on, visits
+
 QUEUE_KINDS = (TaskKind.CALLBACK, TaskKind.HANDOFF)
 PAGE_SIZE = 200
-
-
-def by_id(session: Session, model: type[T], ids: Iterable[int | None]) -> dict[int, T]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = session.exec(select(model).where(col(model.id).in_(wanted))).all()  # type: ignore[attr-defined]
-    return {row.id: row for row in rows}  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +58,14 @@ class Choice:
 
 def operatives_and_contractors(session: Session) -> tuple[list[Choice], list[Choice]]:
     """For filter menus."""
-    operatives = session.exec(select(Operative).order_by(col(Operative.name))).all()
-    contractors = session.exec(select(Contractor).order_by(col(Contractor.name))).all()
     return (
-        [Choice(o.id, o.name) for o in operatives if o.id is not None],
-        [Choice(c.id, c.name) for c in contractors if c.id is not None],
+        [Choice(o.id, o.name) for o in operatives_by_name(session) if o.id is not None],
+        [Choice(c.id, c.name) for c in contractors_by_name(session) if c.id is not None],
     )
 
 
 def resident_choices(session: Session) -> list[Choice]:
-    rows = session.exec(select(Resident).order_by(col(Resident.name))).all()
-    return [Choice(r.id, r.name) for r in rows if r.id is not None]
+    return [Choice(r.id, r.name) for r in residents_by_name(session) if r.id is not None]
 
 
 # --- transcripts ----------------------------------------------------------------------
@@ -128,21 +111,6 @@ def _lines_from(
     return sorted(lines, key=lambda line: line.at)
 
 
-def _unsent_outbox(session: Session, *conditions: Any) -> list[OutboxMessage]:
-    """Outbox rows for these conditions that have no transcript row yet."""
-    sent_ids = select(Message.outbox_id).where(col(Message.outbox_id).is_not(None))
-    return list(
-        session.exec(
-            select(OutboxMessage).where(
-                or_(*conditions),
-                col(OutboxMessage.status).in_(UNSENT),
-                col(OutboxMessage.id).not_in(sent_ids),
-                col(OutboxMessage.kind) != "operative_briefing",
-            )
-        ).all()
-    )
-
-
 def _staff_marks(session: Session, messages: Sequence[Message]) -> set[int]:
     """Transcript rows that were sent by staff (their outbox row says so)."""
     outbox_ids = [m.outbox_id for m in messages if m.outbox_id is not None]
@@ -165,58 +133,23 @@ def conversation_transcript(
     limit: int = 300,
 ) -> list[TranscriptLine]:
     """Everything said with this resident (on any channel) in the period, plus what is queued."""
-    message_match: list[Any] = []
-    outbox_match: list[Any] = []
-    if resident is not None and resident.id is not None:
-        message_match.append(col(Message.resident_id) == resident.id)
-        outbox_match.append(col(OutboxMessage.resident_id) == resident.id)
-        addresses = [a for a in (resident.mobile, _tg(resident.telegram_id)) if a]
-        if addresses:
-            message_match.append(col(Message.address).in_(addresses))
-    if conversation is not None and conversation.id is not None:
-        message_match.append(col(Message.conversation_id) == conversation.id)
-        outbox_match.append(col(OutboxMessage.conversation_id) == conversation.id)
-        message_match.append(
-            (col(Message.channel) == conversation.channel)
-            & (col(Message.address) == conversation.address)
-        )
-    if appointment_id is not None:
-        message_match.append(col(Message.appointment_id) == appointment_id)
-    if not message_match:
-        return []
-    query = select(Message).where(or_(*message_match))
-    if since is not None:
-        query = query.where(col(Message.created_at) >= since)
-    if until is not None:
-        query = query.where(col(Message.created_at) <= until)
-    messages = list(
-        session.exec(
-            query.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit)
-        )
-    )[::-1]
+    messages = conversation_messages(
+        session,
+        resident=resident,
+        conversation=conversation,
+        since=since,
+        until=until,
+        appointment_id=appointment_id,
+        limit=limit,
+    )
     staff_rows = _staff_marks(session, messages)
-    pending = _unsent_outbox(session, *outbox_match) if outbox_match else []
+    pending = unsent_outbox(session, resident=resident, conversation=conversation)
     if since is not None:
         pending = [o for o in pending if o.created_at >= since]
     return _lines_from(messages, pending, staff_rows)
 
 
-def _tg(telegram_id: int | None) -> str | None:
-    return str(telegram_id) if telegram_id is not None else None
-
-
 # --- feedback -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FeedbackFilters:
-    date_from: date | None = None
-    date_to: date | None = None
-    contractor_id: int | None = None
-    operative_id: int | None = None
-    rating: int | None = None
-    flagged: bool | None = None
-    reviewed: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,38 +187,10 @@ class FeedbackRow:
         return [name for name, value in checks if value is False]
 
 
-def _feedback_query(filters: FeedbackFilters) -> Any:
-    query = select(Feedback, Appointment).join(
-        Appointment, col(Appointment.id) == col(Feedback.appointment_id)
-    )
-    if filters.date_from is not None:
-        query = query.where(col(Appointment.day) >= filters.date_from)
-    if filters.date_to is not None:
-        query = query.where(col(Appointment.day) <= filters.date_to)
-    if filters.operative_id is not None:
-        query = query.where(col(Appointment.operative_id) == filters.operative_id)
-    if filters.contractor_id is not None:
-        query = query.join(Operative, col(Operative.id) == col(Appointment.operative_id)).where(
-            col(Operative.contractor_id) == filters.contractor_id
-        )
-    if filters.rating is not None:
-        query = query.where(col(Feedback.rating) == filters.rating)
-    if filters.flagged is not None:
-        query = query.where(col(Feedback.flagged).is_(filters.flagged))
-    if filters.reviewed is True:
-        query = query.where(col(Feedback.reviewed_at).is_not(None))
-    elif filters.reviewed is False:
-        query = query.where(col(Feedback.reviewed_at).is_(None))
-    return query.order_by(col(Appointment.day).desc(), col(Feedback.id).desc())
-
-
 def feedback_rows(
     session: Session, filters: FeedbackFilters, *, limit: int | None = PAGE_SIZE
 ) -> list[FeedbackRow]:
-    query = _feedback_query(filters)
-    if limit is not None:
-        query = query.limit(limit)
-    pairs: list[tuple[Feedback, Appointment]] = list(session.exec(query).all())
+    pairs = feedback_with_visits(session, filters=filters, limit=limit)
     return _feedback_rows(session, pairs)
 
 
@@ -296,14 +201,9 @@ def _feedback_rows(
     contractors = by_id(session, Contractor, (o.contractor_id for o in operatives.values()))
     residents = by_id(session, Resident, (f.resident_id for f, _ in pairs))
     reviewers = by_id(session, StaffUser, (f.reviewed_by for f, _ in pairs))
-    feedback_ids = [f.id for f, _ in pairs if f.id is not None]
-    complaints: dict[int, int] = {}
-    if feedback_ids:
-        for complaint in session.exec(
-            select(Complaint).where(col(Complaint.feedback_id).in_(feedback_ids))
-        ):
-            if complaint.feedback_id is not None and complaint.id is not None:
-                complaints[complaint.feedback_id] = complaint.id
+    complaints = complaint_ids_by_feedback(
+        session, feedback_ids=[f.id for f, _ in pairs if f.id is not None]
+    )
     rows = []
     for fb, appointment in pairs:
         assert fb.id is not None and appointment.id is not None
@@ -384,7 +284,7 @@ class WeekSummary:
 
 
 def weekly_summary(session: Session, filters: FeedbackFilters) -> list[WeekSummary]:
-    pairs: list[tuple[Feedback, Appointment]] = list(session.exec(_feedback_query(filters)).all())
+    pairs = feedback_with_visits(session, filters=filters, limit=None)
     weeks: dict[date, list[Feedback]] = defaultdict(list)
     for fb, appointment in pairs:
         weeks[appointment.day - timedelta(days=appointment.day.weekday())].append(fb)
@@ -444,13 +344,8 @@ def task_rows(
     include_closed: bool = False,
     limit: int = PAGE_SIZE,
 ) -> list[TaskRow]:
-    query = select(StaffTask).where(col(StaffTask.kind).in_(kinds))
-    if not include_closed:
-        query = query.where(col(StaffTask.status) != TaskStatus.CLOSED)
-    query = query.order_by(
-        col(StaffTask.urgent).desc(), col(StaffTask.created_at), col(StaffTask.id)
-    ).limit(limit)
-    return _task_rows(session, list(session.exec(query)))
+    tasks = staff_tasks.tasks(session, kinds=kinds, include_closed=include_closed, limit=limit)
+    return _task_rows(session, tasks)
 
 
 def _task_rows(session: Session, tasks: list[StaffTask]) -> list[TaskRow]:
@@ -507,15 +402,6 @@ def task_transcript(session: Session, task_id: int) -> list[TranscriptLine]:
 
 
 @dataclass(frozen=True, slots=True)
-class ContactFilters:
-    resident_id: int | None = None
-    decision: Decision | None = None
-    reason: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class ContactRow:
     at: datetime
     decision: str
@@ -541,25 +427,14 @@ def contact_rows(
     limit: int = PAGE_SIZE,
 ) -> list[ContactRow]:
     """Every contact decision, newest first; times bound in UTC by the caller's zone."""
-    query = select(ContactDecision, OutboxMessage).join(
-        OutboxMessage, col(OutboxMessage.id) == col(ContactDecision.outbox_id)
+    pairs = decisions_with_messages(
+        session,
+        filters=filters,
+        zone_start=zone_start,
+        zone_end=zone_end,
+        offset=offset,
+        limit=limit,
     )
-    if filters.resident_id is not None:
-        query = query.where(col(OutboxMessage.resident_id) == filters.resident_id)
-    if filters.decision is not None:
-        query = query.where(col(ContactDecision.decision) == filters.decision)
-    if filters.reason:
-        query = query.where(col(ContactDecision.reason_code) == filters.reason)
-    if zone_start is not None:
-        query = query.where(col(ContactDecision.at) >= zone_start)
-    if zone_end is not None:
-        query = query.where(col(ContactDecision.at) < zone_end)
-    query = (
-        query.order_by(col(ContactDecision.at).desc(), col(ContactDecision.id).desc())
-        .offset(offset)
-        .limit(limit)
-    )
-    pairs: list[tuple[ContactDecision, OutboxMessage]] = list(session.exec(query).all())
     residents = by_id(session, Resident, (o.resident_id for _, o in pairs))
     rows = []
     for decision, outbox in pairs:
@@ -584,9 +459,7 @@ def contact_rows(
 
 
 def reason_codes(session: Session) -> list[str]:
-    return sorted(
-        {r for r in session.exec(select(ContactDecision.reason_code).distinct()).all() if r}
-    )
+    return contact_log.reason_codes(session)
 
 
 # --- access needs, operatives, visits -------------------------------------------------
@@ -605,15 +478,7 @@ class AccessNeedRow:
 
 
 def access_needs_due(session: Session, *, today: date, horizon: timedelta) -> list[AccessNeedRow]:
-    rows = session.exec(
-        select(AccessNeed)
-        .where(
-            col(AccessNeed.active).is_(True),
-            col(AccessNeed.review_by).is_not(None),
-            col(AccessNeed.review_by) <= today + horizon,
-        )
-        .order_by(col(AccessNeed.review_by), col(AccessNeed.id))
-    ).all()
+    rows = due_for_review(session, by=today + horizon)
     residents = by_id(session, Resident, (r.resident_id for r in rows))
     out = []
     for need in rows:
@@ -647,10 +512,10 @@ class OperativeRow:
 
 
 def operative_rows(session: Session) -> list[OperativeRow]:
-    operatives = session.exec(select(Operative).order_by(col(Operative.name))).all()
-    contractors = by_id(session, Contractor, (o.contractor_id for o in operatives))
+    found = operatives_by_name(session)
+    contractors = by_id(session, Contractor, (o.contractor_id for o in found))
     rows = []
-    for op in operatives:
+    for op in found:
         assert op.id is not None
         contractor = contractors.get(op.contractor_id)
         rows.append(
@@ -666,15 +531,6 @@ def operative_rows(session: Session) -> list[OperativeRow]:
             )
         )
     return rows
-
-
-@dataclass(frozen=True, slots=True)
-class VisitFilters:
-    date_from: date
-    date_to: date
-    status: AppointmentStatus | None = None
-    operative_id: int | None = None
-    contractor_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -698,21 +554,7 @@ class VisitRow:
 def visit_rows(
     session: Session, filters: VisitFilters, *, limit: int = PAGE_SIZE
 ) -> list[VisitRow]:
-    query = select(Appointment).where(
-        col(Appointment.day) >= filters.date_from, col(Appointment.day) <= filters.date_to
-    )
-    if filters.status is not None:
-        query = query.where(col(Appointment.status) == filters.status)
-    if filters.operative_id is not None:
-        query = query.where(col(Appointment.operative_id) == filters.operative_id)
-    if filters.contractor_id is not None:
-        query = query.join(Operative, col(Operative.id) == col(Appointment.operative_id)).where(
-            col(Operative.contractor_id) == filters.contractor_id
-        )
-    query = query.order_by(
-        col(Appointment.day), col(Appointment.starts_at), col(Appointment.id)
-    ).limit(limit)
-    appointments = list(session.exec(query))
+    appointments = visits(session, filters=filters, limit=limit)
     return _visit_rows(session, appointments)
 
 
@@ -762,20 +604,12 @@ class Dashboard:
 
 
 def dashboard(session: Session, *, today: date, horizon: timedelta) -> Dashboard:
-    open_tasks = session.exec(
-        select(StaffTask).where(col(StaffTask.status) != TaskStatus.CLOSED)
-    ).all()
-    to_review = session.exec(
-        select(Feedback.id).where(
-            col(Feedback.flagged).is_(True), col(Feedback.reviewed_at).is_(None)
-        )
-    ).all()
-    visits = session.exec(select(Appointment.id).where(col(Appointment.day) == today)).all()
+    open_tasks = staff_tasks.open_tasks(session)
     return Dashboard(
         queue=sum(1 for t in open_tasks if t.kind != TaskKind.ALERT),
         urgent=sum(1 for t in open_tasks if t.urgent),
         alerts=sum(1 for t in open_tasks if t.kind == TaskKind.ALERT),
-        feedback_to_review=len(to_review),
+        feedback_to_review=flagged_unreviewed_count(session),
         access_needs_due=len(access_needs_due(session, today=today, horizon=horizon)),
-        visits_today=len(visits),
+        visits_today=visit_count_on(session, day=today),
     )

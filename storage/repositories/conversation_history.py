@@ -1,0 +1,91 @@
+"""What staff read of a conversation: the messages said with a resident (on any channel)
+and the outbox rows queued or stuck that are not in the transcript yet."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from storage.enums import OutboxStatus
+from storage.models import Conversation, Message, OutboxMessage, Resident
+
+#: Outbox rows not yet (or never) in the transcript: staff see what is queued or stuck.
+UNSENT = (
+    OutboxStatus.PENDING,
+    OutboxStatus.SENDING,
+    OutboxStatus.FAILED,
+    OutboxStatus.EXPIRED,
+    OutboxStatus.BLOCKED,
+)
+
+
+def conversation_messages(
+    session: Session,
+    *,
+    resident: Resident | None,
+    conversation: Conversation | None,
+    since: datetime | None,
+    until: datetime | None,
+    appointment_id: int | None,
+    limit: int,
+) -> list[Message]:
+    """The latest `limit` messages with the resident, in the conversation or about the
+    visit, within the period; oldest first. None when nothing identifies them."""
+    message_match: list[Any] = []
+    if resident is not None and resident.id is not None:
+        message_match.append(col(Message.resident_id) == resident.id)
+        addresses = [a for a in (resident.mobile, _tg(resident.telegram_id)) if a]
+        if addresses:
+            message_match.append(col(Message.address).in_(addresses))
+    if conversation is not None and conversation.id is not None:
+        message_match.append(col(Message.conversation_id) == conversation.id)
+        message_match.append(
+            (col(Message.channel) == conversation.channel)
+            & (col(Message.address) == conversation.address)
+        )
+    if appointment_id is not None:
+        message_match.append(col(Message.appointment_id) == appointment_id)
+    if not message_match:
+        return []
+    query = select(Message).where(or_(*message_match))
+    if since is not None:
+        query = query.where(col(Message.created_at) >= since)
+    if until is not None:
+        query = query.where(col(Message.created_at) <= until)
+    return list(
+        session.exec(
+            query.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit)
+        )
+    )[::-1]
+
+
+def unsent_outbox(
+    session: Session, *, resident: Resident | None, conversation: Conversation | None
+) -> list[OutboxMessage]:
+    """Outbox rows for the resident or the conversation that have no transcript row yet
+    (operative briefings left out)."""
+    conditions: list[Any] = []
+    if resident is not None and resident.id is not None:
+        conditions.append(col(OutboxMessage.resident_id) == resident.id)
+    if conversation is not None and conversation.id is not None:
+        conditions.append(col(OutboxMessage.conversation_id) == conversation.id)
+    if not conditions:
+        return []
+    sent_ids = select(Message.outbox_id).where(col(Message.outbox_id).is_not(None))
+    return list(
+        session.exec(
+            select(OutboxMessage).where(
+                or_(*conditions),
+                col(OutboxMessage.status).in_(UNSENT),
+                col(OutboxMessage.id).not_in(sent_ids),
+                col(OutboxMessage.kind) != "operative_briefing",
+            )
+        ).all()
+    )
+
+
+def _tg(telegram_id: int | None) -> str | None:
+    return str(telegram_id) if telegram_id is not None else None
