@@ -66,8 +66,9 @@ def invite(phone: Annotated[str, typer.Option(help="The resident's mobile")]) ->
     from bot.channels.telegram.link import offer_telegram_link
     from bot.channels.telegram.setup import build_bot
     from storage.db import Database
-    from storage.models import Resident
+    from storage.enums import Channel
     from storage.phones import PhoneNumberError, normalise_uk_mobile
+    from storage.repositories.people import resident_by_address
 
     settings = _settings()
     try:
@@ -83,10 +84,8 @@ def invite(phone: Annotated[str, typer.Option(help="The resident's mobile")]) ->
     bot_username = asyncio.run(username())
     db = Database(settings.database_url)
     try:
-        from sqlmodel import select
-
         with db.session() as session:
-            resident = session.exec(select(Resident).where(Resident.mobile == mobile)).first()
+            resident = resident_by_address(session, channel=Channel.SMS, address=mobile)
             if resident is None:
                 typer.secho(f"no resident has the mobile {mobile}", err=True)
                 raise typer.Exit(code=1)
