@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -15,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
+from bot.channels.senders import senders_from_settings
 from bot.common.clock import SimulatedClock, SystemClock
 from bot.common.flowset import default_flows
 from bot.common.interpreters import interpreter_from_settings
@@ -22,6 +25,7 @@ from bot.common.links import PhotoLinkSigner
 from bot.common.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.common.metrics import Metrics
 from bot.inbound.pipeline import Pipeline
+from bot.outbound.scheduler import Intervals, Scheduler
 from bot.runtime import STATIC_DIR, TEMPLATES_DIR, Runtime
 from bot.settings import Settings
 from flows.clock import Clock
@@ -70,6 +74,39 @@ def build_runtime(
     )
 
 
+def build_scheduler(runtime: Runtime, *, worker_id: str, dispatch: bool = True) -> Scheduler:
+    """The background jobs for a running service, with the channels its settings configure."""
+    settings = runtime.settings
+    return Scheduler(
+        db=runtime.db,
+        clock=runtime.clock,
+        zone=settings.zone,
+        flows=default_flows(),
+        senders=senders_from_settings(settings, clock=runtime.clock) if dispatch else {},
+        intervals=Intervals(
+            plan=settings.plan_interval_seconds,
+            dispatch=settings.dispatch_interval_seconds,
+            recover=settings.recover_interval_seconds,
+        ),
+        worker_id=worker_id,
+        dispatch=dispatch,
+        metrics=runtime.metrics,
+        recover=lambda: runtime.pipeline.process_pending(
+            older_than=timedelta(seconds=settings.recover_after_seconds)
+        ),
+    )
+
+
+async def start_in_process(runtime: Runtime) -> Scheduler | None:
+    """`doorstep serve`'s jobs, unless DOORSTEP_SCHEDULER_IN_PROCESS=false (then run
+    `doorstep scheduler` separately)."""
+    if not runtime.settings.scheduler_in_process:
+        return None
+    scheduler = build_scheduler(runtime, worker_id=f"serve-{os.getpid()}")
+    await scheduler.start()
+    return scheduler
+
+
 def create_app(
     settings: Settings,
     *,
@@ -87,8 +124,6 @@ def create_app(
         await runtime.interpreter.parse("hello", now=runtime.clock.now(), tz=settings.timezone)
         # Planner, dispatcher, sweeps (bot/outbound/scheduler.py) unless scheduler_in_process
         # is off.
-        from bot.outbound.scheduler import start_in_process
-
         scheduler = await start_in_process(runtime)
         if telegram is not None:  # Telegram (issue 5): the PTB Application's lifetime
             await telegram.startup()

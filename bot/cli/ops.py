@@ -69,8 +69,7 @@ def scheduler(
     Run any number of these against PostgreSQL: one is elected to plan, all dispatch.
     Set DOORSTEP_SCHEDULER_IN_PROCESS=false on `doorstep serve` when you do.
     """
-    from bot.app import build_runtime
-    from bot.outbound.scheduler import build_scheduler
+    from bot.app import build_runtime, build_scheduler
 
     settings = _settings()
     configure_logging(settings.log_level, json_lines=not settings.simulator)

@@ -110,11 +110,10 @@ async def poll_until_stopped(settings: Settings, *, stop: asyncio.Event | None =
     Runs the scheduler too (unless DOORSTEP_SCHEDULER_IN_PROCESS=false), so replies in the
     outbox are sent. Stops on Ctrl-C, SIGTERM or when `stop` is set.
     """
-    from bot.app import build_runtime
+    from bot.app import build_runtime, start_in_process
     from bot.channels.telegram.sender import TelegramSender
     from bot.channels.telegram.setup import build_application
     from bot.channels.telegram.webhook import ALLOWED_UPDATES, TelegramInbox
-    from bot.outbound.scheduler import start_in_process
 
     runtime = build_runtime(settings)
     application = build_application(settings, polling=True)

@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.outbound.planning import PlanStats, enqueue_planned, load_facts
 from flows.local_time import LONDON
 from flows.planner import PlannedMessage, VisitFacts
 from flows.wording import service as words
 from storage.db import Database
-from storage.enums import AppointmentStatus, Decision
-from storage.models import Appointment, RepairJob, Resident
+from storage.enums import Decision
+from storage.models import Appointment
+from storage.repositories import visits
 
 Progress = Callable[[int, int], None]
 REMINDER_KIND = "reminder_broadcast"
@@ -179,12 +180,7 @@ def _disruption(
 
 
 def _booked(session: Session, *, day: date, operative_id: int | None = None) -> list[Appointment]:
-    query = select(Appointment).where(
-        Appointment.day == day, Appointment.status == AppointmentStatus.BOOKED
-    )
-    if operative_id is not None:
-        query = query.where(Appointment.operative_id == operative_id)
-    return list(session.exec(query.order_by(col(Appointment.starts_at), col(Appointment.id))).all())
+    return visits.booked_on(session, day=day, operative_id=operative_id)
 
 
 def _message(
@@ -233,7 +229,9 @@ def _broadcast(
         batch = appointments[start : start + 200]
         facts = load_facts(session, batch, now=now, zone=zone)
         stats = PlanStats()
-        judged = enqueue_planned(session, [message(f) for f in facts], now=now, stats=stats)
+        judged = enqueue_planned(
+            session, [message(f) for f in facts], now=now, zone=zone, stats=stats
+        )
         verdicts = {row.appointment_id: (row, verdict) for row, verdict in judged}
         for f in facts:
             name, phone = people.get(f.appointment_id, ("(unknown)", None))
@@ -266,18 +264,7 @@ def _broadcast(
 
 def _people(session: Session, appointments: list[Appointment]) -> dict[int, tuple[str, str | None]]:
     ids = [a.id for a in appointments if a.id is not None]
-    if not ids:
-        return {}
-    return {
-        appointment_id: (name, mobile)
-        for appointment_id, name, mobile in session.exec(
-            select(Appointment.id, Resident.name, Resident.mobile)
-            .join(RepairJob, col(RepairJob.id) == col(Appointment.job_id))
-            .join(Resident, col(Resident.id) == col(RepairJob.resident_id))
-            .where(col(Appointment.id).in_(ids))
-        ).all()
-        if appointment_id is not None
-    }
+    return visits.contacts(session, appointment_ids=ids)
 
 
 def _today(now: datetime, zone: ZoneInfo) -> date:

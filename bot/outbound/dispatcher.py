@@ -27,8 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.common.metrics import Metrics
 from bot.outbound.policy_inputs import OutboxRow, PolicyInputs, route
@@ -36,8 +35,9 @@ from bot.outbound.sending import OutgoingMessage, Sender, SendError, SendReceipt
 from flows.clock import Clock
 from flows.messages import Option
 from storage.db import Database
-from storage.enums import Channel, Decision, Direction, OutboxStatus, TaskKind
-from storage.models import ContactDecision, Message, OutboxMessage, Resident, StaffTask
+from storage.enums import Channel, Decision, Direction, OutboxStatus
+from storage.models import OutboxMessage, Resident
+from storage.repositories import outbox, reachability
 
 log = logging.getLogger(__name__)
 
@@ -144,20 +144,13 @@ class Dispatcher:
         settled: list[dict[str, Any]] = []
         decisions: list[dict[str, Any]] = []
         with self.db.session() as session:
-            table = OutboxMessage.__table__  # type: ignore[attr-defined]
-            query = (
-                select(table)
-                .where(table.c.status == OutboxStatus.PENDING.value, table.c.not_before <= now)
-                .order_by(table.c.not_before, table.c.id)
-                .limit(size)
-            )
-            if self.db.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True)
             # Plain rows, not ORM objects: nothing here is modified through the ORM.
-            rows: list[OutboxRow] = list(session.execute(query).all())
+            rows: Sequence[OutboxRow] = outbox.claim_due(
+                session, now=now, size=size, skip_locked=self.db.dialect == "postgresql"
+            )
             if not rows:
                 return stats, claimed
-            inputs = PolicyInputs.load(session, rows, now)
+            inputs = PolicyInputs.load(session, rows, now, zone=self.zone)
             available = frozenset(self.senders)
             for row in rows:
                 assert row.id is not None
@@ -205,28 +198,9 @@ class Dispatcher:
                 )
                 inputs.note_sent(row, now)
                 claimed.append(_Claimed(row.id, _outgoing(row, channel, address), attempts))
-            if sending:
-                session.execute(
-                    update(table)
-                    .where(table.c.id == bindparam("_id"))
-                    .values(
-                        status=OutboxStatus.SENDING.value,
-                        channel=bindparam("channel"),
-                        address=bindparam("address"),
-                        attempts=bindparam("attempts"),
-                        claimed_at=bindparam("claimed_at"),
-                        claimed_by=bindparam("claimed_by"),
-                    ),
-                    sending,
-                )
-            if settled:
-                session.execute(
-                    update(table)
-                    .where(table.c.id == bindparam("_id"))
-                    .values(status=bindparam("status"), not_before=bindparam("not_before")),
-                    settled,
-                )
-            session.execute(insert(ContactDecision.__table__), decisions)  # type: ignore[attr-defined]
+            outbox.mark_sending(session, rows=sending)
+            outbox.mark_settled(session, rows=settled)
+            outbox.record_decisions(session, decisions=decisions)
         return stats, claimed
 
     # -- 2. send --------------------------------------------------------------------------
@@ -257,13 +231,9 @@ class Dispatcher:
         sent: list[dict[str, Any]] = []
         transcript: list[dict[str, Any]] = []
         with self.db.session() as session:
-            table = OutboxMessage.__table__  # type: ignore[attr-defined]
-            rows: dict[int, OutboxRow] = {
-                r.id: r
-                for r in session.execute(
-                    select(table).where(table.c.id.in_([c.outbox_id for c in claimed]))
-                ).all()
-            }
+            rows: Mapping[int, OutboxRow] = outbox.plain_rows(
+                session, ids=[c.outbox_id for c in claimed]
+            )
             for item, result in zip(claimed, results, strict=True):
                 row = rows.get(item.outbox_id)
                 if row is None:
@@ -290,21 +260,7 @@ class Dispatcher:
     def _write_sent(
         session: Session, sent: list[dict[str, Any]], transcript: list[dict[str, Any]]
     ) -> None:
-        if not sent:
-            return
-        table = OutboxMessage.__table__  # type: ignore[attr-defined]
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values(
-                status=bindparam("status"),
-                provider_message_id=bindparam("provider_message_id"),
-                sent_at=bindparam("sent_at"),
-                last_error=None,
-            ),
-            sent,
-        )
-        session.execute(insert(Message.__table__), transcript)  # type: ignore[attr-defined]
+        outbox.mark_sent(session, sent=sent, transcript=transcript)
 
     def _transcript_row(
         self, row: OutboxRow, message: OutgoingMessage, receipt: SendReceipt, now: datetime
@@ -345,36 +301,48 @@ class Dispatcher:
         self, session: Session, row: OutboxMessage, item: _Claimed, error: SendError, now: datetime
     ) -> bool:
         """Mirror what the provider said; True when the row has failed for good."""
-        row.last_error = f"{error.code or ''} {error}".strip()[:500]
-        resident = session.get(Resident, row.resident_id) if row.resident_id else None
+        reason = f"{error.code or ''} {error}".strip()
         channel = item.message.channel
-        if resident is not None and error.opted_out:
-            _mirror_opt_out(resident, channel, now)
-            session.add(resident)
-        if resident is not None and error.unreachable:
-            _mark_unreachable(session, resident, channel, row, now)
-            if channel == Channel.TELEGRAM and resident.mobile and row.purpose != "reply":
+        if row.resident_id is not None and error.opted_out:
+            reachability.record_opt_out(
+                session, resident_id=row.resident_id, channel=channel, at=now
+            )
+        if row.resident_id is not None and error.unreachable:
+            reachability.record_unreachable(
+                session, resident_id=row.resident_id, channel=channel, at=now, reason=reason[:500]
+            )
+            resident = session.get(Resident, row.resident_id)
+            if (
+                channel == Channel.TELEGRAM
+                and resident is not None
+                and resident.mobile
+                and row.purpose != "reply"
+            ):
                 # Telegram cannot reach them: try SMS; the policy judges it afresh.
-                row.channel, row.address = Channel.SMS, resident.mobile
-                row.status, row.not_before = OutboxStatus.PENDING, now
-                session.add(row)
-                return False
-        if error.permanent or item.attempts >= self.max_attempts:
-            row.status = OutboxStatus.FAILED
-            session.add(row)
-            session.add(
-                ContactDecision(
-                    outbox_id=row.id or 0,
-                    decision=Decision.BLOCK,
-                    reason_code="opted_out" if error.opted_out else "provider_refused",
-                    detail=row.last_error,
+                reachability.reroute_send(
+                    session,
+                    row=row,
+                    channel=Channel.SMS,
+                    address=resident.mobile,
+                    reason=reason,
                     at=now,
                 )
+                return False
+        if error.permanent or item.attempts >= self.max_attempts:
+            reachability.fail_send(
+                session,
+                row=row,
+                reason=reason,
+                reason_code="opted_out" if error.opted_out else "provider_refused",
+                at=now,
             )
             return True
-        row.status = OutboxStatus.PENDING
-        row.not_before = now + self.backoff.delay(item.attempts, error.retry_after)
-        session.add(row)
+        reachability.retry_send(
+            session,
+            row=row,
+            not_before=now + self.backoff.delay(item.attempts, error.retry_after),
+            reason=reason,
+        )
         return False
 
     # -- after a crash --------------------------------------------------------------------
@@ -399,12 +367,7 @@ class Dispatcher:
 
     def _stuck(self, before: datetime) -> list[tuple[int, OutgoingMessage, datetime]]:
         with self.db.session() as session:
-            rows = session.exec(
-                select(OutboxMessage).where(
-                    OutboxMessage.status == OutboxStatus.SENDING,
-                    col(OutboxMessage.claimed_at) <= before,
-                )
-            ).all()
+            rows = outbox.stuck_sending(session, claimed_before=before)
             return [
                 (
                     r.id,
@@ -466,30 +429,3 @@ def _outgoing(row: OutboxRow, channel: Channel, address: str) -> OutgoingMessage
         photo_path=payload.get("photo_path"),
         expires_at=row.expires_at,
     )
-
-
-def _mirror_opt_out(resident: Resident, channel: Channel, now: datetime) -> None:
-    if channel == Channel.TELEGRAM:
-        resident.telegram_opted_out_at = resident.telegram_opted_out_at or now
-    else:
-        resident.sms_opted_out_at = resident.sms_opted_out_at or now
-
-
-def _mark_unreachable(
-    session: Session, resident: Resident, channel: Channel, row: OutboxMessage, now: datetime
-) -> None:
-    if channel == Channel.TELEGRAM:
-        resident.telegram_unreachable_at = resident.telegram_unreachable_at or now
-        session.add(resident)
-        return
-    if resident.sms_unreachable_at is None:
-        resident.sms_unreachable_at = now
-        session.add(
-            StaffTask(
-                kind=TaskKind.NUMBER_CHECK,
-                summary=f"Texts to {resident.name}'s mobile fail ({row.last_error}): check it",
-                resident_id=resident.id,
-                created_at=now,
-            )
-        )
-    session.add(resident)

@@ -8,30 +8,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from storage.models import ContactDecision, OutboxMessage, Resident
+from storage.enums import Channel
+from storage.models import ContactDecision
+from storage.repositories import outbox
+from storage.repositories.people import resident_by_address
 
 
 def outbox_rows(session: Session, *, mobile: str | None, limit: int) -> list[dict[str, Any]]:
     """The outbox as the simulator's `/simulator/api/outbox` shows it, plus channel and address."""
-    query = select(OutboxMessage)
+    resident_id: int | None = None
     if mobile is not None:
-        resident = session.exec(select(Resident).where(Resident.mobile == mobile)).first()
+        resident = resident_by_address(session, channel=Channel.SMS, address=mobile)
         if resident is None:
             return []
-        query = query.where(OutboxMessage.resident_id == resident.id)
-    rows = list(session.exec(query.order_by(col(OutboxMessage.id).desc()).limit(limit)).all())
-    rows.reverse()
+        resident_id = resident.id
+    rows = outbox.latest(session, resident_id=resident_id, limit=limit)
     decisions: dict[int, list[ContactDecision]] = {}
     ids = [r.id for r in rows if r.id is not None]
-    if ids:
-        for decision in session.exec(
-            select(ContactDecision)
-            .where(col(ContactDecision.outbox_id).in_(ids))
-            .order_by(col(ContactDecision.id))
-        ).all():
-            decisions.setdefault(decision.outbox_id, []).append(decision)
+    for decision in outbox.decisions_for(session, outbox_ids=ids):
+        decisions.setdefault(decision.outbox_id, []).append(decision)
     return [
         {
             "id": row.id,

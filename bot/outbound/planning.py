@@ -28,10 +28,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.outbound.policy_inputs import PolicyInputs, route
 from flows import feedback
@@ -48,18 +46,15 @@ from flows.windows import format_day, format_visit, window_named, windows_from_c
 from storage.db import Database
 from storage.enums import AppointmentStatus, Channel, Decision, OutboxStatus
 from storage.models import (
-    AccessNeed,
     Appointment,
-    AppointmentEvent,
-    ContactDecision,
     Conversation,
-    Feedback,
     Landlord,
     Operative,
     OutboxMessage,
     RepairJob,
     Resident,
 )
+from storage.repositories import contact_policy, conversations, outbox, visits
 from storage.repositories.conversations import lock_conversation
 
 log = logging.getLogger(__name__)
@@ -115,7 +110,7 @@ def plan(db: Database, *, now: datetime, zone: ZoneInfo = LONDON, chunk: int = C
             stats.appointments += len(appointments)
             facts = load_facts(session, appointments, now=now, zone=zone)
             wanted = [m for f in facts for m in plan_visit(f, now=now, zone=zone)]
-            enqueue_planned(session, wanted, now=now, stats=stats)
+            enqueue_planned(session, wanted, now=now, zone=zone, stats=stats)
         if len(appointments) < chunk:
             break
     if stats.planned:
@@ -132,27 +127,15 @@ def plan(db: Database, *, now: datetime, zone: ZoneInfo = LONDON, chunk: int = C
 
 
 def _live_chunk(session: Session, *, now: datetime, after: int, size: int) -> list[Appointment]:
-    query = (
-        select(Appointment)
-        .where(
-            col(Appointment.id) > after,
-            or_(
-                (col(Appointment.status) == AppointmentStatus.BOOKED)
-                & (col(Appointment.ends_at) > now - BOOKED_LOOKBACK),
-                (col(Appointment.status) == AppointmentStatus.COMPLETED)
-                & (col(Appointment.updated_at) > now - FEEDBACK_LOOKBACK),
-                (col(Appointment.status) == AppointmentStatus.CANCELLED)
-                & (col(Appointment.updated_at) > now - CANCELLED_LOOKBACK)
-                & (col(Appointment.ends_at) > now),
-            ),
-        )
-        .order_by(col(Appointment.id))
-        .limit(size)
+    return visits.live_chunk(
+        session,
+        now=now,
+        after=after,
+        size=size,
+        booked_lookback=BOOKED_LOOKBACK,
+        feedback_lookback=FEEDBACK_LOOKBACK,
+        cancelled_lookback=CANCELLED_LOOKBACK,
     )
-    if session.get_bind().dialect.name == "postgresql":
-        # A visit being changed right now is skipped and planned on the next run.
-        query = query.with_for_update(skip_locked=True, of=Appointment)
-    return list(session.exec(query).all())
 
 
 def load_facts(
@@ -160,38 +143,23 @@ def load_facts(
 ) -> list[VisitFacts]:
     """The planner's view of a batch of appointments, in a fixed number of queries."""
     ids = [a.id for a in appointments if a.id is not None]
-    jobs = _by_id(session, RepairJob, {a.job_id for a in appointments})
+    jobs = visits.by_id(session, model=RepairJob, ids={a.job_id for a in appointments})
     resident_ids = {j.resident_id for j in jobs.values() if j.resident_id is not None}
-    residents = _by_id(session, Resident, resident_ids)
-    operatives = _by_id(session, Operative, {a.operative_id for a in appointments})
-    landlords = _by_id(session, Landlord, {r.landlord_id for r in residents.values()})
+    residents = visits.by_id(session, model=Resident, ids=resident_ids)
+    operatives = visits.by_id(session, model=Operative, ids={a.operative_id for a in appointments})
+    landlords = visits.by_id(
+        session, model=Landlord, ids={r.landlord_id for r in residents.values()}
+    )
     events: dict[int, list[VisitEvent]] = defaultdict(list)
-    for event in session.exec(
-        select(AppointmentEvent)
-        .where(col(AppointmentEvent.appointment_id).in_(ids))
-        .order_by(col(AppointmentEvent.at), col(AppointmentEvent.id))
-    ).all():
+    for event in visits.events(session, appointment_ids=ids):
         assert event.id is not None
         events[event.appointment_id].append(
             VisitEvent(event.id, event.kind, event.at, event.actor, dict(event.data))
         )
     reviews: dict[int, list[date]] = defaultdict(list)
-    for resident_id, review_by in session.exec(
-        select(AccessNeed.resident_id, col(AccessNeed.review_by)).where(
-            col(AccessNeed.resident_id).in_(resident_ids),
-            col(AccessNeed.active).is_(True),
-            col(AccessNeed.review_by).is_not(None),
-        )
-    ).all():
-        if review_by is not None:
-            reviews[resident_id].append(review_by)
-    given = set(
-        session.exec(
-            select(Feedback.appointment_id).where(
-                col(Feedback.appointment_id).in_(ids), col(Feedback.completed_at).is_not(None)
-            )
-        ).all()
-    )
+    for resident_id, review_by in visits.access_reviews(session, resident_ids=resident_ids):
+        reviews[resident_id].append(review_by)
+    given = contact_policy.feedback_given(session, appointment_ids=ids)
     next_visit = _next_visits(session, resident_ids, now=now)
     facts = []
     for appointment in appointments:
@@ -235,28 +203,13 @@ def visit_label(appointment: Appointment, landlord: Landlord | None) -> str:
 def _next_visits(session: Session, resident_ids: Iterable[int], *, now: datetime) -> dict[int, int]:
     """Each resident's earliest booked visit still to start."""
     result: dict[int, tuple[datetime, int]] = {}
-    for resident_id, appointment_id, starts_at in session.exec(
-        select(RepairJob.resident_id, Appointment.id, Appointment.starts_at)
-        .join(RepairJob, col(RepairJob.id) == col(Appointment.job_id))
-        .where(
-            col(RepairJob.resident_id).in_(list(resident_ids)),
-            col(Appointment.status) == AppointmentStatus.BOOKED,
-            col(Appointment.starts_at) > now,
-        )
-    ).all():
-        if resident_id is None or appointment_id is None:
-            continue
+    for resident_id, appointment_id, starts_at in visits.booked_ahead(
+        session, resident_ids=list(resident_ids), now=now
+    ):
         known = result.get(resident_id)
         if known is None or (starts_at, appointment_id) < known:
             result[resident_id] = (starts_at, appointment_id)
     return {resident_id: pair[1] for resident_id, pair in result.items()}
-
-
-def _by_id(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
-    wanted = list(ids)
-    if not wanted:
-        return {}
-    return {row.id: row for row in session.exec(select(model).where(model.id.in_(wanted))).all()}
 
 
 def enqueue_planned(
@@ -264,6 +217,7 @@ def enqueue_planned(
     messages: Sequence[PlannedMessage],
     *,
     now: datetime,
+    zone: ZoneInfo,
     stats: PlanStats,
     resident_of: Mapping[int, int] | None = None,
 ) -> list[tuple[OutboxMessage, Verdict]]:
@@ -274,14 +228,10 @@ def enqueue_planned(
     """
     if not messages:
         return []
-    existing = set(
-        session.exec(
-            select(OutboxMessage.idempotency_key).where(
-                col(OutboxMessage.idempotency_key).in_([m.key for m in messages])
-            )
-        ).all()
+    existing = outbox.existing_keys(session, keys=[m.key for m in messages])
+    residents = resident_of or visits.residents_of(
+        session, appointment_ids={m.appointment_id for m in messages}
     )
-    residents = resident_of or _residents_of(session, {m.appointment_id for m in messages})
     fresh: dict[str, dict[str, Any]] = {}
     for message in messages:
         if message.key in existing or message.key in fresh:
@@ -292,17 +242,10 @@ def enqueue_planned(
             fresh[message.key] = _outbox_values(message, resident_id=resident_id, now=now)
     if not fresh:
         return []
-    # One multi-row INSERT ... ON CONFLICT DO NOTHING, the same statement `outbox.enqueue`
-    # issues per row: compiling that per row was most of the planner's time at scale.
-    table: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
-    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = session.execute(
-        dialect.insert(table).on_conflict_do_nothing().returning(table.c.id),
-        list(fresh.values()),
-    )
-    new_ids = [int(row[0]) for row in inserted]
+    # One multi-row INSERT ... ON CONFLICT DO NOTHING for the batch.
+    new_ids = outbox.insert_many(session, rows=list(fresh.values()))
     stats.already_planned += len(fresh) - len(new_ids)  # planned by someone else meanwhile
-    return judge_new_rows(session, new_ids, now=now, stats=stats)
+    return judge_new_rows(session, new_ids, now=now, zone=zone, stats=stats)
 
 
 def _outbox_values(message: PlannedMessage, *, resident_id: int, now: datetime) -> dict[str, Any]:
@@ -329,19 +272,13 @@ def _outbox_values(message: PlannedMessage, *, resident_id: int, now: datetime) 
 
 
 def judge_new_rows(
-    session: Session, row_ids: Sequence[int], *, now: datetime, stats: PlanStats
+    session: Session, row_ids: Sequence[int], *, now: datetime, zone: ZoneInfo, stats: PlanStats
 ) -> list[tuple[OutboxMessage, Verdict]]:
     """The policy's verdict on freshly planned rows, recorded as each row's first decision."""
     if not row_ids:
         return []
-    rows = list(
-        session.exec(
-            select(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(list(row_ids)))
-            .order_by(col(OutboxMessage.id))
-        ).all()
-    )
-    inputs = PolicyInputs.load(session, rows, now)
+    rows = outbox.rows_by_id(session, ids=row_ids)
+    inputs = PolicyInputs.load(session, rows, now, zone=zone)
     judged = []
     for row in rows:
         channel, address = route(row, inputs.residents.get(row.resident_id or -1))
@@ -358,13 +295,11 @@ def settle_at_plan(
 ) -> None:
     """Record the plan-time decisions: deferred rows move, expired and blocked ones stop.
 
-    Two executemany statements rather than ORM objects: at 50,000 visits the per-object
-    cost dominated planning.
+    Two executemany statements rather than ORM objects (`outbox.settle_at_plan`): at
+    50,000 visits the per-object cost dominated planning.
     """
     if not judged:
         return
-    outbox: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
-    decisions: Any = ContactDecision.__table__  # type: ignore[attr-defined]
     changes, records = [], []
     for row, verdict in judged:
         assert row.id is not None
@@ -386,25 +321,7 @@ def settle_at_plan(
                 "at": now,
             }
         )
-    session.connection().execute(
-        update(outbox)
-        .where(outbox.c.id == bindparam("row_id"))
-        .values(status=bindparam("new_status"), not_before=bindparam("new_not_before")),
-        changes,
-    )
-    session.connection().execute(insert(decisions), records)
-
-
-def _residents_of(session: Session, appointment_ids: Iterable[int]) -> dict[int, int]:
-    return {
-        appointment_id: resident_id
-        for appointment_id, resident_id in session.exec(
-            select(Appointment.id, RepairJob.resident_id)
-            .join(RepairJob, col(RepairJob.id) == col(Appointment.job_id))
-            .where(col(Appointment.id).in_(list(appointment_ids)))
-        ).all()
-        if appointment_id is not None and resident_id is not None
-    }
+    outbox.settle_at_plan(session, changes=changes, decisions=records)
 
 
 # -- after a message is sent ----------------------------------------------------------------
@@ -448,10 +365,8 @@ def on_sent(session: Session, row: OutboxMessage, now: datetime) -> None:
 def _conversations(session: Session, row: OutboxMessage, now: datetime) -> list[Conversation]:
     """Every conversation the resident has (SMS, Telegram, the simulator), or a new one
     on the channel the message went out on."""
-    query = select(Conversation).where(Conversation.resident_id == row.resident_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    found = list(session.exec(query).all())
+    assert row.resident_id is not None
+    found = conversations.of_resident(session, resident_id=row.resident_id, lock=True)
     if found or row.channel is None or not row.address:
         return found
     return [

@@ -1,8 +1,10 @@
 """Gather what the contact policy needs about outbox rows, a batch at a time.
 
 The policy itself is pure (`flows.policy.decide`); this module is its bridge to the
-database. Loading per batch (one query per table, not per row) is what lets several
-dispatchers sustain thousands of messages a second on PostgreSQL.
+database (its queries are `storage.repositories.contact_policy`'s). Loading per batch
+(one query per table, not per row) is what lets several dispatchers sustain thousands
+of messages a second on PostgreSQL. Contact hours are read in the deployment's zone
+(DOORSTEP_TIMEZONE), which the caller passes in.
 """
 
 from __future__ import annotations
@@ -12,21 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, or_
-from sqlmodel import Session, col, select
+from sqlalchemy import Row
+from sqlmodel import Session
 
 from flows.policy import Candidate, ContactRules, Purpose, PurposeState, Recipient, Verdict, decide
-from storage.enums import AppointmentStatus, Channel, Nation, OutboxStatus
-from storage.models import (
-    Appointment,
-    Conversation,
-    Feedback,
-    Landlord,
-    OutboxMessage,
-    Property,
-    Resident,
-)
+from storage.enums import AppointmentStatus, Channel, Nation
+from storage.models import Appointment, Landlord, OutboxMessage, Resident
+from storage.repositories import contact_policy
 
 #: An outbox row as an ORM object or as a plain Core row with the same columns: the
 #: dispatcher reads thousands a second and only needs the values.
@@ -64,6 +60,8 @@ class PolicyInputs:
     """Everything the policy needs for a batch of rows, loaded in a handful of queries."""
 
     now: datetime
+    #: The zone contact hours, quiet bands and visit days are read in (DOORSTEP_TIMEZONE).
+    zone: ZoneInfo
     residents: dict[int, Resident] = field(default_factory=dict)
     nations: dict[int, Nation] = field(default_factory=dict)
     landlords: dict[int, Landlord] = field(default_factory=dict)
@@ -75,90 +73,52 @@ class PolicyInputs:
     operative_days: set[tuple[int, str]] = field(default_factory=set)
 
     @classmethod
-    def load(cls, session: Session, rows: Sequence[OutboxRow], now: datetime) -> PolicyInputs:
-        inputs = cls(now=now)
+    def load(
+        cls, session: Session, rows: Sequence[OutboxRow], now: datetime, *, zone: ZoneInfo
+    ) -> PolicyInputs:
+        """What the policy needs for `rows`; contact hours are read in `zone`."""
+        inputs = cls(now=now, zone=zone)
         resident_ids = {r.resident_id for r in rows if r.resident_id is not None}
         appointment_ids = {r.appointment_id for r in rows if r.appointment_id is not None}
         if resident_ids:
-            for resident in session.exec(
-                select(Resident).where(col(Resident.id).in_(resident_ids))
-            ).all():
+            for resident in contact_policy.residents(session, ids=resident_ids):
                 assert resident.id is not None
                 inputs.residents[resident.id] = resident
             property_ids = {r.property_id for r in inputs.residents.values() if r.property_id}
-            nations = {
-                p.id: p.nation
-                for p in session.exec(
-                    select(Property).where(col(Property.id).in_(property_ids))
-                ).all()
-            }
+            nations = contact_policy.nations(session, property_ids=property_ids)
             for resident in inputs.residents.values():
                 assert resident.id is not None
                 inputs.nations[resident.id] = Nation(
                     nations.get(resident.property_id or -1, Nation.ENGLAND)
                 )
             landlord_ids = {r.landlord_id for r in inputs.residents.values()}
-            for landlord in session.exec(
-                select(Landlord).where(col(Landlord.id).in_(landlord_ids))
-            ).all():
+            for landlord in contact_policy.landlords(session, ids=landlord_ids):
                 assert landlord.id is not None
                 inputs.landlords[landlord.id] = landlord
-            inputs.open_conversations = {
-                resident_id
-                for resident_id in session.exec(
-                    select(Conversation.resident_id).where(
-                        col(Conversation.resident_id).in_(resident_ids),
-                        col(Conversation.updated_at) >= now - OPEN_CONVERSATION,
-                    )
-                ).all()
-                if resident_id is not None
-            }
-            # Rows another dispatcher is sending right now count as sent: caps must hold
-            # across batches and across dispatchers.
-            for resident_id, sent_at, claimed_at in session.exec(
-                select(
-                    OutboxMessage.resident_id, OutboxMessage.sent_at, OutboxMessage.claimed_at
-                ).where(
-                    col(OutboxMessage.resident_id).in_(resident_ids),
-                    col(OutboxMessage.status).in_(
-                        [OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.SENDING]
-                    ),
-                    col(OutboxMessage.purpose) != "reply",
-                    or_(
-                        col(OutboxMessage.sent_at) >= now - CAP_WINDOW,
-                        col(OutboxMessage.claimed_at) >= now - CAP_WINDOW,
-                    ),
-                )
-            ).all():
-                at = sent_at or claimed_at
-                if resident_id is not None and at is not None:
-                    inputs.recent_sends[resident_id].append(at)
+            inputs.open_conversations = contact_policy.wrote_since(
+                session, resident_ids=resident_ids, since=now - OPEN_CONVERSATION
+            )
+            for resident_id, at in contact_policy.service_sends_since(
+                session, resident_ids=resident_ids, since=now - CAP_WINDOW
+            ):
+                inputs.recent_sends[resident_id].append(at)
         if appointment_ids:
-            for appointment in session.exec(
-                select(Appointment).where(col(Appointment.id).in_(appointment_ids))
-            ).all():
+            for appointment in contact_policy.appointments(session, ids=appointment_ids):
                 assert appointment.id is not None
                 inputs.appointments[appointment.id] = appointment
-            inputs.feedback_done = {
-                f
-                for f in session.exec(
-                    select(Feedback.appointment_id).where(
-                        col(Feedback.appointment_id).in_(appointment_ids),
-                        col(Feedback.completed_at).is_not(None),
-                    )
-                ).all()
-            }
+            inputs.feedback_done = contact_policy.feedback_given(
+                session, appointment_ids=appointment_ids
+            )
         # Operative briefings (issue 7): live while the operative has visits that day.
-        briefed = {r.operative_id for r in rows if r.purpose == OPERATIVE_BRIEFING}
+        briefed: set[int] = {
+            r.operative_id
+            for r in rows
+            if r.purpose == OPERATIVE_BRIEFING and r.operative_id is not None
+        }
         if briefed:
             inputs.operative_days = {
                 (operative_id, day.isoformat())
-                for operative_id, day in session.exec(
-                    select(col(Appointment.operative_id), col(Appointment.day)).where(
-                        col(Appointment.operative_id).in_(briefed),
-                        Appointment.status == AppointmentStatus.BOOKED,
-                    )
-                ).all()
+                for operative_id, day in contact_policy.booked_days(session, operative_ids=briefed)
             }
         return inputs
 
@@ -173,9 +133,10 @@ class PolicyInputs:
         rules = ContactRules.from_config(
             landlord.contact_hours if landlord else None,
             resident.contact_hours if resident else None,
+            zone=self.zone,
         )
         if row.purpose == OPERATIVE_BRIEFING:  # issue 7: an operative's working day
-            rules = ContactRules.from_config(OPERATIVE_HOURS, None)
+            rules = ContactRules.from_config(OPERATIVE_HOURS, None, zone=self.zone)
         appointment = self.appointments.get(row.appointment_id or -1)
         candidate = Candidate(
             purpose=PURPOSES.get(row.purpose, Purpose.SERVICE),
@@ -239,19 +200,6 @@ def unreachable(resident: Resident | None) -> frozenset[Channel]:
     if resident.telegram_unreachable_at is not None or resident.telegram_id is None:
         channels.add(Channel.TELEGRAM)
     return frozenset(channels)
-
-
-def evaluate_row(
-    session: Session,
-    row: OutboxMessage,
-    now: datetime,
-    *,
-    available: frozenset[Channel] = frozenset(Channel),
-) -> Verdict:
-    """The policy's verdict on one row as the database stands (the planner uses this)."""
-    inputs = PolicyInputs.load(session, [row], now)
-    channel, address = route(row, inputs.residents.get(row.resident_id or -1), available)
-    return inputs.verdict(row, channel, address)
 
 
 def route(

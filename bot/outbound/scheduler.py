@@ -21,27 +21,25 @@ Job options are chosen, not defaulted: `max_instances=1` (a slow run is never ov
 by the next), `coalesce=True` (runs missed while the loop was busy collapse into one),
 and `misfire_grace_time` of one interval (a run more than an interval late is dropped,
 because the next is due anyway).
+
+The scheduler is given its parts (database, clock, zone, flows, senders, metrics, the
+recovery callable); `bot.app.build_scheduler` wires them from a runtime and settings.
+The leader lock itself is `storage.leader_lock.LeaderLock`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
 
 from bot.common.metrics import Metrics
 from bot.operatives.morning import BriefingStats, send_morning_briefings
@@ -54,105 +52,18 @@ from flows.engine import FlowRegistry
 from flows.local_time import in_quiet_band
 from storage.db import Database
 from storage.enums import Channel
+from storage.leader_lock import PLANNER_LOCK_KEY, LeaderLock
 
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
+__all__ = ["PLANNER_LOCK_KEY", "Intervals", "LeaderLock", "Scheduler"]
 
 log = logging.getLogger(__name__)
 
-#: The advisory lock's key: any fixed 64-bit number, the same in every instance.
-PLANNER_LOCK_KEY = 0x646F6F7273746570  # "doorstep"
 LEADER_EVERY = 15.0
 RECONCILE_EVERY = 60.0
 TIMEOUTS_EVERY = 60.0
 #: Operatives' morning briefing, UK wall clock (issue 7).
 BRIEFING_AT = time(7, 0)
 BRIEFING_UNTIL = time(12, 0)
-#: Server-side keepalives on the lock's connection: a vanished host frees the lock in ~25 s.
-_KEEPALIVE_OPTIONS = (
-    "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
-)
-
-
-class LeaderLock:
-    """Leadership of the planner, held as a PostgreSQL session-level advisory lock.
-
-    The lock lives as long as the connection, so the connection is dedicated (never
-    returned to a pool, never in a transaction) and checked on every `check()`; if it
-    has broken, leadership is given up at once and sought again on the next check.
-    """
-
-    def __init__(self, url: str, *, key: int = PLANNER_LOCK_KEY) -> None:
-        self.url = url
-        self.key = key
-        self.always = make_url(url).get_backend_name() != "postgresql"
-        self._engine: Engine | None = None
-        self._connection: Connection | None = None
-
-    @property
-    def held(self) -> bool:
-        return self.always or self._connection is not None
-
-    def check(self) -> bool:
-        """Keep or try to take the lock; True while this instance is the leader."""
-        if self.always:
-            return True
-        if self._connection is not None:
-            try:
-                self._connection.execute(text("SELECT 1"))
-                return True
-            except DBAPIError:
-                log.warning("leader lock connection lost; leadership given up")
-                self._drop()
-        try:
-            connection = self._engine_for().connect()
-            got = bool(
-                connection.execute(
-                    text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
-                ).scalar()
-            )
-        except DBAPIError as exc:
-            log.warning("leader election failed: %s", exc.__class__.__name__)
-            return False
-        if not got:
-            connection.close()
-            return False
-        self._connection = connection
-        log.info("became the scheduler leader")
-        return True
-
-    def release(self) -> None:
-        if self._connection is not None:
-            # If the connection is gone, the lock went with it.
-            with contextlib.suppress(DBAPIError):
-                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
-            self._drop()
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
-
-    def _engine_for(self) -> Engine:
-        if self._engine is None:
-            self._engine = create_engine(
-                self.url,
-                poolclass=NullPool,
-                isolation_level="AUTOCOMMIT",
-                connect_args={
-                    "application_name": "doorstep-scheduler-leader",
-                    "options": _KEEPALIVE_OPTIONS,
-                    "keepalives": 1,
-                    "keepalives_idle": 10,
-                    "keepalives_interval": 5,
-                    "keepalives_count": 3,
-                },
-            )
-        return self._engine
-
-    def _drop(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            with contextlib.suppress(DBAPIError):
-                connection.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,39 +223,3 @@ def _guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Await
 
     run.__name__ = f"doorstep_{name}"
     return run
-
-
-def build_scheduler(runtime: Runtime, *, worker_id: str, dispatch: bool = True) -> Scheduler:
-    """The jobs for a running service, with the channels its settings configure."""
-    from bot.channels.senders import senders_from_settings
-    from bot.common.flowset import default_flows
-
-    settings = runtime.settings
-    return Scheduler(
-        db=runtime.db,
-        clock=runtime.clock,
-        zone=settings.zone,
-        flows=default_flows(),
-        senders=senders_from_settings(settings, clock=runtime.clock) if dispatch else {},
-        intervals=Intervals(
-            plan=settings.plan_interval_seconds,
-            dispatch=settings.dispatch_interval_seconds,
-            recover=settings.recover_interval_seconds,
-        ),
-        worker_id=worker_id,
-        dispatch=dispatch,
-        metrics=runtime.metrics,
-        recover=lambda: runtime.pipeline.process_pending(
-            older_than=timedelta(seconds=settings.recover_after_seconds)
-        ),
-    )
-
-
-async def start_in_process(runtime: Runtime) -> Scheduler | None:
-    """`doorstep serve`'s jobs, unless DOORSTEP_SCHEDULER_IN_PROCESS=false (then run
-    `doorstep scheduler` separately)."""
-    if not runtime.settings.scheduler_in_process:
-        return None
-    scheduler = build_scheduler(runtime, worker_id=f"serve-{os.getpid()}")
-    await scheduler.start()
-    return scheduler

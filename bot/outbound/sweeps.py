@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from flows.engine import IDLE_FLOW, START_STATE, FlowRegistry
 from storage.db import Database
 from storage.enums import TaskKind
 from storage.models import Conversation, RepairJob, StaffTask
+from storage.repositories import conversations
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +24,7 @@ def expire_conversations(db: Database, flows: FlowRegistry, *, now: datetime) ->
     """Reset every conversation past its timeout; returns how many were reset."""
     reset = 0
     with db.session() as session:
-        query = select(Conversation).where(
-            col(Conversation.expires_at).is_not(None),
-            col(Conversation.expires_at) <= now,
-            Conversation.flow != IDLE_FLOW,
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        for conversation in session.exec(query).all():
+        for conversation in conversations.timed_out(session, now=now, idle_flow=IDLE_FLOW):
             flow = flows.flows.get(conversation.flow)
             if flow is not None and flow.on_timeout == "unbooked":
                 _unbooked_task(session, conversation, now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.enums import Channel
 from storage.models import Conversation
@@ -45,3 +45,25 @@ def lock_conversation(
     if resident_id is not None and conversation.resident_id != resident_id:
         conversation.resident_id = resident_id
     return conversation
+
+
+def of_resident(session: Session, *, resident_id: int, lock: bool) -> list[Conversation]:
+    """Every conversation the resident has (SMS, Telegram, the simulator); with `lock`,
+    locked `FOR UPDATE` on PostgreSQL."""
+    query = select(Conversation).where(Conversation.resident_id == resident_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return list(session.exec(query).all())
+
+
+def timed_out(session: Session, *, now: datetime, idle_flow: str) -> list[Conversation]:
+    """Conversations part way through a flow whose timeout has passed; on PostgreSQL
+    locked `FOR UPDATE SKIP LOCKED`, so two sweepers never reset the same one."""
+    query = select(Conversation).where(
+        col(Conversation.expires_at).is_not(None),
+        col(Conversation.expires_at) <= now,
+        Conversation.flow != idle_flow,
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.exec(query).all())

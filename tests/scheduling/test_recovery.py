@@ -7,10 +7,9 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.app import build_runtime
+from bot.app import build_runtime, build_scheduler
 from bot.common.clock import FixedClock
 from bot.common.events import InboundMessage
-from bot.outbound.scheduler import build_scheduler
 from bot.settings import load_settings
 from nlu.builtin import BuiltinInterpreter
 from storage.db import Database

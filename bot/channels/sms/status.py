@@ -3,7 +3,8 @@
 Twilio reports queued, sent, delivered, undelivered or failed, in any order and
 sometimes twice. The outbox row and its transcript row only move forward; an error code
 says whether the resident opted out (21610), the number is dead (flag it for staff) or
-the carrier was briefly unavailable (send again later).
+the carrier was briefly unavailable (send again later). The classification and the
+carrier backoff live here; the writes are `storage.repositories.reachability`'s.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from bot.channels.sms.forms import _SID, BadRequest, _field
 from bot.channels.sms.sender import OPTED_OUT_CODES, TRANSIENT_CODES, UNREACHABLE_CODES
 from bot.runtime import Runtime
-from storage.enums import Decision, Direction, OutboxStatus, TaskKind
-from storage.models import ContactDecision, Message, OutboxMessage, Resident, StaffTask
+from storage.enums import Channel, OutboxStatus
+from storage.models import OutboxMessage, Resident
+from storage.repositories import outbox, reachability
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +73,11 @@ def _record_status(runtime: Runtime, report: StatusReport) -> None:
         log.info("unknown Twilio status %r ignored sid=%s", report.status, report.message_sid)
         return
     with runtime.db.session() as session:
-        row = session.exec(
-            select(OutboxMessage).where(OutboxMessage.provider_message_id == report.message_sid)
-        ).first()
+        row = outbox.by_provider_message_id(session, provider_message_id=report.message_sid)
         if row is None:
             log.info("status %s for unknown sid=%s ignored", report.status, report.message_sid)
             return
-        message = session.exec(
-            select(Message)
-            .where(Message.outbox_id == row.id, Message.direction == Direction.OUTBOUND)
-            .order_by(col(Message.id).desc())
-        ).first()
+        message = outbox.sent_message(session, outbox_id=row.id) if row.id is not None else None
         if message is not None:
             if rank <= _RANK.get(message.delivery_status or "", -1):
                 return  # a repeat, or late news of an earlier step: never move backwards
@@ -99,56 +95,47 @@ def _record_status(runtime: Runtime, report: StatusReport) -> None:
 def _apply_error(
     session: Session, row: OutboxMessage, code: int | None, status: str, now: datetime
 ) -> None:
+    """Classify Twilio's error code; the writes are the reachability owner's."""
     resident = _recipient(session, row)
     reason = f"Twilio {code}" if code is not None else f"Twilio {status}"
     if code in OPTED_OUT_CODES:
-        if resident is not None and resident.sms_opted_out_at is None:
-            resident.sms_opted_out_at = now
-            session.add(resident)
-        _fail(session, row, f"{reason}: recipient opted out", "opted_out", now)
-    elif code in UNREACHABLE_CODES:
-        if resident is not None and resident.sms_unreachable_at is None:
-            resident.sms_unreachable_at = now
-            session.add(resident)
-            session.add(
-                StaffTask(
-                    kind=TaskKind.NUMBER_CHECK,
-                    summary=f"Texts to {resident.name}'s mobile fail ({reason}): check the number",
-                    resident_id=resident.id,
-                    created_at=now,
-                )
+        if resident is not None and resident.id is not None:
+            reachability.record_opt_out(
+                session, resident_id=resident.id, channel=Channel.SMS, at=now
             )
-        _fail(session, row, f"{reason}: number unreachable", "provider_refused", now)
+        reachability.fail_send(
+            session,
+            row=row,
+            reason=f"{reason}: recipient opted out",
+            reason_code="opted_out",
+            at=now,
+        )
+    elif code in UNREACHABLE_CODES:
+        if resident is not None and resident.id is not None:
+            reachability.record_unreachable(
+                session, resident_id=resident.id, channel=Channel.SMS, at=now, reason=reason
+            )
+        reachability.fail_send(
+            session,
+            row=row,
+            reason=f"{reason}: number unreachable",
+            reason_code="provider_refused",
+            at=now,
+        )
     elif code in TRANSIENT_CODES and row.attempts < MAX_CARRIER_RETRIES:
         wait = carrier_backoff(row.attempts)
-        row.status = OutboxStatus.PENDING
-        row.not_before = now + wait
-        row.last_error = f"{reason}: carrier could not deliver, trying again"
-        # The next attempt is a new Twilio message; late news of this one must not touch it.
-        row.provider_message_id = None
-        session.add(row)
-        session.add(
-            ContactDecision(
-                outbox_id=row.id or 0,
-                decision=Decision.DEFER,
-                reason_code="provider_retry",
-                detail=f"{reason}; again after {int(wait.total_seconds())} s",
-                at=now,
-            )
+        reachability.retry_delivery(
+            session,
+            row=row,
+            not_before=now + wait,
+            reason=f"{reason}: carrier could not deliver, trying again",
+            detail=f"{reason}; again after {int(wait.total_seconds())} s",
+            at=now,
         )
     else:
-        _fail(session, row, reason, "provider_refused", now)
-
-
-def _fail(session: Session, row: OutboxMessage, reason: str, code: str, now: datetime) -> None:
-    row.status = OutboxStatus.FAILED
-    row.last_error = reason[:500]
-    session.add(row)
-    session.add(
-        ContactDecision(
-            outbox_id=row.id or 0, decision=Decision.BLOCK, reason_code=code, detail=reason, at=now
+        reachability.fail_send(
+            session, row=row, reason=reason, reason_code="provider_refused", at=now
         )
-    )
 
 
 def carrier_backoff(attempts: int) -> timedelta:
@@ -161,5 +148,5 @@ def _recipient(session: Session, row: OutboxMessage) -> Resident | None:
     if row.resident_id is not None:
         return session.get(Resident, row.resident_id)
     if row.address:
-        return session.exec(select(Resident).where(Resident.mobile == row.address)).first()
+        return reachability.resident_for_mobile(session, mobile=row.address)
     return None

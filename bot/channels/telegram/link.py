@@ -27,6 +27,7 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup
 from storage.enums import Channel
 from storage.models import AuditEvent, LinkToken, Resident
 from storage.phones import PhoneNumberError, normalise_uk_mobile
+from storage.repositories import reachability
 from storage.repositories.outbox import enqueue
 from storage.repositories.people import primary_landlord
 
@@ -166,7 +167,8 @@ def _link(
     resident.telegram_id = telegram_id
     # They are talking to the bot now, so it is not blocked; an opt-out stays until they
     # opt back in, because linking is not consent to service messages.
-    resident.telegram_unreachable_at = None
+    if resident.id is not None:
+        reachability.clear_unreachable(session, resident_id=resident.id, channel=Channel.TELEGRAM)
     resident.preferred_channel = Channel.TELEGRAM
     session.add(resident)
     session.add(
