@@ -77,18 +77,13 @@ def local_day(now: datetime, zone: ZoneInfo = LONDON) -> date:
     return now.astimezone(zone).date()
 
 
-def todays_visits(session: Session, operative_id: int, day: date) -> Sequence[Appointment]:
-    """The operative's visits still booked on `day`, earliest first."""
-    return booked_visits_on(session, operative_id=operative_id, day=day)
-
-
 def load_day(session: Session, operative: Operative, *, now: datetime) -> DayBrief:
     """Read the operative's day; `record_disclosures` must follow if it is shown."""
     assert operative.id is not None
     day = local_day(now)
     visits = tuple(
         _visit(session, appointment, day)
-        for appointment in todays_visits(session, operative.id, day)
+        for appointment in booked_visits_on(session, operative_id=operative.id, day=day)
     )
     landlord = _landlord_of(session, visits)
     return DayBrief(

@@ -33,7 +33,7 @@ def conversation_messages(
     limit: int,
 ) -> list[Message]:
     """The latest `limit` messages with the resident, in the conversation or about the
-    visit, within the period; oldest first. None when nothing identifies them."""
+    visit, within the period; oldest first. Empty when nothing identifies them."""
     message_match: list[Any] = []
     if resident is not None and resident.id is not None:
         message_match.append(col(Message.resident_id) == resident.id)
