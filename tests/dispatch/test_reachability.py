@@ -20,8 +20,9 @@ from bot.outbound.sending import SendError
 from simphone import Phone
 from storage.db import Database
 from storage.enums import Channel, TaskKind
-from storage.models import Resident, StaffTask
+from storage.models import OutboxMessage, Resident, StaffTask
 from storage.repositories import reachability
+from storage.repositories.conversations import lock_conversation
 from storage.repositories.outbox import enqueue
 
 LONDON = ZoneInfo("Europe/London")
@@ -107,3 +108,49 @@ def test_a_dead_number_makes_one_staff_task(demo_db: Database, clock: FixedClock
     with demo_db.session() as session:
         tasks = session.exec(select(StaffTask).where(StaffTask.kind == TaskKind.NUMBER_CHECK)).all()
     assert len(tasks) == 1 and "30005" in tasks[0].summary
+
+
+def test_the_deployment_zone_decides_when_a_message_may_go(
+    demo_db: Database, clock: FixedClock
+) -> None:
+    """09:00 UTC on a Monday is 09:00 in London but 04:00 in New York: with
+    DOORSTEP_TIMEZONE=America/New_York the same message waits for the morning there."""
+    margaret = _margaret(demo_db)
+    assert margaret.mobile is not None
+    with demo_db.session() as session:  # she wrote to us today: a live conversation
+        lock_conversation(
+            session,
+            channel=Channel.SMS,
+            address=margaret.mobile,
+            resident_id=margaret.id,
+            now=clock.now(),
+        )
+    sent_at = {}
+    for zone in ("Europe/London", "America/New_York"):
+        with demo_db.session() as session:
+            outbox_id = enqueue(
+                session,
+                key=f"z-{zone}",
+                kind="notice",
+                purpose="conversation",
+                text="Your visit is tomorrow",
+                not_before=clock.now(),
+                now=clock.now(),
+                channel=Channel.SMS,
+                address=margaret.mobile,
+                resident_id=margaret.id,
+            )
+        assert outbox_id is not None
+        sms = RecordingSender(Channel.SMS)
+        dispatcher = Dispatcher(
+            db=demo_db, senders={Channel.SMS: sms}, clock=clock, zone=ZoneInfo(zone)
+        )
+        stats = asyncio.run(dispatcher.run_once())
+        with demo_db.session() as session:
+            row = session.get(OutboxMessage, outbox_id)
+            assert row is not None
+            sent_at[zone] = (stats.sent, stats.deferred, row.not_before)
+    assert sent_at["Europe/London"][:2] == (1, 0)
+    sent, deferred, not_before = sent_at["America/New_York"]
+    assert (sent, deferred) == (0, 1)
+    assert not_before.astimezone(ZoneInfo("America/New_York")).hour >= 8
