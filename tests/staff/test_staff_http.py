@@ -384,6 +384,23 @@ def test_answering_a_handoff_through_the_residents_channel(
     assert phone.say("hello")
 
 
+def test_a_task_claimed_by_one_person_is_not_taken_by_another(
+    client: TestClient, staff_users: Database, signed_in: Callable[[StaffRole], SignedIn]
+) -> None:
+    Phone(client, "+447400123457").say("I want to talk to a real person please")
+    with staff_users.session() as session:
+        task = session.exec(select(StaffTask).where(StaffTask.kind == TaskKind.HANDOFF)).one()
+    first = signed_in(StaffRole.ADMIN)
+    assert first.post(f"/staff/tasks/{task.id}/claim").headers["location"].endswith("done=claimed")
+    second = signed_in(StaffRole.STAFF)
+    late = second.post(f"/staff/tasks/{task.id}/claim")
+    assert late.headers["location"].endswith("done=taken")
+    page = client.get(late.headers["location"])
+    assert "Someone else claimed this task first." in page.text
+    assert USERS[StaffRole.ADMIN][0] in page.text  # still the first person's
+    assert second.post("/staff/tasks/999999/claim").status_code == 404
+
+
 def test_issuing_an_operative_link_code_shows_it_once(
     client: TestClient,
     staff_users: Database,
