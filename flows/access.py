@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
-from flows.actions import Do, act
+from flows.actions import RecordAccessNeed
 from flows.choices import is_skip, yes_no
-from flows.context import Inbound, StepContext
+from flows.context import FlowInput, StepContext
 from flows.engine import ConversationState, Flow, StepResult
-from flows.messages import Action, Option, Reply
+from flows.messages import Option, Reply
+from flows.slot_data import NeedSlots
 from flows.wording import visits as words
 from flows.wording.common import short
 
@@ -27,26 +28,26 @@ CATEGORIES = frozenset(
 )  # fmt: skip
 
 
-def category_of(message: Inbound) -> str:
+def category_of(message: FlowInput) -> str:
     for entity in message.parse.entities:
         if entity.entity == "access_need" and str(entity.value) in CATEGORIES:
             return str(entity.value)
     return "other"
 
 
-def looks_like_a_need(message: Inbound) -> bool:
+def looks_like_a_need(message: FlowInput) -> bool:
     """Did the message already say what the need is (so we need not ask)?"""
     has_entity = any(e.entity == "access_need" for e in message.parse.entities)
     return has_entity or len(message.text.split()) >= 4
 
 
-def record(state: ConversationState, consent: bool) -> Action:
-    return act(
-        Do.RECORD_NEED,
-        category=state.data.get("need_category", "other"),
-        own_words=state.data.get("need_words", ""),
+def record(state: ConversationState, consent: bool) -> RecordAccessNeed:
+    slots = NeedSlots.of(state.data)
+    return RecordAccessNeed(
+        category=slots.need_category,
+        own_words=slots.need_words,
         consent=consent,
-        replace_all=bool(state.data.get("replacing")),
+        replace_all=slots.replacing,
     )
 
 
@@ -56,7 +57,7 @@ class AccessState(StrEnum):
     DONE = "done"
 
 
-def _ask(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _ask(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     if is_skip(message):
         return StepResult(state.goto(AccessState.DONE), (Reply("OK, nothing to add."),))
     if len(message.text.strip()) < 2:
@@ -67,7 +68,7 @@ def _ask(state: ConversationState, message: Inbound, ctx: StepContext) -> StepRe
     return FLOW.ask(asked, ctx)
 
 
-def _consent(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _consent(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     answer = yes_no(message)
     if answer is None:
         return None
@@ -79,7 +80,7 @@ def _consent(state: ConversationState, message: Inbound, ctx: StepContext) -> St
         else ("We will keep it private and not share it with operatives.")
     )
     reply = Reply(
-        f'Thank you, we have noted: "{short(str(state.data.get("need_words", "")), 80)}". '
+        f'Thank you, we have noted: "{short(NeedSlots.of(state.data).need_words, 80)}". '
         f"{shared} We will check it is still right by {review}."
     )
     return StepResult(state.goto(AccessState.DONE), (reply,), (record(state, answer),))
@@ -91,7 +92,7 @@ FLOW = Flow(
     handlers={AccessState.ASK: _ask, AccessState.CONSENT: _consent},
     prompts={
         AccessState.ASK: lambda s, c: words.ask_new_needs(),
-        AccessState.CONSENT: lambda s, c: words.ask_consent(str(s.data.get("need_words", ""))),
+        AccessState.CONSENT: lambda s, c: words.ask_consent(NeedSlots.of(s.data).need_words),
     },
     start=AccessState.ASK,
     end=AccessState.DONE,
@@ -99,7 +100,7 @@ FLOW = Flow(
 )
 
 
-def start(message: Inbound, ctx: StepContext) -> StepResult:
+def start(message: FlowInput, ctx: StepContext) -> StepResult:
     """From "I'm in a wheelchair" straight to consent; from "can I tell you my needs" ask first."""
     state = FLOW.enter(ctx.now)
     if looks_like_a_need(message):
@@ -148,6 +149,6 @@ ASKS_WHAT_IS_SHARED = (
 )
 
 
-def asks_what_is_shared(message: Inbound) -> bool:
+def asks_what_is_shared(message: FlowInput) -> bool:
     text = message.text.lower()
     return any(phrase in text for phrase in ASKS_WHAT_IS_SHARED)

@@ -18,12 +18,22 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from flows import access, slots
-from flows.actions import Do, act
+from flows.actions import (
+    Action,
+    BookVisit,
+    ConfirmAccessNeeds,
+    MoveVisit,
+    NotifyNominee,
+    RaiseTask,
+    ReportRepair,
+)
 from flows.choices import is_skip, pick, yes_no
-from flows.context import AppointmentView, Inbound, JobView, StepContext
+from flows.context import AppointmentView, FlowInput, JobView, StepContext
 from flows.engine import ConversationState, Flow, StepResult
-from flows.messages import Action, Option, Reply
+from flows.messages import Option, Reply
+from flows.slot_data import BookSlots, NeedSlots
 from flows.wording import visits as words
+from storage.enums import JobPriority, TaskKind
 
 
 class BookState(StrEnum):
@@ -49,26 +59,26 @@ NOTHING_TO_BOOK = Reply(
 
 
 def _job(state: ConversationState, ctx: StepContext) -> JobView | None:
-    job_id = state.data.get("job_id")
+    job_id = BookSlots.of(state.data).job_id
     if ctx.resident is None or job_id is None:
         return None
-    return ctx.resident.job(int(job_id))
+    return ctx.resident.job(job_id)
 
 
 def _moving(state: ConversationState, ctx: StepContext) -> AppointmentView | None:
-    appointment_id = state.data.get("appointment_id")
+    appointment_id = BookSlots.of(state.data).appointment_id
     if ctx.resident is None or appointment_id is None:
         return None
-    return ctx.resident.appointment(int(appointment_id))
+    return ctx.resident.appointment(appointment_id)
 
 
 def _offered(state: ConversationState) -> list[tuple[date, str]]:
-    return [(date.fromisoformat(d), w) for d, w in state.data.get("offers", [])]
+    return list(BookSlots.of(state.data).offers)
 
 
 def _offer_reply(state: ConversationState, ctx: StepContext) -> Reply:
     labels = [slots.label(d, w, ctx.windows) for d, w in _offered(state)]
-    return words.offer(labels, lead=str(state.data.get("offer_lead", "")))
+    return words.offer(labels, lead=BookSlots.of(state.data).offer_lead)
 
 
 def _offer(state: ConversationState, ctx: StepContext, *lead: Reply) -> StepResult:
@@ -77,7 +87,7 @@ def _offer(state: ConversationState, ctx: StepContext, *lead: Reply) -> StepResu
     if job is None:
         return StepResult(state.goto(BookState.DONE), (*lead, words.nothing_free(asked=False)))
     moving = _moving(state, ctx)
-    preference = slots.Preference.from_data(state.data.get("pref"))
+    preference = slots.Preference.from_data(BookSlots.of(state.data).pref)
     free = [
         s
         for s in slots.candidate_slots(ctx, trade=job.trade)
@@ -91,9 +101,8 @@ def _offer(state: ConversationState, ctx: StepContext, *lead: Reply) -> StepResu
         chosen = slots.nearest(free, preference)
         offer_lead = "Sorry, nothing is free then. The nearest free times are these."
     else:
-        task = act(
-            Do.TASK,
-            kind="unbooked",
+        task = RaiseTask(
+            kind=TaskKind.UNBOOKED,
             summary=f"No free windows to offer for {job.reference}",
             urgent=False,
         )
@@ -119,7 +128,7 @@ def _will_call(ctx: StepContext) -> Reply:
 def _after_needs(state: ConversationState, ctx: StepContext, *lead: Reply) -> StepResult:
     resident = ctx.resident
     assert resident is not None
-    if state.data.get("job_id") is None:
+    if BookSlots.of(state.data).job_id is None:
         if not resident.open_jobs:
             # Booked meanwhile (from another channel, or by staff): nothing left to book.
             return FLOW.ask(state.goto(BookState.DESCRIBE), ctx, *lead)
@@ -129,17 +138,19 @@ def _after_needs(state: ConversationState, ctx: StepContext, *lead: Reply) -> St
     return _offer(state, ctx, *lead)
 
 
-def _check_needs(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _check_needs(
+    state: ConversationState, message: FlowInput, ctx: StepContext
+) -> StepResult | None:
     answer = yes_no(message)
     if answer is None:
         return None
     if answer:
         done = _after_needs(state, ctx)
-        return StepResult(done.state, done.replies, (act(Do.CONFIRM_NEEDS), *done.actions))
+        return StepResult(done.state, done.replies, (ConfirmAccessNeeds(), *done.actions))
     return FLOW.ask(state.goto(BookState.ASK_NEEDS, replacing=True, changing=True), ctx)
 
 
-def _ask_needs(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _ask_needs(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     if is_skip(message):
         return _after_needs(state, ctx)
     if len(message.text.strip()) < 2:
@@ -152,7 +163,7 @@ def _ask_needs(state: ConversationState, message: Inbound, ctx: StepContext) -> 
     return FLOW.ask(asked, ctx)
 
 
-def _consent(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _consent(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     answer = yes_no(message)
     if answer is None:
         return None
@@ -160,7 +171,9 @@ def _consent(state: ConversationState, message: Inbound, ctx: StepContext) -> St
     return StepResult(done.state, done.replies, (access.record(state, answer), *done.actions))
 
 
-def _choose_job(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _choose_job(
+    state: ConversationState, message: FlowInput, ctx: StepContext
+) -> StepResult | None:
     resident = ctx.resident
     assert resident is not None
     key = pick(message, words.choose_job(resident.open_jobs).options)
@@ -170,7 +183,7 @@ def _choose_job(state: ConversationState, message: Inbound, ctx: StepContext) ->
 
 
 def _choose_visit(
-    state: ConversationState, message: Inbound, ctx: StepContext
+    state: ConversationState, message: FlowInput, ctx: StepContext
 ) -> StepResult | None:
     resident = ctx.resident
     assert resident is not None
@@ -181,7 +194,7 @@ def _choose_visit(
     return _offer(state.with_data(appointment_id=appointment.id, job_id=appointment.job.id), ctx)
 
 
-def _choose(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _choose(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     offered = _offered(state)
     reply = _offer_reply(state, ctx)
     key = pick(message, reply.options)
@@ -205,7 +218,7 @@ def _choose(state: ConversationState, message: Inbound, ctx: StepContext) -> Ste
     return _offer(state.with_data(pref=preference.to_data()), ctx)
 
 
-def _ask_times(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _ask_times(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     preference = slots.preference_from(message)
     if preference.empty:
         return None
@@ -226,32 +239,24 @@ def _book(state: ConversationState, ctx: StepContext, day: date, window: str) ->
         return _offer(state, ctx, words.slot_taken())
     action: Action
     if moving is not None:
-        action = act(
-            Do.REBOOK,
-            appointment_id=moving.id,
-            version=moving.version,
-            day=day.isoformat(),
-            window=window,
-        )
+        action = MoveVisit(appointment_id=moving.id, version=moving.version, day=day, window=window)
     else:
-        action = act(Do.BOOK, job_id=job.id, day=day.isoformat(), window=window)
+        action = BookVisit(job_id=job.id, day=day, window=window)
     return StepResult(state.goto(BookState.BOOKING), (), (action,), follow_up=True)
 
 
-def _booking(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
-    outcomes = message.outcomes or {}
-    appointment_id = outcomes.get("booked")
+def _booking(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
+    appointment_id = message.outcomes.booked if message.outcomes else None
     resident = ctx.resident
     if appointment_id is None or resident is None:
         return _offer(state, ctx, words.slot_taken())
-    appointment = resident.appointment(int(appointment_id))
+    appointment = resident.appointment(appointment_id)
     assert appointment is not None
     replies = words.confirmation(appointment, ctx.landlord)
     actions: tuple[Action, ...] = ()
     if resident.nominee_name:
         actions = (
-            act(
-                Do.NOTIFY_NOMINEE,
+            NotifyNominee(
                 appointment_id=appointment.id,
                 text=words.nominee_copy(resident, appointment),
             ),
@@ -267,11 +272,11 @@ def visit_menu(appointment_id: int) -> list[list[object]]:
     ]
 
 
-def _describe(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _describe(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     text = message.text.strip()
     if is_skip(message) or len(text) < 3:
         return None
-    request = act(Do.REPAIR_REQUEST, description=text, priority="routine")
+    request = ReportRepair(description=text, priority=JobPriority.ROUTINE)
     return StepResult(state.goto(BookState.DONE), (words.repair_logged(text),), (request,))
 
 
@@ -294,9 +299,9 @@ FLOW = Flow(
             c.resident.access_needs if c.resident else ()
         ),
         BookState.ASK_NEEDS: lambda s, c: (
-            words.ask_new_needs() if s.data.get("changing") else words.ask_needs()
+            words.ask_new_needs() if NeedSlots.of(s.data).changing else words.ask_needs()
         ),
-        BookState.CONSENT: lambda s, c: words.ask_consent(str(s.data.get("need_words", ""))),
+        BookState.CONSENT: lambda s, c: words.ask_consent(NeedSlots.of(s.data).need_words),
         BookState.CHOOSE_JOB: lambda s, c: words.choose_job(
             c.resident.open_jobs if c.resident else ()
         ),
@@ -314,7 +319,7 @@ FLOW = Flow(
 )
 
 
-def start_booking(message: Inbound, ctx: StepContext, *, job_id: int | None = None) -> StepResult:
+def start_booking(message: FlowInput, ctx: StepContext, *, job_id: int | None = None) -> StepResult:
     resident = ctx.resident
     assert resident is not None
     preference = slots.preference_from(message)
@@ -329,7 +334,7 @@ def start_booking(message: Inbound, ctx: StepContext, *, job_id: int | None = No
 
 
 def start_rebook(
-    message: Inbound, ctx: StepContext, *, appointment_id: int | None = None
+    message: FlowInput, ctx: StepContext, *, appointment_id: int | None = None
 ) -> StepResult:
     resident = ctx.resident
     assert resident is not None

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
-from flows.actions import Do, act
+from flows.actions import CancelVisit
 from flows.choices import pick, yes_no
-from flows.context import AppointmentView, Inbound, StepContext
+from flows.context import AppointmentView, FlowInput, StepContext
 from flows.engine import ConversationState, Flow, StepResult
 from flows.messages import Reply
+from flows.slot_data import VisitSlots
 from flows.wording import visits as words
 
 NOT_BOOKED = Reply("That visit is not booked any more, so there is nothing to call off.")
@@ -28,12 +29,13 @@ class CancelState(StrEnum):
 
 
 def _visit(state: ConversationState, ctx: StepContext) -> AppointmentView | None:
-    if ctx.resident is None or state.data.get("appointment_id") is None:
+    appointment_id = VisitSlots.of(state.data).appointment_id
+    if ctx.resident is None or appointment_id is None:
         return None
-    return ctx.resident.appointment(int(state.data["appointment_id"]))
+    return ctx.resident.appointment(appointment_id)
 
 
-def _choose(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _choose(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     assert ctx.resident is not None
     appointments = ctx.resident.appointments
     key = pick(message, words.choose_visit(appointments, doing="call off").options)
@@ -44,7 +46,7 @@ def _choose(state: ConversationState, message: Inbound, ctx: StepContext) -> Ste
     )
 
 
-def _confirm(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _confirm(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     appointment = _visit(state, ctx)
     if appointment is None or appointment.status != "booked":
         # Called off by staff or done since we asked: a finished visit is never reopened.
@@ -54,7 +56,7 @@ def _confirm(state: ConversationState, message: Inbound, ctx: StepContext) -> St
         return None
     if not answer:
         return StepResult(state.goto(CancelState.DONE), (words.kept(appointment),))
-    cancel = act(Do.CANCEL, appointment_id=appointment.id, version=appointment.version)
+    cancel = CancelVisit(appointment_id=appointment.id, version=appointment.version)
     done = state.goto(CancelState.DONE, menu=[["1", "Book a new time", "book", appointment.job.id]])
     return StepResult(done, (words.cancelled(appointment),), (cancel,))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from flows.context import Inbound
+from flows.context import FlowInput
 from flows.messages import Option
 
 _ORDINALS = {
@@ -46,7 +46,7 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
 
 
-def pick(message: Inbound, options: Sequence[Option]) -> str | None:
+def pick(message: FlowInput, options: Sequence[Option]) -> str | None:
     """The key of the option the resident chose, or None if they did not clearly choose one."""
     keys = [o.key for o in options]
     if message.option_key in keys:
@@ -74,7 +74,7 @@ def pick(message: Inbound, options: Sequence[Option]) -> str | None:
     return None
 
 
-def yes_no(message: Inbound, *, yes_key: str = "1", no_key: str = "2") -> bool | None:
+def yes_no(message: FlowInput, *, yes_key: str = "1", no_key: str = "2") -> bool | None:
     """True for yes, False for no, None when unclear. "1"/"2" follow the question's numbering."""
     if message.option_key == yes_key:
         return True
@@ -98,7 +98,7 @@ def yes_no(message: Inbound, *, yes_key: str = "1", no_key: str = "2") -> bool |
     return None
 
 
-def is_skip(message: Inbound) -> bool:
+def is_skip(message: FlowInput) -> bool:
     """'0', 'nothing', 'no thanks', 'skip': the resident has nothing to add."""
     text = message.text.strip().lower().rstrip(".!")
     return text in {"0", "skip", "nothing", "none", "no", "nope", "nah", "no thanks", "n/a", "na"}

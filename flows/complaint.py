@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from enum import StrEnum
 
-from flows.actions import Do, act
+from flows.actions import LogComplaint
 from flows.choices import is_skip
-from flows.context import Inbound, StepContext
+from flows.context import FlowInput, StepContext
 from flows.engine import ConversationState, Flow, StepResult
 from flows.messages import Reply
+from flows.slot_data import ComplaintSlots
 from flows.windows import format_day
 
 RESPONSE_WORKING_DAYS = 10
@@ -36,7 +37,7 @@ def working_days_after(day: date, count: int) -> date:
     return day
 
 
-def _details(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _details(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     text = message.text.strip()
     if is_skip(message):
         return StepResult(state.goto(ComplaintState.DONE), (Reply("OK, nothing logged."),))
@@ -47,11 +48,10 @@ def _details(state: ConversationState, message: Inbound, ctx: StepContext) -> St
 
 def _log(state: ConversationState, ctx: StepContext, text: str) -> StepResult:
     respond_by = working_days_after(ctx.today, RESPONSE_WORKING_DAYS)
-    record = act(
-        Do.COMPLAINT,
+    record = LogComplaint(
         text=text,
-        appointment_id=state.data.get("appointment_id"),
-        respond_by=respond_by.isoformat(),
+        respond_by=respond_by,
+        appointment_id=ComplaintSlots.of(state.data).appointment_id,
     )
     return StepResult(
         state.goto(ComplaintState.LOGGING, respond_by=respond_by.isoformat()),
@@ -61,9 +61,10 @@ def _log(state: ConversationState, ctx: StepContext, text: str) -> StepResult:
     )
 
 
-def _logged(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
-    complaint_id = (message.outcomes or {}).get("complaint_id")
-    respond_by = date.fromisoformat(str(state.data["respond_by"]))
+def _logged(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
+    complaint_id = message.outcomes.complaint_id if message.outcomes else None
+    respond_by = ComplaintSlots.of(state.data).respond_by
+    assert respond_by is not None  # set when the complaint went to be logged
     reference = f" Your reference is C{complaint_id}." if complaint_id else ""
     reply = Reply(
         f"We have logged your complaint.{reference} A complaints officer will reply within "
@@ -89,7 +90,7 @@ FLOW = Flow(
 )
 
 
-def start(message: Inbound, ctx: StepContext, *, appointment_id: int | None = None) -> StepResult:
+def start(message: FlowInput, ctx: StepContext, *, appointment_id: int | None = None) -> StepResult:
     state = FLOW.enter(ctx.now, appointment_id=appointment_id)
     words = message.text.split()
     if message.parse.intent.name == "make_complaint" and len(words) >= 8:

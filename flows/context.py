@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from flows.actions import Outcomes
 from flows.policy.rules import DEFAULT_WEEKDAY_HOURS
 from flows.windows import DEFAULT_WINDOWS, VisitWindow
 from nlu.types import ParseResult
@@ -137,8 +137,11 @@ class ResidentView:
 
 
 @dataclass(frozen=True, slots=True)
-class Inbound:
-    """The understood message: text, its parse, when it was written, and any option key pressed."""
+class FlowInput:
+    """What a flow step reads: the resident's message as understood (text, its parse, when
+    it was written, any option key pressed), or on a follow-up step the outcomes of the
+    actions just applied. The channels' own message types stop at bot/; this one is the
+    flows'."""
 
     text: str
     parse: ParseResult
@@ -146,7 +149,7 @@ class Inbound:
     option_key: str | None = None
     channel: Channel = Channel.SIMULATOR
     #: Set on the follow-up step the service runs after applying a step's actions.
-    outcomes: Mapping[str, Any] | None = None
+    outcomes: Outcomes | None = None
 
     @property
     def is_follow_up(self) -> bool:

@@ -17,11 +17,12 @@ import re
 from datetime import timedelta
 from enum import StrEnum
 
-from flows.actions import Do, act
-from flows.context import AppointmentView, Inbound, StepContext
+from flows.actions import Action, RaiseTask, RecordVisitEvent, WrongDoorCode
+from flows.context import AppointmentView, FlowInput, StepContext
 from flows.engine import IDLE, ConversationState, Flow, StepResult
-from flows.messages import Action, Reply
+from flows.messages import Reply
 from flows.wording import door as words
+from storage.enums import TaskKind
 
 MAX_WRONG_CODES = 5
 _DIGITS = re.compile(r"(?<![\d+])(\d{4,6})(?!\d)")
@@ -42,7 +43,7 @@ def todays_visit(ctx: StepContext) -> AppointmentView | None:
     return None
 
 
-def code_in(message: Inbound) -> str | None:
+def code_in(message: FlowInput) -> str | None:
     for entity in message.parse.entities:
         if entity.entity == "code" and str(entity.value).strip():
             return re.sub(r"\D", "", str(entity.value)) or str(entity.value)
@@ -51,9 +52,8 @@ def code_in(message: Inbound) -> str | None:
 
 
 def _alert(summary: str, appointment: AppointmentView | None) -> Action:
-    return act(
-        Do.TASK,
-        kind="alert",
+    return RaiseTask(
+        kind=TaskKind.ALERT,
         summary=summary,
         urgent=True,
         appointment_id=appointment.id if appointment else None,
@@ -67,14 +67,12 @@ def _check(
     assert resident is not None
     password = resident.has_door_password
     if code in {appointment.visit_code, appointment.operative.badge_number}:
-        event = act(
-            Do.EVENT, appointment_id=appointment.id, kind="door_check", data={"matched": True}
-        )
+        event = RecordVisitEvent(appointment.id, "door_check", {"matched": True})
         return StepResult(
             state.goto(DoorState.DONE), (words.matched(appointment, password=password),), (event,)
         )
     wrong = appointment.code_attempts + 1
-    actions = [act(Do.CODE_ATTEMPT, appointment_id=appointment.id, matched=False, given=code)]
+    actions: list[Action] = [WrongDoorCode(appointment_id=appointment.id, given=code)]
     if wrong >= MAX_WRONG_CODES:
         actions.append(_alert("Door code checks locked after 5 wrong codes", appointment))
         return StepResult(state.goto(DoorState.DONE), (words.locked(ctx.landlord),), tuple(actions))
@@ -86,7 +84,9 @@ def _check(
     )
 
 
-def _check_code(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _check_code(
+    state: ConversationState, message: FlowInput, ctx: StepContext
+) -> StepResult | None:
     appointment = todays_visit(ctx)
     if appointment is None or appointment.code_locked:
         return StepResult(state.goto(DoorState.DONE), (words.locked(ctx.landlord),))
@@ -111,7 +111,7 @@ FLOW = Flow(
 )
 
 
-def start(message: Inbound, ctx: StepContext) -> StepResult:
+def start(message: FlowInput, ctx: StepContext) -> StepResult:
     resident = ctx.resident
     assert resident is not None
     appointment = todays_visit(ctx)
@@ -128,7 +128,7 @@ def start(message: Inbound, ctx: StepContext) -> StepResult:
     if code is not None:
         return _check(state, appointment, code, ctx)
     identity = words.identity(appointment, ctx.zone, password=resident.has_door_password)
-    event = act(Do.EVENT, appointment_id=appointment.id, kind="identity_asked", data={})
+    event = RecordVisitEvent(appointment.id, "identity_asked")
     return StepResult(state, (identity,), (event,))
 
 
@@ -145,7 +145,7 @@ def report_no_show(ctx: StepContext) -> StepResult:
         return StepResult(IDLE, (words.no_show_unknown(ctx.landlord),))
     appointment = due[0]
     actions = (
-        act(Do.EVENT, appointment_id=appointment.id, kind="no_show_reported", data={}),
+        RecordVisitEvent(appointment.id, "no_show_reported"),
         _alert(f"Resident reports nobody came for {appointment.job.reference}", appointment),
     )
     offer = words.no_show_offer(ctx.landlord)
@@ -164,7 +164,7 @@ def resident_is_in(ctx: StepContext, *, appointment_id: int | None) -> StepResul
     appointment = resident.appointment(appointment_id) if appointment_id is not None else None
     if appointment is None or appointment.status != "booked":
         return StepResult(IDLE, (Reply("Thank you. That visit has already finished."),))
-    event = act(Do.EVENT, appointment_id=appointment.id, kind="resident_at_home", data={})
+    event = RecordVisitEvent(appointment.id, "resident_at_home")
     return StepResult(
         IDLE,
         (Reply(f"Thank you, we have told {appointment.operative.first_name} you are in."),),

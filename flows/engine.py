@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from flows.context import Inbound, StepContext
-from flows.messages import Action, Reply
+from flows.actions import Action
+from flows.context import FlowInput, StepContext
+from flows.messages import Reply
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,9 @@ class StepResult:
     follow_up: bool = False
 
 
-Handler = Callable[[ConversationState, Inbound, StepContext], StepResult | None]
+Handler = Callable[[ConversationState, FlowInput, StepContext], StepResult | None]
 Prompt = Callable[[ConversationState, StepContext], Reply]
-Router = Callable[[ConversationState, Inbound, StepContext], StepResult]
+Router = Callable[[ConversationState, FlowInput, StepContext], StepResult]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +110,11 @@ class FlowRegistry:
 
     flows: Mapping[str, Flow]
     idle: Router
-    interrupt: Callable[[ConversationState, Inbound, StepContext], StepResult | None] = (
+    interrupt: Callable[[ConversationState, FlowInput, StepContext], StepResult | None] = (
         lambda _s, _m, _c: None
     )
 
-    def step(self, state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult:
+    def step(self, state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult:
         if state.expires_at is not None and ctx.now >= state.expires_at and state.flow != IDLE_FLOW:
             state = IDLE
         if not message.is_follow_up:

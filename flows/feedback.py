@@ -15,11 +15,12 @@ import re
 from datetime import timedelta
 from enum import StrEnum
 
-from flows.actions import Do, act
+from flows.actions import SaveFeedback
 from flows.choices import is_skip, yes_no
-from flows.context import AppointmentView, Inbound, StepContext
+from flows.context import AppointmentView, FlowInput, StepContext
 from flows.engine import IDLE, ConversationState, Flow, StepResult
 from flows.messages import Option, Reply
+from flows.slot_data import FeedbackSlots
 from flows.wording.visits import when
 
 WINDOW = timedelta(days=7)
@@ -54,7 +55,7 @@ ORDER = (
 )
 
 
-def rating_in(message: Inbound) -> int | None:
+def rating_in(message: FlowInput) -> int | None:
     for entity in message.parse.entities:
         if entity.entity == "rating":
             try:
@@ -70,40 +71,51 @@ def rating_in(message: Inbound) -> int | None:
     return _RATING_WORDS.get(text.rstrip(".! "))
 
 
-def _next(state: ConversationState, ctx: StepContext, **answer: object) -> StepResult:
+def _answer(appointment_id: int, question: str, value: int | bool) -> SaveFeedback:
+    """The one answer given at `question` (a state's name is its answer's name)."""
+    match question:
+        case FeedbackState.RATING:
+            return SaveFeedback(appointment_id, rating=int(value))
+        case FeedbackState.SHOWED_ID:
+            return SaveFeedback(appointment_id, showed_id=bool(value))
+        case FeedbackState.ASKED:
+            return SaveFeedback(appointment_id, asked_before_facilities=bool(value))
+        case FeedbackState.TIDY:
+            return SaveFeedback(appointment_id, left_tidy=bool(value))
+        case FeedbackState.RESPECT:
+            return SaveFeedback(appointment_id, respectful=bool(value))
+    raise ValueError(f"no feedback answer is asked at {question!r}")
+
+
+def _next(state: ConversationState, ctx: StepContext, value: int | bool) -> StepResult:
     here = ORDER.index(FeedbackState(state.state))
-    nxt = state.goto(ORDER[here + 1], **answer)
-    save = act(Do.FEEDBACK, appointment_id=state.data["appointment_id"], **answer)
+    nxt = state.goto(ORDER[here + 1], **{state.state: value})
+    save = _answer(_visit_id(state), state.state, value)
     result = FLOW.ask(nxt, ctx)
     return StepResult(result.state, result.replies, (save,))
 
 
-def _rating(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _rating(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     rating = rating_in(message)
     if rating is None:
         return None
-    return _next(state, ctx, rating=rating)
+    return _next(state, ctx, rating)
 
 
-def _yes_no(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _yes_no(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     answer = yes_no(message)
     if answer is None:
         return None
-    return _next(state, ctx, **{state.state: answer})
+    return _next(state, ctx, answer)
 
 
-def _comment(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def _comment(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     comment = None if is_skip(message) else message.text.strip()
     complaint = message.parse.intent.name == "make_complaint"
-    data = {**state.data, "comment": comment}
-    flagged = (
-        int(data.get("rating") or 5) <= 2
-        or any(data.get(s) is False for s in QUESTIONS)
-        or complaint
-    )
-    save = act(
-        Do.FEEDBACK,
-        appointment_id=state.data["appointment_id"],
+    slots = FeedbackSlots.of(state.data)
+    flagged = (slots.rating or 5) <= 2 or slots.any_no or complaint
+    save = SaveFeedback(
+        appointment_id=_visit_id(state),
         comment=comment,
         flagged=flagged,
         complete=True,
@@ -118,7 +130,7 @@ def _comment(state: ConversationState, message: Inbound, ctx: StepContext) -> St
     )
     done = state.goto(
         FeedbackState.DONE,
-        menu=[["1", "Make a formal complaint", "complaint", state.data["appointment_id"]]],
+        menu=[["1", "Make a formal complaint", "complaint", _visit_id(state)]],
     )
     return StepResult(done, (sorry,), (save,))
 
@@ -137,9 +149,17 @@ def _question(state: ConversationState, ctx: StepContext) -> Reply:
 
 
 def _appointment(state: ConversationState, ctx: StepContext) -> AppointmentView | None:
-    if ctx.resident is None or "appointment_id" not in state.data:
+    appointment_id = FeedbackSlots.of(state.data).appointment_id
+    if ctx.resident is None or appointment_id is None:
         return None
-    return ctx.resident.appointment(int(state.data["appointment_id"]))
+    return ctx.resident.appointment(appointment_id)
+
+
+def _visit_id(state: ConversationState) -> int:
+    """The visit the feedback is about: every feedback conversation starts with one."""
+    appointment_id = FeedbackSlots.of(state.data).appointment_id
+    assert appointment_id is not None
+    return appointment_id
 
 
 FLOW = Flow(
@@ -183,7 +203,7 @@ def begin(ctx: StepContext, appointment: AppointmentView) -> StepResult:
     return FLOW.ask(FLOW.enter(ctx.now, appointment_id=appointment.id), ctx)
 
 
-def start(message: Inbound, ctx: StepContext) -> StepResult:
+def start(message: FlowInput, ctx: StepContext) -> StepResult:
     appointment = due_for_feedback(ctx)
     if appointment is None:
         return StepResult(
@@ -199,5 +219,5 @@ def start(message: Inbound, ctx: StepContext) -> StepResult:
     state = FLOW.enter(ctx.now, appointment_id=appointment.id)
     rating = rating_in(message)
     if rating is not None:
-        return _next(state, ctx, rating=rating)
+        return _next(state, ctx, rating)
     return FLOW.ask(state, ctx)

@@ -1,10 +1,8 @@
-"""What flows say and do: replies, options and domain actions, all channel-neutral values."""
+"""What flows say: replies and options, channel-neutral values (what they do: flows/actions.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,11 +19,3 @@ class Reply:
     options: tuple[Option, ...] = ()
     #: A picture the channel may show (Telegram photo); SMS gets `photo_link` in the text.
     photo_path: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    """A domain change the flow asks for; the service applies it in the same transaction."""
-
-    kind: str
-    data: Mapping[str, Any] = field(default_factory=dict)

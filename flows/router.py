@@ -13,9 +13,17 @@ from datetime import timedelta
 from typing import Any
 
 from flows import access, booking, cancel, complaint, door, feedback
-from flows.actions import Do, act
+from flows.actions import (
+    Action,
+    HandToPerson,
+    NotifyOtherChannel,
+    OptIn,
+    OptOut,
+    RaiseTask,
+    ReportRepair,
+)
 from flows.choices import pick
-from flows.context import Inbound, StepContext
+from flows.context import FlowInput, StepContext
 from flows.engine import IDLE, ConversationState, StepResult
 from flows.local_time import twelve_hour
 from flows.messages import Option, Reply
@@ -23,20 +31,20 @@ from flows.safety import carrier_keyword, detect_emergency
 from flows.windows import format_day
 from flows.wording import common, safety
 from flows.wording import visits as visit_words
-from storage.enums import Channel
+from storage.enums import Channel, JobPriority, TaskKind
 
 #: Intents strong enough to leave whatever flow the resident is in.
 INTERRUPTING = {"opt_out": 0.8, "request_human": 0.8, "verify_operative": 0.85}
 SMS_LIKE = {Channel.SMS, Channel.SIMULATOR}
 
 
-def interrupt(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult | None:
+def interrupt(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     found = detect_emergency(message.text)
     if found is not None:
         summary = f"EMERGENCY ({found.hazard.value}) reported by text: {message.text[:200]}"
         actions = (
-            act(Do.REPAIR_REQUEST, description=message.text[:500], priority="emergency"),
-            act(Do.TASK, kind="alert", summary=summary, urgent=True),
+            ReportRepair(description=message.text[:500], priority=JobPriority.EMERGENCY),
+            RaiseTask(kind=TaskKind.ALERT, summary=summary, urgent=True),
         )
         # The flow they were in is kept: they can carry on once they are safe.
         return StepResult(state, (safety.emergency(found, ctx.landlord),), actions)
@@ -58,15 +66,14 @@ def _carrier(keyword: str, state: ConversationState, ctx: StepContext) -> StepRe
     resident = ctx.resident
     assert resident is not None
     if keyword in {"start", "unstop"} or (keyword == "yes" and resident.sms_opted_out):
-        return StepResult(IDLE, (safety.opted_in(),), (act(Do.OPT_IN, channel="sms"),))
+        return StepResult(IDLE, (safety.opted_in(),), (OptIn(Channel.SMS),))
     if keyword == "yes":
         return None
-    actions = [act(Do.OPT_OUT, channel="sms", carrier_keyword=keyword.upper())]
+    actions: list[Action] = [OptOut(Channel.SMS, carrier_keyword=keyword.upper())]
     if keyword == "cancel":
         actions.append(
-            act(
-                Do.TASK,
-                kind="callback",
+            RaiseTask(
+                kind=TaskKind.CALLBACK,
                 summary=(
                     "Resident texted CANCEL, which unsubscribed them from all texts. They may "
                     "have meant to cancel a visit: please call them."
@@ -76,9 +83,8 @@ def _carrier(keyword: str, state: ConversationState, ctx: StepContext) -> StepRe
         )
         if resident.telegram_linked:
             actions.append(
-                act(
-                    Do.NOTIFY,
-                    channel="telegram",
+                NotifyOtherChannel(
+                    channel=Channel.TELEGRAM,
                     kind="carrier_cancel_notice",
                     text=(
                         "You texted CANCEL, which stops all our text messages. If you meant to "
@@ -91,14 +97,13 @@ def _carrier(keyword: str, state: ConversationState, ctx: StepContext) -> StepRe
     return StepResult(IDLE, (), tuple(actions))
 
 
-def _handoff(ctx: StepContext, message: Inbound) -> StepResult:
-    task = act(
-        Do.TASK,
-        kind="handoff",
+def _handoff(ctx: StepContext, message: FlowInput) -> StepResult:
+    task = RaiseTask(
+        kind=TaskKind.HANDOFF,
         summary=f"Resident asked to talk to a person: {message.text[:200]}",
         urgent=False,
     )
-    return StepResult(IDLE, (safety.handoff(reply_by(ctx)),), (task, act(Do.PAUSE)))
+    return StepResult(IDLE, (safety.handoff(reply_by(ctx)),), (task, HandToPerson()))
 
 
 def reply_by(ctx: StepContext) -> str:
@@ -120,7 +125,7 @@ def reply_by(ctx: StepContext) -> str:
     return f"{label} by {twelve_hour(opening.time())}"
 
 
-def _menu_choice(state: ConversationState, message: Inbound) -> tuple[str, Any] | None:
+def _menu_choice(state: ConversationState, message: FlowInput) -> tuple[str, Any] | None:
     menu = state.data.get("menu") or common.MAIN_MENU_DATA
     options = tuple(Option(str(k), str(label)) for k, label, *_ in menu)
     key = pick(message, options)
@@ -136,7 +141,7 @@ def _menu_choice(state: ConversationState, message: Inbound) -> tuple[str, Any] 
     return None
 
 
-def route(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult:
+def route(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult:
     """No flow running: pick one from the menu number or the intent."""
     resident = ctx.resident
     if resident is None:
@@ -175,12 +180,12 @@ _ACTION_FOR_INTENT = {
 
 
 def _start(
-    action: str, arg: Any, message: Inbound, ctx: StepContext, *, from_menu: bool = False
+    action: str, arg: Any, message: FlowInput, ctx: StepContext, *, from_menu: bool = False
 ) -> StepResult:
     resident = ctx.resident
     assert resident is not None
     menu_here = IDLE.with_data(menu=common.MAIN_MENU_DATA)
-    opt_channel = "telegram" if message.channel == Channel.TELEGRAM else "sms"
+    opt_channel = Channel.TELEGRAM if message.channel == Channel.TELEGRAM else Channel.SMS
     match action:
         case "book":
             if (
@@ -221,9 +226,9 @@ def _start(
         case "help":
             return StepResult(menu_here, (common.help_text(resident),))
         case "opt_out":
-            return StepResult(IDLE, (safety.opted_out(),), (act(Do.OPT_OUT, channel=opt_channel),))
+            return StepResult(IDLE, (safety.opted_out(),), (OptOut(opt_channel),))
         case "opt_in":
-            return StepResult(IDLE, (safety.opted_in(),), (act(Do.OPT_IN, channel=opt_channel),))
+            return StepResult(IDLE, (safety.opted_in(),), (OptIn(opt_channel),))
         case "no_show":
             return door.report_no_show(ctx)
         case "at_home":

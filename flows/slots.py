@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from flows.context import Inbound, SlotView, StepContext
+from flows.context import FlowInput, SlotView, StepContext
 from flows.windows import DEFAULT_WINDOWS, VisitWindow, format_day, format_visit, window_named
 
 MAX_OFFERS = 3
@@ -72,7 +72,7 @@ def _fits(span: Span, slot: SlotView) -> bool:
     )
 
 
-def preference_from(message: Inbound) -> Preference:
+def preference_from(message: FlowInput) -> Preference:
     """Read time entities, treating "can't do weds" as a span that does not suit."""
     wanted: list[Span] = []
     unwanted: list[Span] = []

@@ -1,9 +1,10 @@
 """Apply the domain actions a flow step asked for, inside the step's transaction.
 
-Each returns outcomes the flow may need on its follow-up step (the new appointment's
-id, whether the window was taken meanwhile). Changing or cancelling a visit bumps its
-version and voids every pending outbox message for the old version, so a reminder for
-the old time can never go out.
+`apply_actions` dispatches on the action's type (flows/actions.py) and returns the
+outcomes the flow may need on its follow-up step (the new appointment's id, whether the
+window was taken meanwhile). The statements live in storage/repositories. Changing or
+cancelling a visit bumps its version and voids every pending outbox message for the old
+version, so a reminder for the old time can never go out.
 """
 
 from __future__ import annotations
@@ -11,19 +12,36 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, assert_never
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from flows.access import REVIEW_AFTER
-from flows.actions import Do
+from flows.actions import (
+    Action,
+    BookVisit,
+    CancelVisit,
+    ConfirmAccessNeeds,
+    HandToPerson,
+    LogComplaint,
+    MoveVisit,
+    NotifyNominee,
+    NotifyOtherChannel,
+    OptIn,
+    OptOut,
+    Outcomes,
+    RaiseTask,
+    RecordAccessNeed,
+    RecordVisitEvent,
+    ReportRepair,
+    SaveFeedback,
+    WrongDoorCode,
+)
 from flows.codes import new_visit_code
 from flows.door import MAX_WRONG_CODES
-from flows.messages import Action
 from flows.windows import VisitWindow, window_named
 from storage.enums import (
     AccessNeedCategory,
@@ -45,21 +63,27 @@ from storage.models import (
     Conversation,
     Feedback,
     Operative,
-    OutboxMessage,
     RepairJob,
     Resident,
     StaffTask,
 )
+from storage.repositories import reachability
 from storage.repositories.booking import (
     SlotTaken,
     book_appointment,
     claim_capacity,
+    open_availability,
     release_capacity,
 )
-from storage.repositories.outbox import enqueue
+from storage.repositories.outbox import enqueue, pending_for_version
+from storage.repositories.resident_records import (
+    feedback_for_visit,
+    repair_job_count,
+    retire_active_needs,
+    review_active_needs_by,
+)
 
 log = logging.getLogger(__name__)
-FEEDBACK_FIELDS = ("rating", "showed_id", "asked_before_facilities", "left_tidy", "respectful")
 
 
 @dataclass
@@ -74,15 +98,59 @@ class ActionContext:
     channel: Channel
 
 
-def apply_actions(actions: tuple[Action, ...], ctx: ActionContext) -> dict[str, Any]:
-    outcomes: dict[str, Any] = {}
+def apply_actions(actions: tuple[Action, ...], ctx: ActionContext) -> Outcomes:
+    """Apply each action in order; later outcomes of the same name win."""
+    outcomes = Outcomes()
     for action in actions:
-        handler = _HANDLERS.get(action.kind)
-        if handler is None:
-            log.warning("flow asked for an unknown action %r; ignored", action.kind)
-            continue
-        outcomes.update(handler(action.data, ctx) or {})
+        outcomes = _apply(action, ctx, outcomes)
     return outcomes
+
+
+def _apply(action: Action, ctx: ActionContext, outcomes: Outcomes) -> Outcomes:
+    match action:
+        case BookVisit():
+            return _booked(outcomes, _book(action, ctx))
+        case MoveVisit():
+            return _booked(outcomes, _rebook(action, ctx))
+        case CancelVisit():
+            return replace(outcomes, cancelled=_cancel(action, ctx))
+        case RecordAccessNeed():
+            _record_need(action, ctx)
+        case ConfirmAccessNeeds():
+            _confirm_needs(ctx)
+        case OptOut():
+            _opt(action.channel, ctx, out=True)
+        case OptIn():
+            _opt(action.channel, ctx, out=False)
+        case RaiseTask():
+            return replace(outcomes, task_id=_task(action, ctx))
+        case RecordVisitEvent():
+            _appointment_event(action, ctx)
+        case WrongDoorCode():
+            _code_attempt(action, ctx)
+        case ReportRepair():
+            task_id = _repair_request(action, ctx)
+            return replace(outcomes, task_id=task_id) if task_id is not None else outcomes
+        case SaveFeedback():
+            _feedback(action, ctx)
+        case LogComplaint():
+            complaint_id, task_id = _complaint(action, ctx)
+            return replace(outcomes, complaint_id=complaint_id, task_id=task_id)
+        case HandToPerson():
+            _pause(ctx)
+        case NotifyOtherChannel():
+            _notify(action, ctx)
+        case NotifyNominee():
+            _notify_nominee(action, ctx)
+        case _:
+            assert_never(action)
+    return outcomes
+
+
+def _booked(outcomes: Outcomes, appointment_id: int | None) -> Outcomes:
+    if appointment_id is None:
+        return replace(outcomes, taken=True)
+    return replace(outcomes, booked=appointment_id)
 
 
 def _resident_id(ctx: ActionContext) -> int:
@@ -91,11 +159,11 @@ def _resident_id(ctx: ActionContext) -> int:
     return ctx.resident.id
 
 
-def _owned_appointment(ctx: ActionContext, appointment_id: object) -> Appointment | None:
+def _owned_appointment(ctx: ActionContext, appointment_id: int | None) -> Appointment | None:
     """The resident's own appointment, or None: a flow can never touch someone else's."""
     if appointment_id is None:
         return None
-    appointment = ctx.session.get(Appointment, int(str(appointment_id)))
+    appointment = ctx.session.get(Appointment, appointment_id)
     if appointment is None:
         return None
     job = ctx.session.get(RepairJob, appointment.job_id)
@@ -107,28 +175,20 @@ def _owned_appointment(ctx: ActionContext, appointment_id: object) -> Appointmen
 def _pick_availability(
     ctx: ActionContext, *, trade: str, day: date, window: str
 ) -> list[Availability]:
-    rows = ctx.session.exec(
-        select(Availability)
-        .where(
-            Availability.day == day,
-            Availability.window == window,
-            col(Availability.booked) < col(Availability.capacity),
-        )
-        .order_by(col(Availability.booked), col(Availability.id))
-    ).all()
     result = []
-    for row in rows:
+    for row in open_availability(ctx.session, day=day, window=window):
         operative = ctx.session.get(Operative, row.operative_id)
         if operative is not None and operative.active and trade in operative.trades:
             result.append(row)
     return result
 
 
-def _book(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
-    job = ctx.session.get(RepairJob, int(data["job_id"]))
+def _book(action: BookVisit, ctx: ActionContext) -> int | None:
+    """The new appointment's id, or None when the window was taken."""
+    job = ctx.session.get(RepairJob, action.job_id)
     if job is None or job.resident_id != _resident_id(ctx) or job.status != JobStatus.OPEN:
-        return {"taken": True}
-    day, window = date.fromisoformat(str(data["day"])), str(data["window"])
+        return None
+    day, window = action.day, action.window
     start, end = window_named(window, ctx.windows).bounds(day, ctx.zone)
     for availability in _pick_availability(ctx, trade=str(job.trade), day=day, window=window):
         try:
@@ -145,25 +205,24 @@ def _book(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
             continue  # another resident took it between our read and our update
         assert appointment.id is not None
         _event(ctx, appointment.id, "booked", {"window": f"{day} {window}"}, actor="resident")
-        return {"booked": appointment.id}
-    return {"taken": True}
+        return appointment.id
+    return None
 
 
-def _changeable(appointment: Appointment, data: Mapping[str, Any]) -> bool:
+def _changeable(appointment: Appointment, version: int) -> bool:
     """Still booked and at the version the resident saw: a visit that was done or called off
     since is history, and moving or cancelling it would reopen a finished repair."""
-    return appointment.status == AppointmentStatus.BOOKED and appointment.version == int(
-        data["version"]
-    )
+    return appointment.status == AppointmentStatus.BOOKED and appointment.version == version
 
 
-def _rebook(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
-    appointment = _owned_appointment(ctx, data.get("appointment_id"))
-    if appointment is None or not _changeable(appointment, data):
-        return {"taken": True}
+def _rebook(action: MoveVisit, ctx: ActionContext) -> int | None:
+    """The moved appointment's id, or None when it could not be moved there."""
+    appointment = _owned_appointment(ctx, action.appointment_id)
+    if appointment is None or not _changeable(appointment, action.version):
+        return None
     job = ctx.session.get(RepairJob, appointment.job_id)
     assert job is not None
-    day, window = date.fromisoformat(str(data["day"])), str(data["window"])
+    day, window = action.day, action.window
     start, end = window_named(window, ctx.windows).bounds(day, ctx.zone)
     for availability in _pick_availability(ctx, trade=str(job.trade), day=day, window=window):
         assert availability.id is not None
@@ -180,14 +239,14 @@ def _rebook(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
         appointment.code_attempts = 0
         appointment.code_locked_at = None
         _bump(ctx, appointment, "rebooked", {"from": old, "to": f"{day} {window}"})
-        return {"booked": appointment.id}
-    return {"taken": True}
+        return appointment.id
+    return None
 
 
-def _cancel(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
-    appointment = _owned_appointment(ctx, data.get("appointment_id"))
-    if appointment is None or not _changeable(appointment, data):
-        return {"cancelled": False}
+def _cancel(action: CancelVisit, ctx: ActionContext) -> bool:
+    appointment = _owned_appointment(ctx, action.appointment_id)
+    if appointment is None or not _changeable(appointment, action.version):
+        return False
     if appointment.availability_id is not None:
         release_capacity(ctx.session, availability_id=appointment.availability_id)
     appointment.status = AppointmentStatus.CANCELLED
@@ -197,7 +256,7 @@ def _cancel(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
         job.history = [*job.history, {"at": ctx.now.isoformat(), "event": "visit cancelled"}]
         ctx.session.add(job)
     _bump(ctx, appointment, "cancelled", {})
-    return {"cancelled": True}
+    return True
 
 
 def _bump(ctx: ActionContext, appointment: Appointment, kind: str, data: dict[str, Any]) -> None:
@@ -207,13 +266,7 @@ def _bump(ctx: ActionContext, appointment: Appointment, kind: str, data: dict[st
     appointment.version += 1
     appointment.updated_at = ctx.now
     ctx.session.add(appointment)
-    stale = ctx.session.exec(
-        select(OutboxMessage).where(
-            OutboxMessage.appointment_id == appointment.id,
-            OutboxMessage.appointment_version == old_version,
-            col(OutboxMessage.status).in_([OutboxStatus.PENDING]),
-        )
-    ).all()
+    stale = pending_for_version(ctx.session, appointment_id=appointment.id, version=old_version)
     for row in stale:
         assert row.id is not None
         row.status = OutboxStatus.EXPIRED
@@ -240,23 +293,19 @@ def _event(
     )
 
 
-def _record_need(data: Mapping[str, Any], ctx: ActionContext) -> None:
+def _record_need(action: RecordAccessNeed, ctx: ActionContext) -> None:
     resident_id = _resident_id(ctx)
-    if data.get("replace_all"):
-        ctx.session.execute(
-            update(AccessNeed)
-            .where(col(AccessNeed.resident_id) == resident_id, col(AccessNeed.active).is_(True))
-            .values(active=False)
-        )
-    category = str(data.get("category") or "other")
+    if action.replace_all:
+        retire_active_needs(ctx.session, resident_id=resident_id)
+    category = action.category or "other"
     if category not in AccessNeedCategory.__members__.values():
         category = "other"
     ctx.session.add(
         AccessNeed(
             resident_id=resident_id,
             category=AccessNeedCategory(category),
-            own_words=str(data.get("own_words", ""))[:1000],
-            consent_to_share=bool(data.get("consent")),
+            own_words=action.own_words[:1000],
+            consent_to_share=action.consent,
             recorded_at=ctx.now,
             review_by=(ctx.now.astimezone(ctx.zone).date() + REVIEW_AFTER),
             source=f"resident ({ctx.channel.value})",
@@ -264,34 +313,31 @@ def _record_need(data: Mapping[str, Any], ctx: ActionContext) -> None:
     )
 
 
-def _confirm_needs(data: Mapping[str, Any], ctx: ActionContext) -> None:
+def _confirm_needs(ctx: ActionContext) -> None:
     review = ctx.now.astimezone(ctx.zone).date() + REVIEW_AFTER
-    ctx.session.execute(
-        update(AccessNeed)
-        .where(col(AccessNeed.resident_id) == _resident_id(ctx), col(AccessNeed.active).is_(True))
-        .values(review_by=review)
-    )
+    review_active_needs_by(ctx.session, resident_id=_resident_id(ctx), review_by=review)
 
 
-def _opt(data: Mapping[str, Any], ctx: ActionContext, *, out: bool) -> None:
+def _opt(to: Channel, ctx: ActionContext, *, out: bool) -> None:
     resident = ctx.resident
-    assert resident is not None
-    when = ctx.now if out else None
-    if data.get("channel") == "telegram":
-        resident.telegram_opted_out_at = when
+    assert resident is not None and resident.id is not None
+    channel = Channel.TELEGRAM if to == Channel.TELEGRAM else Channel.SMS
+    if out:
+        reachability.record_opt_out(
+            ctx.session, resident_id=resident.id, channel=channel, at=ctx.now
+        )
     else:
-        resident.sms_opted_out_at = when
-    ctx.session.add(resident)
+        reachability.record_opt_in(ctx.session, resident_id=resident.id, channel=channel)
 
 
-def _task(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
-    appointment_id = data.get("appointment_id")
+def _task(action: RaiseTask, ctx: ActionContext) -> int | None:
+    appointment_id = action.appointment_id
     if appointment_id is not None and _owned_appointment(ctx, appointment_id) is None:
         appointment_id = None
     task = StaffTask(
-        kind=TaskKind(str(data.get("kind", "alert"))),
-        urgent=bool(data.get("urgent")),
-        summary=str(data.get("summary", ""))[:1000],
+        kind=TaskKind(action.kind),
+        urgent=action.urgent,
+        summary=action.summary[:1000],
         resident_id=ctx.resident.id if ctx.resident else None,
         appointment_id=appointment_id,
         conversation_id=ctx.conversation.id,
@@ -299,17 +345,17 @@ def _task(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
     )
     ctx.session.add(task)
     ctx.session.flush()
-    return {"task_id": task.id}
+    return task.id
 
 
-def _appointment_event(data: Mapping[str, Any], ctx: ActionContext) -> None:
-    appointment = _owned_appointment(ctx, data.get("appointment_id"))
+def _appointment_event(action: RecordVisitEvent, ctx: ActionContext) -> None:
+    appointment = _owned_appointment(ctx, action.appointment_id)
     if appointment is not None and appointment.id is not None:
-        _event(ctx, appointment.id, str(data["kind"]), data.get("data") or {}, actor="resident")
+        _event(ctx, appointment.id, action.kind, action.data, actor="resident")
 
 
-def _code_attempt(data: Mapping[str, Any], ctx: ActionContext) -> None:
-    appointment = _owned_appointment(ctx, data.get("appointment_id"))
+def _code_attempt(action: WrongDoorCode, ctx: ActionContext) -> None:
+    appointment = _owned_appointment(ctx, action.appointment_id)
     if appointment is None or appointment.id is None:
         return
     appointment.code_attempts += 1
@@ -325,18 +371,19 @@ def _code_attempt(data: Mapping[str, Any], ctx: ActionContext) -> None:
     )
 
 
-def _repair_request(data: Mapping[str, Any], ctx: ActionContext) -> None:
+def _repair_request(action: ReportRepair, ctx: ActionContext) -> int | None:
+    """Log the job; a routine one also goes on the triage list (that task's id is returned)."""
     resident = ctx.resident
     if resident is None or resident.property_id is None:
-        return
-    priority = JobPriority(str(data.get("priority", "routine")))
-    count = len(ctx.session.exec(select(RepairJob.id)).all())
+        return None
+    priority = JobPriority(action.priority)
+    count = repair_job_count(ctx.session)
     ctx.session.add(
         RepairJob(
             reference=f"RQ-{ctx.now:%y%m%d}-{count + 1}",
             property_id=resident.property_id,
             resident_id=resident.id,
-            description=str(data.get("description", ""))[:2000],
+            description=action.description[:2000],
             priority=priority,
             status=JobStatus.TRIAGE,
             history=[{"at": ctx.now.isoformat(), "event": "reported by text", "by": "resident"}],
@@ -344,19 +391,16 @@ def _repair_request(data: Mapping[str, Any], ctx: ActionContext) -> None:
         )
     )
     if priority != JobPriority.EMERGENCY:
-        _task(
-            {"kind": "triage", "summary": f"New repair reported: {data.get('description', '')}"},
-            ctx,
-        )
+        summary = f"New repair reported: {action.description}"
+        return _task(RaiseTask(kind=TaskKind.TRIAGE, summary=summary), ctx)
+    return None
 
 
-def _feedback(data: Mapping[str, Any], ctx: ActionContext) -> None:
-    appointment = _owned_appointment(ctx, data.get("appointment_id"))
+def _feedback(action: SaveFeedback, ctx: ActionContext) -> None:
+    appointment = _owned_appointment(ctx, action.appointment_id)
     if appointment is None or appointment.id is None:
         return
-    row = ctx.session.exec(
-        select(Feedback).where(Feedback.appointment_id == appointment.id)
-    ).first()
+    row = feedback_for_visit(ctx.session, appointment_id=appointment.id)
     if row is None:
         row = Feedback(
             appointment_id=appointment.id,
@@ -366,66 +410,72 @@ def _feedback(data: Mapping[str, Any], ctx: ActionContext) -> None:
         )
     if row.completed_at is not None:
         return  # once per visit
-    for name in FEEDBACK_FIELDS:
-        if name in data:
-            setattr(row, name, data[name])
-    if "comment" in data:
-        row.comment = data["comment"]
-    if data.get("flagged"):
+    # None is "not answered in this step": an earlier answer is kept.
+    if action.rating is not None:
+        row.rating = action.rating
+    if action.showed_id is not None:
+        row.showed_id = action.showed_id
+    if action.asked_before_facilities is not None:
+        row.asked_before_facilities = action.asked_before_facilities
+    if action.left_tidy is not None:
+        row.left_tidy = action.left_tidy
+    if action.respectful is not None:
+        row.respectful = action.respectful
+    if action.comment is not None:
+        row.comment = action.comment
+    if action.flagged:
         row.flagged = True
-    if data.get("complete"):
+    if action.complete:
         row.completed_at = ctx.now
     ctx.session.add(row)
 
 
-def _complaint(data: Mapping[str, Any], ctx: ActionContext) -> dict[str, Any]:
-    appointment = _owned_appointment(ctx, data.get("appointment_id"))
-    respond_by = date.fromisoformat(str(data["respond_by"]))
+def _complaint(action: LogComplaint, ctx: ActionContext) -> tuple[int | None, int | None]:
+    """The complaint's id and its staff task's id."""
+    appointment = _owned_appointment(ctx, action.appointment_id)
     complaint = Complaint(
         resident_id=_resident_id(ctx),
         appointment_id=appointment.id if appointment else None,
-        text=str(data.get("text", ""))[:5000],
+        text=action.text[:5000],
         created_at=ctx.now,
-        respond_by=datetime.combine(respond_by, datetime.min.time(), tzinfo=ctx.zone)
+        respond_by=datetime.combine(action.respond_by, datetime.min.time(), tzinfo=ctx.zone)
         + timedelta(hours=17),
     )
     ctx.session.add(complaint)
     ctx.session.flush()
-    _task(
-        {"kind": "alert", "summary": f"Formal complaint C{complaint.id} logged", "urgent": False},
-        ctx,
-    )
-    return {"complaint_id": complaint.id}
+    summary = f"Formal complaint C{complaint.id} logged"
+    task_id = _task(RaiseTask(kind=TaskKind.ALERT, summary=summary, urgent=False), ctx)
+    return complaint.id, task_id
 
 
-def _pause(data: Mapping[str, Any], ctx: ActionContext) -> None:
+def _pause(ctx: ActionContext) -> None:
     ctx.conversation.paused = True
     ctx.session.add(ctx.conversation)
 
 
-def _notify(data: Mapping[str, Any], ctx: ActionContext) -> None:
+def _notify(action: NotifyOtherChannel, ctx: ActionContext) -> None:
     """A message to this resident on another channel; it goes through the outbox and policy."""
     resident = ctx.resident
     if resident is None or resident.id is None:
         return
-    channel = Channel(str(data.get("channel", "sms")))
+    channel = action.channel
     address = str(resident.telegram_id) if channel == Channel.TELEGRAM else resident.mobile
     if not address:
         return
     _outbox(
         ctx,
-        kind=str(data.get("kind", "notice")),
+        kind=action.kind,
         purpose="conversation",
         channel=channel,
         address=address,
-        text=str(data["text"]),
-        key=f"{data.get('kind', 'notice')}:{ctx.conversation.id}:{ctx.now.isoformat()}",
+        text=action.text,
+        key=f"{action.kind}:{ctx.conversation.id}:{ctx.now.isoformat()}",
     )
 
 
-def _notify_nominee(data: Mapping[str, Any], ctx: ActionContext) -> None:
+def _notify_nominee(action: NotifyNominee, ctx: ActionContext) -> None:
     resident = ctx.resident
-    appointment = _owned_appointment(ctx, data.get("appointment_id"))
+    appointment = _owned_appointment(ctx, action.appointment_id)
     if resident is None or appointment is None or not resident.nominee_phone:
         return
     _outbox(
@@ -434,7 +484,7 @@ def _notify_nominee(data: Mapping[str, Any], ctx: ActionContext) -> None:
         purpose="appointment",
         channel=Channel.SMS,
         address=resident.nominee_phone,
-        text=str(data["text"]),
+        text=action.text,
         key=f"{appointment.id}:{appointment.version}:nominee_copy",
         appointment=appointment,
     )
@@ -467,23 +517,3 @@ def _outbox(
         conversation_id=ctx.conversation.id,
         expires_at=appointment.ends_at if appointment else ctx.now + timedelta(days=2),
     )
-
-
-_HANDLERS: dict[str, Any] = {
-    Do.BOOK: _book,
-    Do.REBOOK: _rebook,
-    Do.CANCEL: _cancel,
-    Do.RECORD_NEED: _record_need,
-    Do.CONFIRM_NEEDS: _confirm_needs,
-    Do.OPT_OUT: lambda d, c: _opt(d, c, out=True),
-    Do.OPT_IN: lambda d, c: _opt(d, c, out=False),
-    Do.TASK: _task,
-    Do.EVENT: _appointment_event,
-    Do.CODE_ATTEMPT: _code_attempt,
-    Do.REPAIR_REQUEST: _repair_request,
-    Do.FEEDBACK: _feedback,
-    Do.COMPLAINT: _complaint,
-    Do.PAUSE: _pause,
-    Do.NOTIFY: _notify,
-    Do.NOTIFY_NOMINEE: _notify_nominee,
-}

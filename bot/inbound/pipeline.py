@@ -40,7 +40,7 @@ from bot.inbound.answer_writes import (
 from bot.inbound.context import NoPhotoLinks, PhotoLinks, build_context
 from bot.inbound.snapshot import Item, quick_answer, quick_answer_many
 from flows.clock import Clock
-from flows.context import Inbound
+from flows.context import FlowInput
 from flows.engine import ConversationState, FlowRegistry, StepResult
 from flows.messages import Reply
 from nlu.interpreter import Interpreter
@@ -261,7 +261,7 @@ class Pipeline:
         state = ConversationState(
             conversation.flow, conversation.state, conversation.data, conversation.expires_at
         )
-        message = Inbound(
+        message = FlowInput(
             inbound.text, parse, inbound.received_at, inbound.option_key, inbound.channel
         )
         actions = ActionContext(
@@ -291,13 +291,11 @@ class Pipeline:
             replies.extend(result.replies)
             state = result.state
             outcomes = apply_actions(result.actions, actions)
-            appointment_id = (
-                appointment_of(outcomes, "booked") or appointment_of(state.data) or appointment_id
-            )
+            appointment_id = outcomes.booked or appointment_of(state.data) or appointment_id
             session.flush()
             if not result.follow_up:
                 break
-            message = Inbound("", parse, inbound.received_at, None, inbound.channel, outcomes)
+            message = FlowInput("", parse, inbound.received_at, None, inbound.channel, outcomes)
         else:
             log.error("flow %s/%s kept asking for follow-ups", state.flow, state.state)
         assert conversation.id is not None

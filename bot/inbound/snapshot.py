@@ -43,7 +43,7 @@ from bot.inbound.answer_writes import (
     start_conversation,
 )
 from bot.inbound.context import ResidentViews, build_context, resident_views
-from flows.context import Inbound
+from flows.context import FlowInput
 from flows.engine import IDLE_FLOW, START_STATE, ConversationState
 from flows.messages import Reply
 from nlu.types import ParseResult
@@ -186,7 +186,9 @@ def _plan(
         landlord=landlord,
         views=views,
     )
-    message = Inbound(inbound.text, parse, inbound.received_at, inbound.option_key, inbound.channel)
+    message = FlowInput(
+        inbound.text, parse, inbound.received_at, inbound.option_key, inbound.channel
+    )
     result = pipeline.flows.step(state, message, ctx)
     if result.actions or result.follow_up:
         return None

@@ -7,10 +7,11 @@ decides who was first.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from storage.enums import AppointmentStatus, JobStatus
 from storage.models import Appointment, Availability, RepairJob
@@ -82,3 +83,16 @@ def book_appointment(
     session.add(job)
     session.flush()
     return appointment
+
+
+def open_availability(session: Session, *, day: date, window: str) -> Sequence[Availability]:
+    """Availability rows for `window` on `day` with room left, emptiest first (then by id)."""
+    return session.exec(
+        select(Availability)
+        .where(
+            Availability.day == day,
+            Availability.window == window,
+            col(Availability.booked) < col(Availability.capacity),
+        )
+        .order_by(col(Availability.booked), col(Availability.id))
+    ).all()

@@ -23,9 +23,9 @@ from sqlmodel import Session, col, select
 from bot.common.clock import FixedClock
 from bot.common.events import Handled, InboundMessage
 from bot.inbound.pipeline import SORRY, Pipeline
-from flows.context import Inbound, StepContext
+from flows.actions import BookVisit
+from flows.context import FlowInput, StepContext
 from flows.engine import ConversationState, FlowRegistry, StepResult
-from flows.messages import Action
 from flows.sms import sms_cost
 from storage.db import Database
 from storage.enums import Channel, Direction
@@ -310,19 +310,12 @@ def _crashing_registry(*, after_booking: bool) -> FlowRegistry:
     """A registry whose router raises; with `after_booking` it first asks for a booking and
     raises on the follow-up step, after the booking was applied in the transaction."""
 
-    def idle(state: ConversationState, message: Inbound, ctx: StepContext) -> StepResult:
+    def idle(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult:
         if not after_booking or message.is_follow_up:
             raise _Boom("a flow bug")
         assert ctx.resident is not None and ctx.resident.open_jobs
         slot = next(s for s in ctx.slots if ctx.resident.open_jobs[0].trade in s.trades)
-        book = Action(
-            "book",
-            {
-                "job_id": ctx.resident.open_jobs[0].id,
-                "day": slot.day.isoformat(),
-                "window": slot.window,
-            },
-        )
+        book = BookVisit(job_id=ctx.resident.open_jobs[0].id, day=slot.day, window=slot.window)
         return StepResult(state, (), (book,), follow_up=True)
 
     return FlowRegistry(flows={}, idle=idle)
