@@ -15,7 +15,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import text
 
 from bot.channels.senders import senders_from_settings
 from bot.common.clock import SimulatedClock, SystemClock
@@ -159,12 +158,8 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:
-        def check() -> None:
-            with runtime.db.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-
         try:
-            await asyncio.to_thread(check)
+            await asyncio.to_thread(runtime.db.ping)
         except Exception as exc:  # noqa: BLE001  (a health check reports, never raises)
             log.warning("health check failed: %s", exc.__class__.__name__)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)

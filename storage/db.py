@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlmodel import Session, create_engine
@@ -176,6 +176,11 @@ class Database:
             if self.dialect != "sqlite":
                 return statement(connection)
             return sqlite_promptly(connection, lambda: statement(connection))
+
+    def ping(self) -> None:
+        """One round trip to the database; raises when it cannot be reached."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()
