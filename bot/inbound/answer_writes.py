@@ -1,7 +1,7 @@
 """What answering a message writes: the conversation's new state, the message marked
 processed, the replies queued. Shared by the locked path (bot/inbound/pipeline.py) and the
-snapshot path (bot/inbound/snapshot.py), as Core statements: every message ends here, and
-the ORM's unit of work costs more than the rows it writes."""
+snapshot path (bot/inbound/snapshot.py); the statements themselves are in
+storage/repositories/answers.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, update
 from sqlmodel import Session
 
 from bot.common.events import InboundMessage
@@ -18,8 +17,7 @@ from flows.engine import ConversationState
 from flows.messages import Reply
 from nlu.types import ParseResult
 from storage.enums import Channel
-from storage.models import Conversation, Message
-from storage.repositories._dialect import insert_ignore
+from storage.repositories import answers
 from storage.repositories.outbox import enqueue
 from storage.repositories.transcript import record_outbound
 
@@ -27,8 +25,6 @@ from storage.repositories.transcript import record_outbound
 #: through the outbox (and the contact policy) like everything else the service sends.
 DIRECT_CHANNELS = frozenset({Channel.SIMULATOR})
 REPLY_VALIDITY = timedelta(hours=24)
-MESSAGES: Table = Message.__table__  # type: ignore[attr-defined]
-CONVERSATIONS: Table = Conversation.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +47,17 @@ def save_state(
 ) -> bool:
     """Write the conversation's new state (and link it to `resident_id` when given); with
     `seen_version`, only if nobody else wrote it since (False then, nothing written)."""
-    session.flush()  # whatever actions changed on the row goes first
-    query = update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation_id)
-    if seen_version is not None:
-        query = query.where(CONVERSATIONS.c.version == seen_version)
-    values: dict[str, object] = {
-        "flow": state.flow,
-        "state": state.state,
-        "data": dict(state.data),
-        "expires_at": state.expires_at,
-        "updated_at": now,
-        "version": CONVERSATIONS.c.version + 1,
-    }
-    if resident_id is not None:
-        values["resident_id"] = resident_id
-    result = session.connection().execute(query.values(values))
-    return bool(result.rowcount)
+    return answers.save_conversation_state(
+        session,
+        conversation_id=conversation_id,
+        flow=state.flow,
+        state=state.state,
+        data=state.data,
+        expires_at=state.expires_at,
+        now=now,
+        seen_version=seen_version,
+        resident_id=resident_id,
+    )
 
 
 def start_conversation(
@@ -80,21 +71,16 @@ def start_conversation(
 ) -> int | None:
     """Create the conversation for an address that never wrote before, in the state its
     first message left it; None when another worker created it meanwhile."""
-    return insert_ignore(
+    return answers.start_conversation(
         session,
-        CONVERSATIONS,
-        {
-            "channel": channel.value,
-            "address": address,
-            "resident_id": resident_id,
-            "flow": state.flow,
-            "state": state.state,
-            "data": dict(state.data),
-            "expires_at": state.expires_at,
-            "paused": False,
-            "updated_at": now,
-            "version": 1,
-        },
+        channel=channel,
+        address=address,
+        resident_id=resident_id,
+        flow=state.flow,
+        state=state.state,
+        data=state.data,
+        expires_at=state.expires_at,
+        now=now,
     )
 
 
@@ -109,27 +95,21 @@ def mark_processed(
 ) -> bool:
     """Mark the message answered, linked for the evidence; with `only_if_unprocessed`
     this is also the claim (False: someone else answered it first)."""
-    session.flush()  # rows the message will refer to (a new appointment) exist first
-    query = update(MESSAGES).where(MESSAGES.c.id == message_id)
-    if only_if_unprocessed:
-        query = query.where(MESSAGES.c.processed_at.is_(None))
-    result = session.connection().execute(
-        query.values(
-            processed_at=now,
-            intent=parse.intent.name,
-            intent_confidence=parse.intent.confidence,
-            conversation_id=links.conversation_id,
-            resident_id=links.resident_id,
-            appointment_id=links.appointment_id,
-        )
+    return answers.mark_answered(
+        session,
+        message_id=message_id,
+        intent=parse.intent.name,
+        intent_confidence=parse.intent.confidence,
+        now=now,
+        conversation_id=links.conversation_id,
+        resident_id=links.resident_id,
+        appointment_id=links.appointment_id,
+        only_if_unprocessed=only_if_unprocessed,
     )
-    return bool(result.rowcount)
 
 
 def link_conversation(session: Session, *, message_id: int, conversation_id: int) -> None:
-    session.connection().execute(
-        update(MESSAGES).where(MESSAGES.c.id == message_id).values(conversation_id=conversation_id)
-    )
+    answers.link_conversation(session, message_id=message_id, conversation_id=conversation_id)
 
 
 def queue_replies(

@@ -16,21 +16,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.common.events import Handled, InboundMessage
 from bot.common.metrics import Metrics
 from bot.inbound.actions import ActionContext, apply_actions
 from bot.inbound.answer_writes import (
-    MESSAGES,
     AnswerLinks,
     appointment_of,
     mark_processed,
@@ -38,7 +35,8 @@ from bot.inbound.answer_writes import (
     save_state,
 )
 from bot.inbound.context import NoPhotoLinks, PhotoLinks, build_context
-from bot.inbound.snapshot import Item, quick_answer, quick_answer_many
+from bot.inbound.ingest import ingest, storable
+from bot.inbound.snapshot import Item, Snapshot, quick_answer, quick_answer_many
 from flows.clock import Clock
 from flows.context import FlowInput
 from flows.engine import ConversationState, FlowRegistry, StepResult
@@ -46,12 +44,12 @@ from flows.messages import Reply
 from nlu.interpreter import Interpreter
 from nlu.types import ParseResult
 from storage.db import Database, retry_once
-from storage.enums import Channel, Direction
-from storage.models import Message
+from storage.enums import Channel
 from storage.repositories.conversations import lock_conversation
 from storage.repositories.people import writer_and_landlord
 from storage.repositories.transcript import (
-    record_inbound,
+    claim_for_answer,
+    newest_inbound_id,
     unprocessed_inbound,
 )
 
@@ -76,6 +74,13 @@ class Pipeline:
     #: Visit codes come from here; tests pass a seeded one.
     rng: random.Random = field(default_factory=random.SystemRandom)
     metrics: Metrics | None = None
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """What the snapshot path (bot/inbound/snapshot.py) needs of this pipeline."""
+        return Snapshot(
+            db=self.db, flows=self.flows, clock=self.clock, zone=self.zone, links=self.links
+        )
 
     async def receive(self, inbound: InboundMessage) -> Handled:
         """Store and answer in one go (the simulator; webhooks store, ack, then process)."""
@@ -115,10 +120,8 @@ class Pipeline:
         return parse
 
     async def store(self, inbound: InboundMessage) -> int | None:
-        """Persist an inbound message; None when this channel id was stored before."""
-        message_id = await asyncio.to_thread(self._store, storable(inbound))
-        if message_id is None:
-            log.info("duplicate delivery ignored", extra={"channel": inbound.channel.value})
+        """Persist an inbound message (`ingest`); None when this channel id was stored before."""
+        message_id = await asyncio.to_thread(ingest, self.db, inbound)
         self._count(inbound, "duplicate" if message_id is None else "stored")
         return message_id
 
@@ -148,10 +151,7 @@ class Pipeline:
         """The newest inbound message's id: start-up recovery stops there, so it never
         races the requests this process is already answering."""
         with self.db.session() as session:
-            newest = session.exec(
-                select(func.max(Message.id)).where(Message.direction == Direction.INBOUND)
-            ).one()
-            return int(newest or 0)
+            return newest_inbound_id(session)
 
     def _pending(self, limit: int, before: datetime | None) -> list[tuple[int, InboundMessage]]:
         with self.db.session() as session:
@@ -171,20 +171,9 @@ class Pipeline:
                 if row.id is not None
             ]
 
-    def _store(self, inbound: InboundMessage) -> int | None:
-        with self.db.session() as session:
-            return record_inbound(
-                session,
-                channel=inbound.channel,
-                address=inbound.address,
-                text=inbound.text,
-                channel_message_id=inbound.channel_message_id,
-                at=inbound.received_at,
-            )
-
     def _answer_many(self, items: list[Item]) -> list[tuple[Reply, ...]]:
         try:
-            outcomes = retry_once(lambda: quick_answer_many(self, items))
+            outcomes = retry_once(lambda: quick_answer_many(self.snapshot, items))
         except Exception:
             log.exception("could not answer a batch of messages; answering them one by one")
             outcomes = [None] * len(items)
@@ -231,7 +220,7 @@ class Pipeline:
     def _answer_once(
         self, message_id: int, inbound: InboundMessage, parse: ParseResult, *, snapshot: bool
     ) -> tuple[Reply, ...]:
-        replies = quick_answer(self, message_id, inbound, parse) if snapshot else None
+        replies = quick_answer(self.snapshot, message_id, inbound, parse) if snapshot else None
         if replies is None:
             with self.db.session() as session:
                 replies = self._run_flow(session, message_id, inbound, parse)
@@ -242,11 +231,7 @@ class Pipeline:
     ) -> tuple[Reply, ...]:
         now = self.clock.now()
         # Locked, so two workers recovering the same message cannot both answer it.
-        query = select(MESSAGES.c.processed_at).where(MESSAGES.c.id == message_id)
-        if self.db.dialect == "postgresql":
-            query = query.with_for_update()
-        stored = session.connection().execute(query).first()
-        if stored is None or stored.processed_at is not None:
+        if not claim_for_answer(session, message_id=message_id):
             return ()
         resident, landlord = writer_and_landlord(
             session, channel=inbound.channel, address=inbound.address
@@ -308,21 +293,6 @@ class Pipeline:
             links=links,
         )  # fmt: skip
         return tuple(replies)
-
-
-#: NUL (PostgreSQL text cannot hold it) and lone UTF-16 surrogates (not valid UTF-8, so no
-#: database can) arrive in JSON from the simulator or Telegram, or in a garbled SMS.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def storable(inbound: InboundMessage) -> InboundMessage:
-    """The message with characters no database can store shown as U+FFFD, as a UTF-8
-    decoder would: otherwise storing it fails, the channel retries and it is never
-    answered. Everything else, including control characters and RTL marks, is kept as sent.
-    """
-    if _UNSTORABLE.search(inbound.text) is None:
-        return inbound
-    return replace(inbound, text=_UNSTORABLE.sub("\ufffd", inbound.text))
 
 
 def parse_time(value: str) -> datetime:

@@ -28,9 +28,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.common.events import InboundMessage
 from bot.inbound.answer_writes import (
@@ -42,17 +42,28 @@ from bot.inbound.answer_writes import (
     save_state,
     start_conversation,
 )
-from bot.inbound.context import ResidentViews, build_context, resident_views
+from bot.inbound.context import PhotoLinks, ResidentViews, build_context, resident_views
+from flows.clock import Clock
 from flows.context import FlowInput
-from flows.engine import IDLE_FLOW, START_STATE, ConversationState
+from flows.engine import IDLE_FLOW, START_STATE, ConversationState, FlowRegistry
 from flows.messages import Reply
 from nlu.types import ParseResult
+from storage.db import Database
 from storage.enums import Channel
 from storage.models import Conversation, Landlord, Resident
+from storage.repositories.conversations import of_addresses
 from storage.repositories.people import writers_and_landlords
 
-if TYPE_CHECKING:
-    from bot.inbound.pipeline import Pipeline
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What answering from a snapshot needs (the pipeline hands over its own)."""
+
+    db: Database
+    flows: FlowRegistry
+    clock: Clock
+    zone: ZoneInfo
+    links: PhotoLinks
 
 
 class _Moved(Exception):
@@ -85,13 +96,13 @@ Outcome = tuple[Reply, ...] | None
 
 
 def quick_answer(
-    pipeline: Pipeline, message_id: int, inbound: InboundMessage, parse: ParseResult
+    snapshot: Snapshot, message_id: int, inbound: InboundMessage, parse: ParseResult
 ) -> Outcome:
     """The replies (empty: already answered), or None to take the locked path."""
-    return quick_answer_many(pipeline, [(message_id, inbound, parse)])[0]
+    return quick_answer_many(snapshot, [(message_id, inbound, parse)])[0]
 
 
-def quick_answer_many(pipeline: Pipeline, items: Sequence[Item]) -> list[Outcome]:
+def quick_answer_many(snapshot: Snapshot, items: Sequence[Item]) -> list[Outcome]:
     """Answer several messages (from different writers) with one read per table and one
     write transaction: under load the texts waiting in a worker are answered together,
     so the database work per text falls as the queue grows. A second text from the same
@@ -100,18 +111,18 @@ def quick_answer_many(pipeline: Pipeline, items: Sequence[Item]) -> list[Outcome
         return []
     plans: list[_Plan | Outcome] = []
     try:
-        if pipeline.db.dialect == "sqlite":
+        if snapshot.db.dialect == "sqlite":
             # Read without the database-wide write lock, then take it for the writes.
-            with pipeline.db.autocommit() as connection, Session(bind=connection) as reading:
-                plans = _plans(pipeline, reading, items)
+            with snapshot.db.autocommit() as connection, Session(bind=connection) as reading:
+                plans = _plans(snapshot, reading, items)
             if not any(isinstance(plan, _Plan) for plan in plans):
                 return [_outcome(plan) for plan in plans]
-            with pipeline.db.session() as writing:
-                return _write_all(pipeline, writing, plans, items)
+            with snapshot.db.session() as writing:
+                return _write_all(snapshot, writing, plans, items)
         # PostgreSQL: reads take no locks anyway, so one transaction does both.
-        with pipeline.db.session() as session:
-            plans = _plans(pipeline, session, items)
-            return _write_all(pipeline, session, plans, items)
+        with snapshot.db.session() as session:
+            plans = _plans(snapshot, session, items)
+            return _write_all(snapshot, session, plans, items)
     except _Moved:
         # Rolled back: every planned answer is worked out again under lock.
         return [None if isinstance(plan, _Plan) else plan for plan in plans]
@@ -121,8 +132,8 @@ def _outcome(plan: _Plan | Outcome) -> Outcome:
     return None if isinstance(plan, _Plan) else plan
 
 
-def _plans(pipeline: Pipeline, session: Session, items: Sequence[Item]) -> list[_Plan | Outcome]:
-    now = pipeline.clock.now()
+def _plans(snapshot: Snapshot, session: Session, items: Sequence[Item]) -> list[_Plan | Outcome]:
+    now = snapshot.clock.now()
     first: dict[tuple[Channel, str], int] = {}
     for index, (_, inbound, _) in enumerate(items):
         first.setdefault((inbound.channel, inbound.address), index)
@@ -132,14 +143,10 @@ def _plans(pipeline: Pipeline, session: Session, items: Sequence[Item]) -> list[
         addresses = sorted(address for c, address in first if c == channel)
         found = writers_and_landlords(session, channel=channel, addresses=addresses)
         writers.update(((channel, address), pair) for address, pair in found.items())
-        for conversation in session.exec(
-            select(Conversation).where(
-                Conversation.channel == channel, col(Conversation.address).in_(addresses)
-            )
-        ).all():
+        for conversation in of_addresses(session, channel=channel, addresses=addresses):
             conversations[(channel, conversation.address)] = conversation
     residents = {r.id: r for r, _ in writers.values() if r is not None and r.id is not None}
-    views = resident_views(session, list(residents.values()), now, pipeline.links)
+    views = resident_views(session, list(residents.values()), now, snapshot.links)
     plans: list[_Plan | Outcome] = []
     for index, (_, inbound, parse) in enumerate(items):
         key = (inbound.channel, inbound.address)
@@ -147,13 +154,13 @@ def _plans(pipeline: Pipeline, session: Session, items: Sequence[Item]) -> list[
             plans.append(None)  # the same writer again: after this batch, under lock
             continue
         resident, landlord = writers[key]
-        plans.append(_plan(pipeline, session, inbound, parse, resident, landlord,
+        plans.append(_plan(snapshot, session, inbound, parse, resident, landlord,
                            conversations.get(key), views, now))  # fmt: skip
     return plans
 
 
 def _plan(
-    pipeline: Pipeline,
+    snapshot: Snapshot,
     session: Session,
     inbound: InboundMessage,
     parse: ParseResult,
@@ -180,16 +187,16 @@ def _plan(
         session,
         resident=resident,
         now=now,
-        zone=pipeline.zone,
+        zone=snapshot.zone,
         paused=paused,
-        links=pipeline.links,
+        links=snapshot.links,
         landlord=landlord,
         views=views,
     )
     message = FlowInput(
         inbound.text, parse, inbound.received_at, inbound.option_key, inbound.channel
     )
-    result = pipeline.flows.step(state, message, ctx)
+    result = snapshot.flows.step(state, message, ctx)
     if result.actions or result.follow_up:
         return None
     links = AnswerLinks(
@@ -201,7 +208,7 @@ def _plan(
 
 
 def _write_all(
-    pipeline: Pipeline, session: Session, plans: list[_Plan | Outcome], items: Sequence[Item]
+    snapshot: Snapshot, session: Session, plans: list[_Plan | Outcome], items: Sequence[Item]
 ) -> list[Outcome]:
     outcomes: list[Outcome] = [None if isinstance(plan, _Plan) else plan for plan in plans]
     # Conversations are locked in id order, so two batches sharing writers (a writer's
@@ -213,19 +220,19 @@ def _write_all(
         plan = plans[index]
         assert isinstance(plan, _Plan)
         message_id, inbound, parse = items[index]
-        outcomes[index] = _write(pipeline, session, plan, message_id, inbound, parse)
+        outcomes[index] = _write(snapshot, session, plan, message_id, inbound, parse)
     return outcomes
 
 
 def _write(
-    pipeline: Pipeline,
+    snapshot: Snapshot,
     session: Session,
     plan: _Plan,
     message_id: int,
     inbound: InboundMessage,
     parse: ParseResult,
 ) -> tuple[Reply, ...]:
-    done = pipeline.clock.now()
+    done = snapshot.clock.now()
     # The claim: a message already answered (a recovery pass, another worker) is left be.
     if not mark_processed(
         session,

@@ -24,15 +24,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_
-from sqlmodel import Session, col, func, select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from sqlmodel import Session
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot.channels.telegram.sender import TelegramSender
+from bot.common.events import Disposition, InboundMessage, Ingest
 from bot.operatives import link_codes
 from bot.operatives.briefing import (
     conduct_text,
@@ -46,9 +46,10 @@ from bot.operatives.visit_status import StatusRefused, VisitStatus, record_statu
 from flows.clock import Clock
 from flows.local_time import LONDON
 from storage.db import Database
-from storage.enums import AppointmentStatus, Channel, Direction
+from storage.enums import AppointmentStatus, Channel
 from storage.models import Appointment, AppointmentEvent, Message, Operative, RepairJob, Resident
-from storage.repositories.transcript import record_inbound
+from storage.repositories import operative_desk
+from storage.repositories.people import resident_by_address
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ ETA_CHOICES = (15, 30, 45, 60)
 NO_ACCESS_WAIT = timedelta(minutes=10)
 MAX_LINK_FAILURES = 5
 LINK_FAILURE_WINDOW = timedelta(hours=24)
-INTENT = "operative"
+INTENT = "operative"  # what bot.inbound.ingest records for Disposition.OPERATIVE
 LINK_REFUSED = "operative_link_refused"
 
 EXPIRED = "That choice has expired"
@@ -105,6 +106,19 @@ class Outgoing:
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
+class OperativeChat(Protocol):
+    """The Telegram bot the answer goes out through (the channel's sender)."""
+
+    @property
+    def bot(self) -> Bot: ...
+
+    async def start(self) -> None: ...
+
+    async def send_text(
+        self, chat_id: int, text: str, *, reply_markup: InlineKeyboardMarkup | None = None
+    ) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class OperativeAnswer:
     """What to tell the operative once the update is stored and acknowledged."""
@@ -113,7 +127,7 @@ class OperativeAnswer:
     notice: str | None = None
     messages: tuple[Outgoing, ...] = ()
 
-    async def deliver(self, sender: TelegramSender) -> None:
+    async def deliver(self, sender: OperativeChat) -> None:
         try:
             await sender.start()
             if self.callback_query_id is not None:
@@ -183,9 +197,13 @@ def eta_buttons(action: str, appointment_id: int) -> tuple[tuple[tuple[str, str]
 class OperativeDesk:
     """Decides whether an update is the operatives' business and, if so, does it."""
 
-    def __init__(self, *, db: Database, clock: Clock, zone: ZoneInfo = LONDON) -> None:
+    def __init__(
+        self, *, db: Database, clock: Clock, ingest: Ingest, zone: ZoneInfo = LONDON
+    ) -> None:
         self.db = db
         self.clock = clock
+        #: How updates are stored: `bot.inbound.ingest.ingest`, handed in by the webhook.
+        self.ingest = ingest
         self.zone = zone
 
     def accept(self, update: Update) -> OperativeAnswer | None:
@@ -240,7 +258,7 @@ class OperativeDesk:
             return NOTHING
         if operative is not None:
             return _say(user_id, ALREADY)
-        if session.exec(select(Resident.id).where(Resident.telegram_id == user_id)).first():
+        if resident_by_address(session, channel=Channel.TELEGRAM, address=str(user_id)):
             return _say(user_id, RESIDENT_ACCOUNT)
         if not code.strip():
             return _say(user_id, HOW_TO_LINK)
@@ -345,14 +363,10 @@ class OperativeDesk:
         """Only after "Can't get in" and 10 minutes without an answer from the resident."""
         if appointment.status != AppointmentStatus.BOOKED:
             return f"This visit is {appointment.status}: nothing recorded."
-        knocked = session.exec(
-            select(AppointmentEvent)
-            .where(
-                AppointmentEvent.appointment_id == appointment.id,
-                AppointmentEvent.kind == VisitStatus.CANT_GET_IN.value,
-            )
-            .order_by(col(AppointmentEvent.at).desc())
-        ).first()
+        assert appointment.id is not None
+        knocked = operative_desk.latest_event(
+            session, appointment_id=appointment.id, kind=VisitStatus.CANT_GET_IN.value
+        )
         if knocked is None:
             return "Press Can't get in first, so the resident can answer."
         waited = now - knocked.at
@@ -367,7 +381,7 @@ class OperativeDesk:
         session.add(appointment)
         session.add(
             AppointmentEvent(
-                appointment_id=appointment.id,  # type: ignore[arg-type]
+                appointment_id=appointment.id,
                 kind="no_access",
                 at=now,
                 actor=f"operative:{operative.id}",
@@ -386,17 +400,16 @@ class OperativeDesk:
     # --- helpers ---------------------------------------------------------------------
 
     def _record(self, session: Session, user_id: int, text: str, message_id: str) -> int | None:
-        now = self.clock.now()
-        stored_id = record_inbound(
-            session,
+        inbound = InboundMessage(
             channel=Channel.TELEGRAM,
             address=str(user_id),
             text=text,
             channel_message_id=message_id,
-            at=now,
+            received_at=self.clock.now(),
         )
+        stored_id = self.ingest(session, inbound, disposition=Disposition.OPERATIVE)
         if stored_id is not None:
-            _mark(session, stored_id, INTENT, processed_at=now)
+            session.flush()
         return stored_id
 
     def _hhmm(self, moment: datetime) -> str:
@@ -408,52 +421,30 @@ def _say(chat_id: int, text: str) -> OperativeAnswer:
 
 
 def _operative(session: Session, telegram_id: int) -> Operative | None:
-    return session.exec(
-        select(Operative).where(
-            Operative.telegram_id == telegram_id, col(Operative.active).is_(True)
-        )
-    ).first()
+    return operative_desk.active_operative(session, telegram_id=telegram_id)
 
 
-def _mark(
-    session: Session, message_id: int, intent: str, *, processed_at: datetime | None = None
-) -> None:
+def _mark(session: Session, message_id: int, intent: str) -> None:
     stored = session.get(Message, message_id)
     if stored is None:
         return
     stored.intent = intent
-    if processed_at is not None:
-        stored.processed_at = processed_at
     session.add(stored)
     session.flush()
 
 
 def _recent_link_failures(session: Session, address: str, now: datetime) -> int:
-    return int(
-        session.exec(
-            select(func.count(col(Message.id))).where(
-                Message.channel == Channel.TELEGRAM,
-                Message.address == address,
-                Message.intent == LINK_REFUSED,
-                col(Message.created_at) >= now - LINK_FAILURE_WINDOW,
-            )
-        ).one()
+    return operative_desk.telegram_inbound_count(
+        session, address=address, intent=LINK_REFUSED, since=now - LINK_FAILURE_WINDOW
     )
 
 
 def _resident_answered_since(session: Session, appointment: Appointment, since: datetime) -> bool:
     job = session.get(RepairJob, appointment.job_id)
     resident = session.get(Resident, job.resident_id) if job and job.resident_id else None
-    if resident is None:
+    if resident is None or resident.id is None:
         return False
     addresses: Sequence[str] = [a for a in (resident.mobile, str(resident.telegram_id or "")) if a]
-    answered = session.exec(
-        select(Message.id)
-        .where(
-            Message.direction == Direction.INBOUND,
-            col(Message.created_at) > since,
-            or_(col(Message.address).in_(addresses), col(Message.resident_id) == resident.id),
-        )
-        .limit(1)
-    ).first()
-    return answered is not None
+    return operative_desk.wrote_since(
+        session, addresses=addresses, resident_id=resident.id, since=since
+    )

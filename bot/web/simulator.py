@@ -14,11 +14,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlmodel import col, select
 
 from bot.common.clock import FixedClock, SimulatedClock
 from bot.common.events import InboundMessage
+from bot.inbound.ingest import storable_text
 from bot.inbound.pipeline import parse_time
 from bot.inbound.ratelimit import over_limit, retry_after_header
 from bot.operatives.visit_status import StatusRefused, VisitStatus, record_status
@@ -54,6 +55,13 @@ class MessageIn(BaseModel):
     option_key: str | None = Field(default=None, max_length=64)
     #: Lets a client retry safely: the same id is processed once.
     message_id: str | None = Field(default=None, max_length=128)
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        """A lone surrogate (valid JSON, not valid text) is shown as U+FFFD, as the other
+        channels store it, instead of a refusal that cannot even be written out."""
+        return storable_text(value) if isinstance(value, str) else value
 
 
 class MessagesOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -45,6 +46,20 @@ def lock_conversation(
     if resident_id is not None and conversation.resident_id != resident_id:
         conversation.resident_id = resident_id
     return conversation
+
+
+def of_addresses(
+    session: Session, *, channel: Channel, addresses: Sequence[str]
+) -> list[Conversation]:
+    """The conversations of these addresses on `channel` that exist, unlocked (the
+    snapshot path reads them for a batch of messages at once)."""
+    return list(
+        session.exec(
+            select(Conversation).where(
+                Conversation.channel == channel, col(Conversation.address).in_(addresses)
+            )
+        ).all()
+    )
 
 
 def of_resident(session: Session, *, resident_id: int, lock: bool) -> list[Conversation]:

@@ -1,10 +1,15 @@
-"""Messages in and out, written so that nothing is lost and nothing processed twice."""
+"""Messages in and out, written so that nothing is lost and nothing processed twice.
+
+Owns the `message` table's inbound side (storing a delivery once, finding the ones never
+answered, the locked claim before answering one) and the transcript read in order.
+`record_inbound` has one caller in bot/: `bot.inbound.ingest`, which cleans the text first.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func
 from sqlmodel import Session, col, select
 
 from storage.enums import Channel, Direction
@@ -85,3 +90,23 @@ def transcript(session: Session, *, channel: Channel, address: str) -> list[Mess
             .order_by(col(Message.created_at), col(Message.id))
         )
     )
+
+
+def claim_for_answer(session: Session, *, message_id: int) -> bool:
+    """Whether the message is stored and still unanswered; on PostgreSQL its row stays
+    locked (`FOR UPDATE`) until the transaction ends, so two workers recovering the same
+    message cannot both answer it (SQLite's single writer does that already)."""
+    messages = Message.__table__  # type: ignore[attr-defined]
+    query = select(messages.c.processed_at).where(messages.c.id == message_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    stored = session.connection().execute(query).first()
+    return stored is not None and stored.processed_at is None
+
+
+def newest_inbound_id(session: Session) -> int:
+    """The newest inbound message's id (0 when there is none)."""
+    newest = session.exec(
+        select(func.max(Message.id)).where(Message.direction == Direction.INBOUND)
+    ).one()
+    return int(newest or 0)

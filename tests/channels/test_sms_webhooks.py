@@ -11,13 +11,14 @@ import pytest
 from sqlmodel import select
 
 from bot.app import create_app
-from bot.channels.sms.inbound import InboundSms, store_inbound
+from bot.channels.sms.inbound import store_inbound
 from bot.common.clock import FixedClock
+from bot.common.events import Disposition, InboundMessage
 from fakes.fake_twilio import FakeTwilio, running, sign
 from fakes.sms_harness import MARGARET, PUBLIC, new_sid, sms_settings, sms_world
 from nlu.builtin import BuiltinInterpreter
 from storage.db import Database
-from storage.enums import OutboxStatus, TaskKind
+from storage.enums import Channel, OutboxStatus, TaskKind
 from storage.models import Resident, StaffTask
 
 
@@ -157,8 +158,9 @@ def test_a_crash_between_acknowledgment_and_processing_loses_nothing(
         # What the webhook commits before it answers Twilio; then the process dies.
         crashed = create_app(settings, clock=clock, interpreter=interpreter)
         sid = new_sid()
+        hello = InboundMessage(Channel.SMS, MARGARET, "hello", sid, clock.now())
         stored = await asyncio.to_thread(
-            store_inbound, crashed.state.runtime, InboundSms(sid, "07400 123456", "hello", None)
+            store_inbound, crashed.state.runtime, hello, Disposition.ANSWER
         )
         assert stored is not None
         crashed.state.runtime.db.dispose()

@@ -1,16 +1,15 @@
 """A resident's text arriving from Twilio: parsed, stored once, answered in the background.
 
-The message is stored unique on its MessageSid and committed, Twilio gets empty TwiML at
-once, and the conversation runs in the background (InboundWork). Replies go out later
-through the outbox, so the webhook's speed never depends on the NLU or the flows. A
-process that dies after the acknowledgment leaves the message unprocessed in the
-database, where `Pipeline.process_pending` finds it on the next start; a repeated
-delivery of the same MessageSid is acknowledged and ignored.
+The message is stored (`bot.inbound.ingest`) unique on its MessageSid and committed,
+Twilio gets empty TwiML at once, and the conversation runs in the background
+(InboundWork). Replies go out later through the outbox, so the webhook's speed never
+depends on the NLU or the flows. A process that dies after the acknowledgment leaves the
+message unprocessed in the database, where `Pipeline.process_pending` finds it on the
+next start; a repeated delivery of the same MessageSid is acknowledged and ignored.
 
 Texts from numbers that are not UK mobiles (abroad, short codes, alphanumeric senders)
-are stored for the record, marked processed and never answered: we only text UK
-mobiles, and an answer to a premium or spoofed number could cost money.
-"""
+are stored for the record, marked processed and never answered: we only text UK mobiles,
+and an answer to a premium or spoofed number could cost money."""
 
 from __future__ import annotations
 
@@ -18,22 +17,17 @@ import asyncio
 import logging
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection
-from sqlmodel import Session, select
 from starlette.datastructures import FormData
 
 from bot.channels.sms.forms import _SID, BadRequest, _field
-from bot.common.events import InboundMessage
-from bot.inbound.ratelimit import RATE_LIMITED_INTENT
+from bot.common.events import Disposition, InboundMessage
+from bot.inbound.ingest import ingest, storable
 from bot.runtime import Runtime
 from storage.db import retry_once
 from storage.enums import Channel
-from storage.models import Message, Resident
 from storage.phones import PhoneNumberError, normalise_uk_mobile
-from storage.repositories.transcript import record_inbound
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +44,6 @@ MAX_BATCH = 16
 #: Threads that store inbound texts. Kept apart from the default executor, where the
 #: flows run, so an acknowledgment never queues behind a backlog of conversations.
 STORE_THREADS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class InboundSms:
-    message_sid: str
-    sender: str
-    body: str
-    opt_out_type: str | None
-    #: Over its sender's rate limit (bot/inbound/ratelimit.py): stored for the record, not answered.
-    rate_limited: bool = False
 
 
 class InboundWork:
@@ -83,10 +67,12 @@ class InboundWork:
         self._batch = batch
         self._store_pool = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="sms-store")
 
-    async def store(self, runtime: Runtime, sms: InboundSms) -> tuple[int, InboundMessage] | None:
+    async def store(
+        self, runtime: Runtime, message: InboundMessage, disposition: Disposition
+    ) -> tuple[int, InboundMessage] | None:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._store_pool, retry_once, lambda: store_inbound(runtime, sms)
+            self._store_pool, retry_once, lambda: store_inbound(runtime, message, disposition)
         )
 
     def submit(self, runtime: Runtime, message_id: int, inbound: InboundMessage) -> None:
@@ -139,7 +125,10 @@ class InboundWork:
         self._store_pool.shutdown(wait=True)
 
 
-def parse_inbound(form: FormData) -> InboundSms:
+def parse_inbound(form: FormData, *, now: datetime) -> tuple[InboundMessage, Disposition]:
+    """The text Twilio posted, and what to do with it (bar the rate limit, which the
+    webhook adds): a text from a number that is not a UK mobile is only kept for the
+    record, under its sender as given; Twilio's OptOutType is applied with it."""
     sid = _field(form, "MessageSid")
     sender = _field(form, "From")
     body = form.get("Body")
@@ -148,75 +137,39 @@ def parse_inbound(form: FormData) -> InboundSms:
     if not _SID.match(sid):
         raise BadRequest("MessageSid is malformed")
     opt_out = form.get("OptOutType")
-    return InboundSms(
-        message_sid=sid,
-        sender=sender,
-        body=body[:MAX_BODY],
-        opt_out_type=opt_out.strip().upper() if isinstance(opt_out, str) and opt_out else None,
-    )
-
-
-def store_inbound(runtime: Runtime, sms: InboundSms) -> tuple[int, InboundMessage] | None:
-    """Store the text (and any opt-out Twilio applied) in one transaction; durable on return.
-
-    Returns what to process next, or None for a repeat delivery or a number we never
-    answer. Twilio's OptOutType covers keywords configured on the Messaging Service
-    that our flows would not recognise; it is applied here, once, with the message.
-    """
-    now = runtime.clock.now()
+    opt_out_type = opt_out.strip().upper() if isinstance(opt_out, str) and opt_out else None
     try:
-        address = normalise_uk_mobile(sms.sender)
+        address = normalise_uk_mobile(sender)
     except PhoneNumberError:
         address = None
-
-    def record(target: Session | Connection) -> int | None:
-        return record_inbound(
-            target,
-            channel=Channel.SMS,
-            address=address or sms.sender[:64],
-            text=sms.body,
-            channel_message_id=sms.message_sid,
-            at=now,
-        )
-
-    if address is not None and not sms.rate_limited and sms.opt_out_type is None:
-        # The usual text: one autocommitted INSERT, the cheapest durable write there is.
-        message_id = runtime.db.write_now(record)
-        if message_id is None:
-            log.info("repeated Twilio delivery ignored sid=%s", sms.message_sid)
-            return None
+    if address is None:
+        disposition = Disposition.UNANSWERED_NUMBER
+    elif opt_out_type is None:
+        disposition = Disposition.ANSWER
     else:
-        with runtime.db.session() as session:
-            message_id = record(session)
-            if message_id is None:
-                log.info("repeated Twilio delivery ignored sid=%s", sms.message_sid)
-                return None
-            if address is None or sms.rate_limited:
-                stored = session.get(Message, message_id)
-                if stored is not None:
-                    stored.processed_at = now
-                    stored.intent = RATE_LIMITED_INTENT if sms.rate_limited else None
-                    session.add(stored)
-                log.info("text from a number we do not answer stored id=%s", message_id)
-                return None
-            if sms.opt_out_type in ("STOP", "START"):
-                _mirror_opt_out(session, address, opted_out=sms.opt_out_type == "STOP", now=now)
-    inbound = InboundMessage(
+        disposition = _CARRIER.get(opt_out_type, Disposition.CARRIER_KEYWORD)
+    message = InboundMessage(
         channel=Channel.SMS,
-        address=address,
-        text=sms.body,
-        channel_message_id=sms.message_sid,
+        address=address or sender[:64],
+        text=body[:MAX_BODY],
+        channel_message_id=sid,
         received_at=now,
     )
-    return message_id, inbound
+    return message, disposition
 
 
-def _mirror_opt_out(session: Session, mobile: str, *, opted_out: bool, now: datetime) -> None:
-    resident = session.exec(select(Resident).where(Resident.mobile == mobile)).first()
-    if resident is None:
-        return
-    if opted_out and resident.sms_opted_out_at is None:
-        resident.sms_opted_out_at = now
-    elif not opted_out:
-        resident.sms_opted_out_at = None
-    session.add(resident)
+_CARRIER = {"STOP": Disposition.CARRIER_STOP, "START": Disposition.CARRIER_START}
+
+
+def store_inbound(
+    runtime: Runtime, message: InboundMessage, disposition: Disposition
+) -> tuple[int, InboundMessage] | None:
+    """Store the text (and any opt-out Twilio applied) through `ingest`; durable on return.
+
+    Returns what to answer next, or None for a repeat delivery or a text stored only for
+    the record (a number we never answer, a flood).
+    """
+    message_id = ingest(runtime.db, message, disposition=disposition)
+    if message_id is None or not disposition.answered_by_pipeline:
+        return None
+    return message_id, storable(message)

@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from sqlalchemy.exc import DBAPIError
@@ -22,6 +21,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels.sms.forms import BadRequest
 from bot.channels.sms.inbound import PROCESS_CONCURRENCY, InboundWork, parse_inbound
 from bot.channels.sms.status import _record_status, parse_status
+from bot.common.events import Disposition
 from bot.inbound.ratelimit import over_limit
 from bot.runtime import Runtime
 
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 INBOUND_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/status"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+#: What a flood turns into RATE_LIMITED; a text Twilio flagged as a carrier keyword never is.
+_LIMITED = frozenset({Disposition.ANSWER, Disposition.UNANSWERED_NUMBER})
 
 
 def sms_router(
@@ -70,18 +72,20 @@ def sms_router(
         form = await signed_form(request)
         if isinstance(form, Response):
             return form
+        runtime: Runtime = request.app.state.runtime
         try:
-            sms = parse_inbound(form)
+            message, disposition = parse_inbound(form, now=runtime.clock.now())
         except BadRequest as exc:
             return Response(str(exc), status_code=400)
-        runtime: Runtime = request.app.state.runtime
         limit = runtime.settings.webhook_rate_per_minute
         state = request.app.state
-        flood = over_limit(state, limit, channel="sms", sender=sms.sender, text=sms.body)
-        if flood is not None and sms.opt_out_type is None:
-            sms = replace(sms, rate_limited=True)  # 200, so Twilio does not redeliver the flood
+        sender = str(form.get("From"))
+        flood = over_limit(state, limit, channel="sms", sender=sender, text=message.text)
+        if flood is not None and disposition in _LIMITED:
+            # 200, so Twilio does not redeliver the flood: stored, never answered.
+            disposition = Disposition.RATE_LIMITED
         try:
-            stored = await work.store(runtime, sms)
+            stored = await work.store(runtime, message, disposition)
         except DBAPIError as exc:
             log.error("inbound SMS not stored, database unavailable: %s", exc.__class__.__name__)
             return Response("database unavailable", status_code=503)

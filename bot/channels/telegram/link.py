@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 from telegram import KeyboardButton, ReplyKeyboardMarkup
 
 from storage.enums import Channel
 from storage.models import AuditEvent, LinkToken, Resident
 from storage.phones import PhoneNumberError, normalise_uk_mobile
-from storage.repositories import reachability
+from storage.repositories import link_tokens, reachability
 from storage.repositories.outbox import enqueue
-from storage.repositories.people import primary_landlord
+from storage.repositories.people import primary_landlord, resident_by_address
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +127,7 @@ def link_by_token(session: Session, *, token: str, telegram_id: int, now: dateti
     """Redeem a deep-link token: single use, and only before it expires."""
     if not is_token_shaped(token):
         return LinkOutcome(LinkStatus.BAD_TOKEN)
-    row = session.exec(
-        select(LinkToken).where(LinkToken.token_hash == hash_token(token)).with_for_update()
-    ).first()
+    row = link_tokens.token_for_update(session, token_hash=hash_token(token))
     if row is None or row.used_at is not None or row.expires_at <= now:
         return LinkOutcome(LinkStatus.BAD_TOKEN)
     resident = session.get(Resident, row.resident_id)
@@ -151,7 +149,7 @@ def link_by_contact(
         mobile = normalise_uk_mobile(phone if phone.startswith(("+", "0")) else f"+{phone}")
     except PhoneNumberError:
         return LinkOutcome(LinkStatus.NOT_FOUND)
-    resident = session.exec(select(Resident).where(Resident.mobile == mobile)).first()
+    resident = resident_by_address(session, channel=Channel.SMS, address=mobile)
     if resident is None:
         return LinkOutcome(LinkStatus.NOT_FOUND)
     return _link(session, resident, telegram_id=telegram_id, now=now, method="shared_contact")
@@ -160,7 +158,7 @@ def link_by_contact(
 def _link(
     session: Session, resident: Resident, *, telegram_id: int, now: datetime, method: str
 ) -> LinkOutcome:
-    holder = session.exec(select(Resident).where(Resident.telegram_id == telegram_id)).first()
+    holder = resident_by_address(session, channel=Channel.TELEGRAM, address=str(telegram_id))
     if holder is not None and holder.id != resident.id:
         return LinkOutcome(LinkStatus.TAKEN)
     previous = resident.telegram_id

@@ -32,26 +32,27 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from telegram import Bot, CallbackQuery, Update
 from telegram import Message as TgMessage
 from telegram.constants import ChatType
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.telegram.sender import TelegramSender, parse_callback_data
 from bot.channels.telegram import link as linking
-from bot.common.events import InboundMessage
+from bot.channels.telegram.sender import TelegramSender, parse_callback_data
+from bot.common.events import Disposition, InboundMessage
+from bot.inbound.ingest import RECORD_ONLY_INTENTS, ingest, storable
 from bot.inbound.pipeline import Pipeline
 from bot.inbound.ratelimit import over_limit, retry_after_header
 from bot.operatives.handlers import OperativeAnswer, OperativeDesk  # operatives (issue 7)
 from flows.clock import Clock
 from storage.db import Database
-from storage.enums import Channel, Direction
+from storage.enums import Channel
 from storage.models import Message, OutboxMessage
+from storage.repositories import button_presses
 from storage.repositories.outbox import enqueue
 from storage.repositories.people import resident_by_address
-from storage.repositories.transcript import record_inbound
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ TAKEN = (
 _NEWER_LOOKED_AT = 50
 _REPLY_KEY = re.compile(r"^reply:(\d+):\d+$")
 #: Rows stored only for the record (linking, unknown users) are marked with this intent.
-LINK_INTENT = "telegram_link"
+LINK_INTENT = RECORD_ONLY_INTENTS[Disposition.LINKING]
 REPLY_VALIDITY = timedelta(hours=24)
 SHUTDOWN_GRACE_SECONDS = 10.0
 START_RETRY_SECONDS = 5.0
@@ -130,7 +131,7 @@ class TelegramInbox:
         self.clock = clock
         self.sender = sender
         self._chat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.operatives = OperativeDesk(db=db, clock=clock)  # operatives (issue 7)
+        self.operatives = OperativeDesk(db=db, clock=clock, ingest=ingest)  # issue 7
 
     async def accept(self, update: Update) -> Work | None:
         """Store what the update carries; None when there is nothing (more) to do."""
@@ -213,7 +214,7 @@ class TelegramInbox:
             if token:
                 return self._accept_start(session, update_id, message, token, now)
             if resident is None:
-                if self._record(session, update_id, address, text, now, processed=True) is None:
+                if self._record(session, update_id, address, text, now) is None:
                     return None
                 return Say(message.chat.id, linking.how_to_link_text(session), share_contact=True)
             inbound = InboundMessage(
@@ -223,8 +224,8 @@ class TelegramInbox:
                 channel_message_id=str(update_id),
                 received_at=now,
             )
-            message_id = self._record(session, update_id, address, text, now)
-            return None if message_id is None else Converse(message_id, inbound)
+            message_id = ingest(session, inbound)
+            return None if message_id is None else Converse(message_id, storable(inbound))
 
     def _accept_start(
         self, session: Session, update_id: int, message: TgMessage, token: str, now: Any
@@ -232,7 +233,7 @@ class TelegramInbox:
         user = message.from_user
         assert user is not None
         # The token is a secret: the transcript keeps the command, never the token.
-        message_id = self._record(session, update_id, str(user.id), "/start", now, processed=True)
+        message_id = self._record(session, update_id, str(user.id), "/start", now)
         if message_id is None:
             return None
         outcome = linking.link_by_token(session, token=token, telegram_id=user.id, now=now)
@@ -245,9 +246,7 @@ class TelegramInbox:
         contact = message.contact
         assert user is not None and contact is not None
         address = str(user.id)
-        message_id = self._record(
-            session, update_id, address, "(shared a contact)", now, processed=True
-        )
+        message_id = self._record(session, update_id, address, "(shared a contact)", now)
         if message_id is None:
             return None
         if contact.user_id != user.id:
@@ -309,27 +308,21 @@ class TelegramInbox:
             )  # fmt: skip
             if key is None:
                 return AnswerPress(query.id)
-            message_id = record_inbound(
-                session,
-                channel=Channel.TELEGRAM,
-                address=address,
-                text=key,
-                channel_message_id=f"press:{choice.outbox_id}",
-                at=now,
-            )
-        if message_id is None:  # this keyboard was pressed before
-            return AnswerPress(query.id)
-        keyboard = query.message
-        return Converse(
-            message_id,
-            InboundMessage(
+            inbound = InboundMessage(
                 channel=Channel.TELEGRAM,
                 address=address,
                 text=key,
                 channel_message_id=f"press:{choice.outbox_id}",
                 received_at=now,
                 option_key=key,
-            ),
+            )
+            message_id = ingest(session, inbound)
+        if message_id is None:  # this keyboard was pressed before
+            return AnswerPress(query.id)
+        keyboard = query.message
+        return Converse(
+            message_id,
+            inbound,
             callback_query_id=query.id,
             keyboard_chat_id=keyboard.chat.id if keyboard is not None else None,
             keyboard_message_id=keyboard.message_id if keyboard is not None else None,
@@ -342,24 +335,16 @@ class TelegramInbox:
         address: str,
         text: str,
         now: Any,
-        *,
-        processed: bool = False,
     ) -> int | None:
-        message_id = record_inbound(
-            session,
+        """Store an update only for the record (linking, someone we do not know yet)."""
+        inbound = InboundMessage(
             channel=Channel.TELEGRAM,
             address=address,
             text=text,
             channel_message_id=str(update_id),
-            at=now,
+            received_at=now,
         )
-        if message_id is not None and processed:
-            stored = session.get(Message, message_id)
-            if stored is not None:
-                stored.processed_at = now
-                stored.intent = LINK_INTENT
-                session.add(stored)
-        return message_id
+        return ingest(session, inbound, disposition=Disposition.LINKING)
 
 
 def current_choice(
@@ -374,29 +359,18 @@ def current_choice(
         key = keys[index] if 0 <= index < len(keys) else None
     if key is None or key not in keys:
         return None
-    newer = session.exec(
-        select(OutboxMessage.payload)
-        .where(
-            OutboxMessage.channel == Channel.TELEGRAM,
-            OutboxMessage.address == address,
-            col(OutboxMessage.id) > outbox_id,
-        )
-        .order_by(col(OutboxMessage.id))
-        .limit(_NEWER_LOOKED_AT)
-    ).all()
+    newer = button_presses.payloads_after(
+        session, address=address, outbox_id=outbox_id, limit=_NEWER_LOOKED_AT
+    )
     if any(_option_keys(payload.get("options")) for payload in newer):
         return None
-    said_since = select(Message.id).where(
-        Message.channel == Channel.TELEGRAM,
-        Message.address == address,
-        Message.direction == Direction.INBOUND,
-    )
     asked_for = _REPLY_KEY.match(row.idempotency_key)
-    if asked_for is not None:
-        said_since = said_since.where(col(Message.id) > int(asked_for.group(1)))
-    else:
-        said_since = said_since.where(col(Message.created_at) > row.created_at)
-    if session.exec(said_since.limit(1)).first() is not None:
+    if button_presses.said_since(
+        session,
+        address=address,
+        after_message_id=int(asked_for.group(1)) if asked_for is not None else None,
+        after=row.created_at if asked_for is None else None,
+    ):
         return None
     return key
 
