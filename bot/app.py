@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
@@ -12,6 +13,8 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -144,6 +147,13 @@ def create_app(
         runtime.db.dispose()
 
     app = FastAPI(title="Doorstep", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> Response:
+        """422 with the problems found, written as ASCII JSON: FastAPI's own answer echoes
+        the input as UTF-8, which a lone surrogate cannot be, and became a 500."""
+        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")
     app.state.runtime = runtime
     # Telegram (issue 5): POST /webhooks/telegram and app.state.telegram, or a log line.
     from bot.channels.telegram.setup import mount_telegram

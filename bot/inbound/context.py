@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from flows.context import (
     AccessNeedView,
@@ -21,18 +21,8 @@ from flows.context import (
 )
 from flows.windows import DEFAULT_WINDOWS, VisitWindow, window_named, windows_from_config
 from storage.enums import AppointmentStatus, JobStatus
-from storage.models import (
-    AccessNeed,
-    Appointment,
-    AppointmentEvent,
-    Availability,
-    Contractor,
-    Feedback,
-    Landlord,
-    Operative,
-    RepairJob,
-    Resident,
-)
+from storage.models import Appointment, AppointmentEvent, Landlord, RepairJob, Resident
+from storage.repositories import resident_world
 from storage.repositories.people import primary_landlord
 
 #: Used only when no landlord is configured yet, so an unknown number still gets an answer.
@@ -107,15 +97,8 @@ def build_context(
 def _operatives(session: Session, ids: set[int]) -> dict[int, OperativeView]:
     """The operatives of these appointments with their employers, in one query (only
     the resident's own: most messages come from residents with no visit at all)."""
-    if not ids:
-        return {}
-    rows = session.exec(
-        select(Operative, Contractor.name)
-        .join(Contractor, col(Contractor.id) == col(Operative.contractor_id), isouter=True)
-        .where(col(Operative.id).in_(sorted(ids)))
-    ).all()
     result = {}
-    for operative, employer in rows:
+    for operative, employer in resident_world.operatives_with_employers(session, operative_ids=ids):
         assert operative.id is not None
         result[operative.id] = OperativeView(
             id=operative.id,
@@ -144,41 +127,23 @@ def resident_views(
     ids = [r.id for r in residents if r.id is not None]
     if not ids:
         return {}
-    jobs = session.exec(
-        select(RepairJob).where(col(RepairJob.resident_id).in_(ids)).order_by(col(RepairJob.id))
-    ).all()
+    jobs = resident_world.jobs_of(session, resident_ids=ids)
     jobs_by_id = {j.id: j for j in jobs}
     needs: dict[int, list[AccessNeedView]] = {}
-    for n in session.exec(
-        select(AccessNeed)
-        .where(col(AccessNeed.resident_id).in_(ids), col(AccessNeed.active).is_(True))
-        .order_by(col(AccessNeed.id))
-    ).all():
+    for n in resident_world.active_needs_of(session, resident_ids=ids):
         needs.setdefault(n.resident_id, []).append(
             AccessNeedView(n.id or 0, str(n.category), n.own_words, n.consent_to_share, n.review_by)
         )
-    appointments = (
-        session.exec(
-            select(Appointment)
-            .where(col(Appointment.job_id).in_(list(jobs_by_id)))
-            .order_by(col(Appointment.starts_at))
-        ).all()
-        if jobs_by_id
-        else []
+    appointments = resident_world.appointments_of(
+        session, job_ids=[j for j in jobs_by_id if j is not None]
     )
     operatives = _operatives(session, {a.operative_id for a in appointments})
-    given = (
-        set(
-            session.exec(
-                select(Feedback.resident_id, Feedback.appointment_id).where(
-                    col(Feedback.resident_id).in_(ids), col(Feedback.completed_at).is_not(None)
-                )
-            ).all()
-        )
-        if appointments
-        else set()
+    given = resident_world.completed_feedback(session, resident_ids=ids) if appointments else set()
+    latest = resident_world.latest_events(
+        session,
+        appointment_ids=[a.id for a in appointments if a.id is not None],
+        kinds=LIVE_EVENTS,
     )
-    latest = _latest_events(session, [a.id for a in appointments if a.id is not None])
     upcoming: dict[int, list[AppointmentView]] = {}
     past: dict[int, list[AppointmentView]] = {}
     mentioned: dict[int, dict[int, OperativeView]] = {}
@@ -230,23 +195,6 @@ def resident_views(
     return views
 
 
-def _latest_events(session: Session, appointment_ids: list[int]) -> dict[int, AppointmentEvent]:
-    """The newest live-status event of each appointment, in one query."""
-    latest: dict[int, AppointmentEvent] = {}
-    if not appointment_ids:
-        return latest
-    for event in session.exec(
-        select(AppointmentEvent)
-        .where(
-            col(AppointmentEvent.appointment_id).in_(appointment_ids),
-            col(AppointmentEvent.kind).in_(LIVE_EVENTS),
-        )
-        .order_by(col(AppointmentEvent.at), col(AppointmentEvent.id))
-    ).all():
-        latest[event.appointment_id] = event
-    return latest
-
-
 def _appointment_view(
     appointment: Appointment,
     job: RepairJob,
@@ -287,20 +235,8 @@ def _slots(
     windows: tuple[VisitWindow, ...],
 ) -> tuple[SlotView, ...]:
     today = now.astimezone(zone).date()
-    trades = {
-        o.id: tuple(o.trades)
-        for o in session.exec(select(Operative).where(col(Operative.active).is_(True))).all()
-        if o.id is not None
-    }
-    rows = session.exec(
-        select(Availability)
-        .where(
-            col(Availability.day) > today,
-            col(Availability.day) <= today + SLOT_HORIZON,
-            col(Availability.booked) < col(Availability.capacity),
-        )
-        .order_by(col(Availability.day), col(Availability.window))
-    ).all()
+    trades = resident_world.active_operative_trades(session)
+    rows = resident_world.bookable_windows(session, after=today, until=today + SLOT_HORIZON)
     result = []
     for row in rows:
         if row.operative_id not in trades or row.id is None:

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlmodel import col, select
 
 from bot.common.clock import FixedClock, SimulatedClock
 from bot.common.events import InboundMessage
@@ -29,6 +28,7 @@ from bot.web.public_pages import photo_file
 from storage.enums import Channel
 from storage.models import Appointment, RepairJob
 from storage.phones import PhoneNumberError, normalise_uk_mobile
+from storage.repositories import resident_world
 from storage.repositories.people import list_residents, open_jobs, resident_by_address
 from storage.repositories.transcript import transcript
 
@@ -206,11 +206,8 @@ async def visits(
             resident = resident_by_address(session, channel=Channel.SMS, address=address)
             if resident is None:
                 return []
-            rows = session.exec(
-                select(Appointment, RepairJob)
-                .where(Appointment.job_id == RepairJob.id, RepairJob.resident_id == resident.id)
-                .order_by(col(Appointment.starts_at))
-            ).all()
+            assert resident.id is not None
+            rows = resident_world.visits_of(session, resident_id=resident.id)
             return [
                 {
                     "id": a.id,

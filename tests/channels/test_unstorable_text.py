@@ -174,3 +174,19 @@ def test_a_simulator_message_with_unstorable_text_is_stored_and_answered(
     assert response.json()["replies"], "no answer"
     stored = _last_inbound(demo_db, Channel.SIMULATOR, MARGARET)
     assert stored.text == "hel\ufffdlo"
+
+
+@pytest.mark.parametrize("field", ["phone", "option_key", "message_id"])
+def test_a_lone_surrogate_in_another_simulator_field_is_refused_not_a_crash(
+    client: TestClient, demo_db: Database, field: str
+) -> None:
+    body: dict[str, Any] = {"phone": MARGARET, "text": "hello"}
+    body[field] = f"x{chr(0xD800)}y"
+    response = client.post(
+        "/simulator/api/messages",
+        content=_escaped(body),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["detail"]
