@@ -154,6 +154,7 @@ def create_app(
         the input as UTF-8, which a lone surrogate cannot be, and became a 500."""
         body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
         return Response(body, status_code=422, media_type="application/json")
+
     app.state.runtime = runtime
     # Telegram (issue 5): POST /webhooks/telegram and app.state.telegram, or a log line.
     from bot.channels.telegram.setup import mount_telegram
