@@ -14,6 +14,7 @@ from storage.models.people import (
     StaffUser,
 )
 from storage.models.records import AuditEvent, Complaint, Feedback, StaffTask
+from storage.models.staff_sessions import StaffLoginAttempt, StaffSession  # issue 13
 from storage.models.work import Appointment, AppointmentEvent, Availability, Disclosure, RepairJob
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "Property",
     "RepairJob",
     "Resident",
+    "StaffLoginAttempt",
+    "StaffSession",
     "StaffTask",
     "StaffUser",
 ]

@@ -121,3 +121,7 @@ class StaffUser(SQLModel, table=True):
     role: StaffRole = enum_field(StaffRole, default=StaffRole.STAFF)
     active: bool = True
     created_at: datetime = utc_field()
+    #: Base32 TOTP secret once two-factor sign-in is set up (issue 13); None without it.
+    totp_secret: str | None = Field(default=None, max_length=64)
+    #: The last 30-second step whose code was accepted: a code is never accepted twice.
+    totp_last_step: int | None = bigint_field()
