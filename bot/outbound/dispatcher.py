@@ -13,8 +13,12 @@ A cycle:
    one failed and mirrored into the resident's record (opted out, unreachable; Telegram
    falls back to SMS).
 
-A row left `sending` by a crashed dispatcher is reconciled: the provider is asked whether
-it got the message, and only if it did not is the row sent again.
+A row left `sending` (a crashed dispatcher, or a send that timed out, so the provider may
+have it) is reconciled: the provider is asked whether it got the message, and only if it
+did not is the row sent again. A provider id is claimed by one row only: a sender that
+can only guess (Twilio matches on recipient and text) lists every candidate, and the row
+takes the oldest one no other row holds; if every candidate is held, the provider has
+nothing of this row's and it goes back to `pending`.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -42,6 +46,20 @@ from storage.repositories import outbox, reachability
 log = logging.getLogger(__name__)
 
 SentHook = Callable[[Session, OutboxMessage, datetime], None]
+
+#: `SendError` codes saying the provider may have taken the message (no answer in time):
+#: such a row stays `sending` until `reconcile_stuck` has asked the provider.
+UNCERTAIN_CODES = frozenset({"timeout"})
+
+
+@runtime_checkable
+class ListsCandidates(Protocol):
+    """A sender whose provider cannot be asked by our reference (Twilio): it lists every
+    message that could be this one, oldest first, and the dispatcher claims one."""
+
+    async def candidates(
+        self, message: OutgoingMessage, *, since: datetime
+    ) -> Sequence[SendReceipt]: ...
 
 
 @dataclass
@@ -95,6 +113,9 @@ class Dispatcher:
     #: Called in the recording transaction for each sent row (e.g. start a feedback flow).
     on_sent: SentHook | None = None
     metrics: Metrics | None = None
+    #: Rows this dispatcher has claimed and not yet recorded: `sending` because they are
+    #: on their way (a paced batch can wait minutes), not because anyone died.
+    _in_flight: set[int] = field(default_factory=set, init=False, repr=False)
 
     async def run_once(self, *, limit: int | None = None) -> DispatchStats:
         """Send everything due now (up to `limit` rows); returns what happened.
@@ -110,6 +131,7 @@ class Dispatcher:
                 self.batch_size if limit is None else min(self.batch_size, limit - claimed_so_far)
             )
             stats, claimed = await asyncio.to_thread(self._claim, size)
+            self._in_flight.update(c.outbox_id for c in claimed)
             total.add(stats)
             claimed_so_far += stats.handled + len(claimed)
             if in_flight is not None:
@@ -126,8 +148,11 @@ class Dispatcher:
     async def _finish(
         self, claimed: list[_Claimed], sending: asyncio.Task[list[SendReceipt | SendError]]
     ) -> DispatchStats:
-        results = await sending
-        return await asyncio.to_thread(self._record, claimed, results)
+        try:
+            results = await sending
+            return await asyncio.to_thread(self._record, claimed, results)
+        finally:
+            self._in_flight.difference_update(c.outbox_id for c in claimed)
 
     # -- 1. claim -------------------------------------------------------------------------
 
@@ -244,6 +269,16 @@ class Dispatcher:
                     if self.on_sent is not None:
                         self.on_sent(session, cast(OutboxMessage, row), now)
                     outcome = "sent"
+                elif result.code in UNCERTAIN_CODES:
+                    # The provider may have it: sending again could text them twice. The
+                    # row stays `sending`, claimed now, for `reconcile_stuck` to settle.
+                    log.warning("no answer from the provider outbox_id=%s", item.outbox_id)
+                    outbox.note_uncertain(
+                        session,
+                        outbox_id=item.outbox_id,
+                        reason=f"{result.code} {result}"[:500],
+                    )
+                    outcome = "retried"
                 elif (orm := session.get(OutboxMessage, item.outbox_id)) is None:
                     continue
                 elif self._failed(session, orm, item, result, now):
@@ -348,21 +383,29 @@ class Dispatcher:
     # -- after a crash --------------------------------------------------------------------
 
     async def reconcile_stuck(self, *, older_than: timedelta = timedelta(minutes=2)) -> int:
-        """Settle rows left `sending` (a dispatcher died mid-send): ask the provider first."""
+        """Settle rows left `sending` (a dispatcher died mid-send, or the provider did not
+        answer in time): ask the provider first. Returns how many rows were settled."""
         now = self.clock.now()
         stuck = await asyncio.to_thread(self._stuck, now - older_than)
         settled = 0
         for outbox_id, message, claimed_at in stuck:
+            if outbox_id in self._in_flight:
+                continue  # still being sent by this very dispatcher
             sender = self.senders.get(message.channel)
             if sender is None:
                 continue
             try:
-                receipt = await sender.reconcile(message, since=claimed_at)
+                if isinstance(sender, ListsCandidates):
+                    found = tuple(await sender.candidates(message, since=claimed_at))
+                    guessed = True
+                else:
+                    receipt = await sender.reconcile(message, since=claimed_at)
+                    found, guessed = (() if receipt is None else (receipt,)), False
             except SendError as exc:
                 log.warning("could not reconcile outbox_id=%s: %s", outbox_id, exc)
                 continue
-            await asyncio.to_thread(self._settle_stuck, outbox_id, message, receipt)
-            settled += 1
+            if await asyncio.to_thread(self._settle_stuck, outbox_id, message, found, guessed):
+                settled += 1
         return settled
 
     def _stuck(self, before: datetime) -> list[tuple[int, OutgoingMessage, datetime]]:
@@ -379,20 +422,50 @@ class Dispatcher:
             ]
 
     def _settle_stuck(
-        self, outbox_id: int, message: OutgoingMessage, receipt: SendReceipt | None
-    ) -> None:
+        self,
+        outbox_id: int,
+        message: OutgoingMessage,
+        found: Sequence[SendReceipt],
+        guessed: bool,
+    ) -> bool:
+        """Sent with the first receipt whose provider id no other row holds, else pending.
+
+        `guessed`: `found` is every candidate the provider has (oldest first), so when all
+        are held by other rows this row's message never arrived. A sender that answers by
+        our own reference gives one receipt; if another row holds its id, something is
+        wrong that a person must look at, and the row is left `sending` (never resent).
+        Claims are serialised (`outbox.lock_provider_claims`), so two dispatchers
+        reconciling at once cannot both take one provider message.
+        """
         now = self.clock.now()
         with self.db.session() as session:
+            outbox.lock_provider_claims(session)
             row = session.get(OutboxMessage, outbox_id)
             if row is None or row.status != OutboxStatus.SENDING:
-                return
-            if receipt is not None:
+                return False
+            held = outbox.provider_ids_held(
+                session,
+                provider_message_ids=[
+                    r.provider_message_id for r in found if r.provider_message_id
+                ],
+                other_than=outbox_id,
+            )
+            free = [r for r in found if r.provider_message_id not in held]
+            if free:
                 log.info("reconciled: provider had outbox_id=%s", outbox_id)
-                self._mark_sent(session, row, message, receipt, now)
-                return
+                self._mark_sent(session, row, message, free[0], now)
+                return True
+            if found and not guessed:
+                log.error(
+                    "reconcile: the provider's message for outbox_id=%s is recorded on another "
+                    "row; left sending for a person to check",
+                    outbox_id,
+                )
+                return False
             log.info("reconciled: provider never got outbox_id=%s; sending again", outbox_id)
             row.status, row.claimed_at, row.claimed_by = OutboxStatus.PENDING, None, None
             session.add(row)
+            return True
 
 
 _COUNTER = {Decision.DEFER: "deferred", Decision.EXPIRE: "expired", Decision.BLOCK: "blocked"}

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, insert, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -183,13 +184,16 @@ def mark_sent(
 
 
 def stuck_sending(session: Session, *, claimed_before: datetime) -> list[OutboxMessage]:
-    """Rows left `sending` since before `claimed_before` (a dispatcher died mid-send)."""
+    """Rows left `sending` since before `claimed_before` (a dispatcher died mid-send, or
+    the provider did not answer), in the order they were queued."""
     return list(
         session.exec(
-            select(OutboxMessage).where(
+            select(OutboxMessage)
+            .where(
                 OutboxMessage.status == OutboxStatus.SENDING,
                 col(OutboxMessage.claimed_at) <= claimed_before,
             )
+            .order_by(col(OutboxMessage.id))
         ).all()
     )
 
@@ -291,3 +295,48 @@ def decisions_for(session: Session, *, outbox_ids: Sequence[int]) -> list[Contac
             .order_by(col(ContactDecision.id))
         ).all()
     )
+
+
+# -- reconciliation: one provider message, one row -----------------------------------------
+
+#: PostgreSQL advisory lock key serialising provider-id claims (any fixed 64-bit number,
+#: the same in every instance; the leader lock uses another).
+PROVIDER_CLAIMS_LOCK = 0x446F_6F72_5349_4473
+
+
+def lock_provider_claims(session: Session) -> None:
+    """Serialise reconciliation claims until this transaction ends.
+
+    Nothing in the schema makes `provider_message_id` unique, so "no other row holds
+    this id" is checked and claimed under this lock: on PostgreSQL a transaction-scoped
+    advisory lock; SQLite already holds its one write lock from BEGIN IMMEDIATE.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROVIDER_CLAIMS_LOCK}
+        )
+
+
+def provider_ids_held(
+    session: Session, *, provider_message_ids: Sequence[str], other_than: int
+) -> set[str]:
+    """Which of these provider message ids an outbox row other than `other_than` holds."""
+    if not provider_message_ids:
+        return set()
+    table = _OUTBOX
+    return {
+        str(row[0])
+        for row in session.execute(
+            select(table.c.provider_message_id).where(
+                table.c.provider_message_id.in_(list(provider_message_ids)),
+                table.c.id != other_than,
+            )
+        )
+    }
+
+
+def note_uncertain(session: Session, *, outbox_id: int, reason: str) -> None:
+    """A send the provider did not answer: the row stays `sending` (it may have arrived)
+    until reconciled; only the reason is recorded."""
+    table = _OUTBOX
+    session.execute(update(table).where(table.c.id == outbox_id).values(last_error=reason))

@@ -1,4 +1,9 @@
-"""The SMS sender against a local fake Twilio, through the real twilio client."""
+"""The SMS sender against a local fake Twilio, through the real twilio client.
+
+The reconciliation tests run the real dispatcher on both databases: after a crash or a
+time-out a row takes a Twilio message only if no other row holds it, and a send Twilio
+may have taken is never repeated blindly, not even by a restarted service.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,15 @@ import asyncio
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
+from sqlmodel import select
 
-from bot.channels.sms.sender import TwilioConfig, TwilioSender
+from bot.channels.sms.sender import TwilioConfig, TwilioSender, callback_url
 from bot.common.clock import FixedClock
-from bot.outbound.sending import OutgoingMessage, SendError
+from bot.outbound.dispatcher import Dispatcher
+from bot.outbound.sending import OutgoingMessage, SendError, SendReceipt
 from fakes.fake_twilio import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -20,9 +28,16 @@ from fakes.fake_twilio import (
     FakeTwilio,
     Hang,
     running,
+    sign,
 )
+from fakes.sms_harness import sms_settings, sms_world
 from flows.messages import Option
-from storage.enums import Channel
+from flows.windows import LONDON
+from nlu.builtin import BuiltinInterpreter
+from storage.db import Database
+from storage.enums import Channel, OutboxStatus
+from storage.models import Message, OutboxMessage, Resident
+from storage.repositories.outbox import enqueue
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 CALLBACK = "https://doorstep.example.org/webhooks/twilio/status"
@@ -33,7 +48,7 @@ def fake() -> Iterator[FakeTwilio]:
     yield from running(lambda: NOW)
 
 
-def sender(fake: FakeTwilio, **overrides: object) -> TwilioSender:
+def sender(fake: FakeTwilio, clock: FixedClock | None = None, **overrides: object) -> TwilioSender:
     config = {
         "account_sid": ACCOUNT_SID,
         "auth_token": AUTH_TOKEN,
@@ -45,7 +60,7 @@ def sender(fake: FakeTwilio, **overrides: object) -> TwilioSender:
         "timeout_seconds": 2.0,
         **overrides,
     }
-    return TwilioSender(TwilioConfig(**config), clock=FixedClock(NOW))  # type: ignore[arg-type]
+    return TwilioSender(TwilioConfig(**config), clock=clock or FixedClock(NOW))  # type: ignore[arg-type]
 
 
 def message(
@@ -78,7 +93,7 @@ def test_a_text_goes_out_with_options_callback_and_validity(fake: FakeTwilio) ->
     )
     assert request.one("MessagingServiceSid") == MESSAGING_SERVICE_SID
     assert request.one("From") is None
-    assert request.one("StatusCallback") == CALLBACK
+    assert request.one("StatusCallback") == CALLBACK + "?outbox=1"  # our reference travels
     assert request.one("ValidityPeriod") == "7200"
     (accepted,) = fake.accepted()
     assert receipt.provider_message_id == accepted["sid"]  # type: ignore[attr-defined]
@@ -127,26 +142,27 @@ def test_twilio_errors_say_what_the_next_attempt_should_be(
     assert fake.accepted() == []
 
 
-def test_a_send_that_timed_out_is_checked_and_not_sent_twice(fake: FakeTwilio) -> None:
+def test_a_send_that_timed_out_says_so_and_is_never_repeated_by_the_sender(
+    fake: FakeTwilio,
+) -> None:
     fake.script.append(Hang(1.5))
 
-    async def scenario() -> tuple[SendError, object]:
+    async def scenario() -> tuple[SendError, list[SendReceipt]]:
         s = sender(fake, timeout_seconds=0.3)
         try:
             with pytest.raises(SendError) as caught:
                 await s.send(message())
-            retried = await s.send(message())
+            found = await s.candidates(message(), since=NOW)
         finally:
             await s.aclose()
-        return caught.value, retried
+        return caught.value, found
 
-    error, retried = asyncio.run(scenario())
+    error, found = asyncio.run(scenario())
     assert error.permanent is False
-    assert error.code == "timeout"
-    (accepted,) = fake.accepted()  # Twilio got it once, and only once
-    assert retried.provider_message_id == accepted["sid"]  # type: ignore[attr-defined]
+    assert error.code == "timeout"  # the dispatcher leaves the row `sending` for this
+    (accepted,) = fake.accepted()  # Twilio got it, once
+    assert [r.provider_message_id for r in found] == [accepted["sid"]]
     assert len(fake.sent()) == 1
-    assert any(r.method == "GET" for r in fake.requests)
 
 
 def test_reconcile_after_a_crash_finds_the_message_or_says_it_never_arrived(
@@ -194,3 +210,212 @@ def test_wrong_credentials_are_not_blamed_on_the_resident(fake: FakeTwilio) -> N
         asyncio.run(_send(sender(fake, auth_token="not-the-token"), message()))
     assert caught.value.permanent is False
     assert caught.value.retry_after is not None and caught.value.retry_after >= 60
+
+
+def test_candidates_are_every_like_message_oldest_first_and_never_an_undelivered_one(
+    fake: FakeTwilio,
+) -> None:
+    async def scenario() -> list[SendReceipt]:
+        s = sender(fake)
+        try:
+            for outbox_id in (1, 2, 3):
+                await s.send(message(outbox_id))
+            fake.set_status(fake.accepted()[2]["sid"], "undelivered", 30003)
+            return await s.candidates(message(4), since=NOW)
+        finally:
+            await s.aclose()
+
+    found = asyncio.run(scenario())
+    first, second, _ = fake.created()
+    assert [r.provider_message_id for r in found] == [first.sid, second.sid]
+    assert [c.reference() for c in fake.created()] == ["1", "2", "3"]
+
+
+def test_the_reference_is_added_to_a_callback_url_that_has_a_query_already() -> None:
+    assert (
+        callback_url("https://x.example/s?a=1&outbox=9", 12) == "https://x.example/s?a=1&outbox=12"
+    )
+
+
+# -- reconciliation through the real dispatcher, on both databases --------------------------
+
+SAME_TEXT = "Thanks, we have noted that."
+MARGARET = "+447400123456"
+
+
+def _queue(db: Database, key: str, at: datetime) -> int:
+    with db.session() as session:
+        margaret = session.exec(select(Resident).where(Resident.mobile == MARGARET)).one()
+        outbox_id = enqueue(
+            session,
+            key=key,
+            kind="reply",
+            purpose="reply",
+            text=SAME_TEXT,
+            not_before=at,
+            now=at,
+            channel=Channel.SMS,
+            address=MARGARET,
+            resident_id=margaret.id,
+            expires_at=at + timedelta(hours=1),
+        )
+    assert outbox_id is not None
+    return outbox_id
+
+
+def _row(db: Database, outbox_id: int) -> OutboxMessage:
+    with db.session() as session:
+        row = session.get(OutboxMessage, outbox_id)
+        assert row is not None
+        return row
+
+
+def _left_sending(db: Database, outbox_id: int, at: datetime) -> None:
+    """What a dispatcher that claimed the row and died before calling Twilio leaves."""
+    with db.session() as session:
+        row = session.get(OutboxMessage, outbox_id)
+        assert row is not None
+        row.status, row.claimed_at, row.claimed_by, row.attempts = "sending", at, "dead", 1
+        session.add(row)
+
+
+def _transcript(db: Database, outbox_id: int) -> list[Message]:
+    with db.session() as session:
+        return list(session.exec(select(Message).where(Message.outbox_id == outbox_id)).all())
+
+
+def test_a_row_left_sending_never_takes_the_sid_another_row_holds(
+    demo_db: Database, clock: FixedClock, fake: FakeTwilio
+) -> None:
+    fake.now = clock.now
+    first = _queue(demo_db, "same:1", clock.now())
+
+    async def scenario() -> int:
+        s = sender(fake, clock)
+        dispatcher = Dispatcher(db=demo_db, senders={Channel.SMS: s}, clock=clock, zone=LONDON)
+        try:
+            await dispatcher.run_once()
+            second = _queue(demo_db, "same:2", clock.now())
+            _left_sending(demo_db, second, clock.now())
+            clock.advance(timedelta(minutes=3))
+            assert await dispatcher.reconcile_stuck() == 1
+            # Twilio has the same text to the same number, but it is the first row's.
+            assert _row(demo_db, second).status == OutboxStatus.PENDING
+            assert _row(demo_db, second).provider_message_id is None
+            await dispatcher.run_once()
+            return second
+        finally:
+            await s.aclose()
+
+    second = asyncio.run(scenario())
+    created = fake.created()
+    assert len(created) == 2, "the resident got both texts"
+    assert [c.reference() for c in created] == [str(first), str(second)]
+    for outbox_id, message_created in zip((first, second), created, strict=True):
+        row = _row(demo_db, outbox_id)
+        assert row.status == OutboxStatus.SENT
+        assert row.provider_message_id == message_created.sid  # its own, and only its own
+        assert len(_transcript(demo_db, outbox_id)) == 1
+
+
+def test_a_timed_out_send_is_settled_from_twilio_and_not_sent_again_after_a_restart(
+    demo_db: Database, clock: FixedClock, fake: FakeTwilio
+) -> None:
+    fake.now = clock.now
+    earlier = _queue(demo_db, "same:0", clock.now())  # the same text, sent before
+    fake.script.extend([None, Hang(1.5)])  # type: ignore[list-item]
+
+    async def scenario() -> int:
+        s = sender(fake, clock, timeout_seconds=0.3)
+        dispatcher = Dispatcher(db=demo_db, senders={Channel.SMS: s}, clock=clock, zone=LONDON)
+        try:
+            await dispatcher.run_once()
+            doubtful = _queue(demo_db, "same:1", clock.now())
+            stats = await dispatcher.run_once()
+        finally:
+            await s.aclose()
+        assert stats.retried == 1
+        # Twilio may have it: not put back to be sent again, left for reconciliation.
+        assert _row(demo_db, doubtful).status == OutboxStatus.SENDING
+        # The service restarts: a new sender and dispatcher know nothing of the time-out.
+        clock.advance(timedelta(minutes=3))
+        s = sender(fake, clock)
+        dispatcher = Dispatcher(db=demo_db, senders={Channel.SMS: s}, clock=clock, zone=LONDON)
+        try:
+            assert (await dispatcher.run_once()).handled == 0
+            assert await dispatcher.reconcile_stuck() == 1
+            assert (await dispatcher.run_once()).handled == 0
+        finally:
+            await s.aclose()
+        return doubtful
+
+    doubtful = asyncio.run(scenario())
+    first, second = fake.created()
+    assert (first.reference(), second.reference()) == (str(earlier), str(doubtful))
+    assert _row(demo_db, earlier).provider_message_id == first.sid
+    row = _row(demo_db, doubtful)
+    assert (row.status, row.provider_message_id) == (OutboxStatus.SENT, second.sid)
+    assert len(_transcript(demo_db, doubtful)) == 1
+
+
+def test_a_delivery_report_to_the_referenced_callback_is_accepted_and_cannot_be_moved(
+    demo_db: Database, clock: FixedClock, interpreter: BuiltinInterpreter, fake: FakeTwilio
+) -> None:
+    fake.now = clock.now
+    outbox_id = _queue(demo_db, "same:1", clock.now())
+
+    async def scenario() -> tuple[int, int]:
+        settings = sms_settings(demo_db.url, fake)
+        async with sms_world(settings, demo_db, clock, interpreter, fake) as world:
+            await world.dispatcher.run_once()
+            (created,) = fake.created()
+            assert created.reference() == str(outbox_id)
+            assert created.status_callback is not None
+            parts = urlsplit(created.status_callback)
+            form = {
+                "MessageSid": created.sid,
+                "SmsSid": created.sid,
+                "MessageStatus": "delivered",
+                "SmsStatus": "delivered",
+                "AccountSid": ACCOUNT_SID,
+                "To": MARGARET,
+                "ApiVersion": "2010-04-01",
+            }
+            signature = {"X-Twilio-Signature": sign(created.status_callback, form)}
+            moved = f"{parts.path}?outbox={outbox_id + 1}"
+            refused = await world.client.post(moved, data=form, headers=signature)
+            accepted = await world.client.post(
+                f"{parts.path}?{parts.query}", data=form, headers=signature
+            )
+            return refused.status_code, accepted.status_code
+
+    refused, accepted = asyncio.run(scenario())
+    assert refused == 403  # the reference is under Twilio's signature
+    assert accepted == 204
+    assert _row(demo_db, outbox_id).status == OutboxStatus.DELIVERED
+
+
+def test_rows_still_on_their_way_are_not_reconciled_from_under_the_dispatcher(
+    demo_db: Database, clock: FixedClock, fake: FakeTwilio
+) -> None:
+    """Paced sends can wait in the claimed batch longer than the reconcile job's margin."""
+    fake.now = clock.now
+    rows = [_queue(demo_db, f"paced:{n}", clock.now()) for n in range(3)]
+
+    async def scenario() -> int:
+        s = sender(fake, clock, rate_per_second=2.0)  # the third send waits a second
+        dispatcher = Dispatcher(db=demo_db, senders={Channel.SMS: s}, clock=clock, zone=LONDON)
+        try:
+            sending = asyncio.create_task(dispatcher.run_once())
+            await asyncio.sleep(0.3)
+            reconciled = await dispatcher.reconcile_stuck(older_than=timedelta(0))
+            await sending
+            await dispatcher.run_once()  # the next cycle finds nothing left to send
+            return reconciled
+        finally:
+            await s.aclose()
+
+    assert asyncio.run(scenario()) == 0
+    assert sorted(c.reference() or "" for c in fake.created()) == sorted(str(r) for r in rows)
+    assert {_row(demo_db, r).status for r in rows} == {OutboxStatus.SENT}
+    assert [len(_transcript(demo_db, r)) for r in rows] == [1, 1, 1]  # no text shown twice

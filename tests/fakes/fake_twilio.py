@@ -6,6 +6,11 @@ request, and can be scripted to answer the next sends with errors (21610, 30003,
 with Retry-After, a 500) or to accept a message and then hang past the client's
 time-out, which is exactly when a careless sender would text the resident twice.
 
+Each accepted message is also logged with what the sender asked for (`created()`),
+including its StatusCallback URL: Twilio's JSON for a Message does not carry that URL,
+so the sender cannot read it back, but a test can count what Twilio received per
+outbox row by the reference the URL carries.
+
 `sign` computes X-Twilio-Signature the way Twilio does, with the twilio library's own
 RequestValidator, so webhook tests send what Twilio would.
 """
@@ -13,6 +18,7 @@ RequestValidator, so webhook tests send what Twilio would.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -69,12 +75,30 @@ class Recorded:
         return values[0] if values else None
 
 
+@dataclass(frozen=True)
+class Created:
+    """One message Twilio accepted, as the sender asked for it."""
+
+    sid: str
+    to: str
+    body: str
+    status_callback: str | None
+
+    def reference(self, name: str = "outbox") -> str | None:
+        """A query parameter of the StatusCallback URL (our reference), if there."""
+        if not self.status_callback:
+            return None
+        values = parse_qs(urlsplit(self.status_callback).query).get(name)
+        return values[0] if values else None
+
+
 @dataclass
 class FakeTwilio:
     account_sid: str = ACCOUNT_SID
     auth_token: str = AUTH_TOKEN
     requests: list[Recorded] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    creations: list[Created] = field(default_factory=list)
     script: list[Fail | Hang] = field(default_factory=list)
     #: Twilio's clock; tests on a fixed clock pass theirs so date_created agrees.
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -89,6 +113,11 @@ class FakeTwilio:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def handle(self) -> None:
+                # The client may be killed mid-request (the SIGKILL tests).
+                with contextlib.suppress(ConnectionResetError):
+                    super().handle()
 
             def do_GET(self) -> None:
                 fake._handle(self, "GET")
@@ -127,6 +156,11 @@ class FakeTwilio:
     def accepted(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.messages)
+
+    def created(self) -> list[Created]:
+        """Every accepted message with the parameters it was created with, in order."""
+        with self._lock:
+            return list(self.creations)
 
     def set_status(self, sid: str, status: str, error_code: int | None = None) -> None:
         with self._lock:
@@ -202,6 +236,7 @@ class FakeTwilio:
         }
         with self._lock:
             self.messages.append(message)
+            self.creations.append(Created(sid, to, body, recorded.one("StatusCallback")))
         if isinstance(step, Hang):
             time.sleep(step.seconds)
         self._json(request, 201, message)

@@ -3,9 +3,10 @@
 `Service` runs `doorstep serve` (the console entry point, as a landlord runs it) in a
 subprocess on a free loopback port, with Twilio pointed at a fake Twilio that runs in
 the test process. `Twilio` posts signed inbound texts as Twilio does, retrying a request
-that failed with the same MessageSid. `DispatcherProcess` runs the real `Dispatcher`
+that failed with the same MessageSid. `start_dispatcher` runs the real `Dispatcher`
 with the real Twilio client in a subprocess on a fixed clock (the contact policy then
-behaves the same whatever time the suite runs), so a test can SIGKILL it mid-send.
+behaves the same whatever time the suite runs), so a test can SIGKILL it mid-send; like
+the scheduler after a restart, it first reconciles the rows a dead one left `sending`.
 
 Run as a script, this module is that dispatcher process:
 
@@ -264,7 +265,8 @@ def twilio_settings_for(database_url: str, twilio_base: str, *, rate: float) -> 
 
 
 async def _dispatch_forever(database_url: str, twilio_base: str, at: datetime) -> None:
-    """Send everything due at `at`, paced like a long code, until killed."""
+    """Reconcile what an earlier process left `sending`, then send everything due at
+    `at`, paced like a long code, until killed."""
     from bot.channels.sms.setup import sms_sender_from_settings
     from bot.common.clock import FixedClock
     from bot.outbound.dispatcher import Dispatcher
@@ -285,6 +287,7 @@ async def _dispatch_forever(database_url: str, twilio_base: str, at: datetime) -
         worker_id=f"doomed-{os.getpid()}",
         batch_size=10,
     )
+    print(f"reconciled {await dispatcher.reconcile_stuck()}", flush=True)
     print("dispatching", flush=True)
     while True:
         stats = await dispatcher.run_once()

@@ -7,8 +7,12 @@ exactly its replies in the outbox (`reply:<id>:0..n-1`, no gaps, no repeats).
 
 Outbound: a dispatcher process sending through the real Twilio client to the fake
 Twilio is killed while Twilio holds one request open (accepted, not yet answered: the
-worst moment). A new dispatcher reconciles the rows left `sending` and finishes: the
-fake Twilio received every due message exactly once.
+worst moment); a second one, started later, reconciles what the first left `sending`,
+sends on and is killed the same way; a third reconciles and finishes. The same text goes
+to the same resident many times (as "Sorry, I did not understand" does), so matching on
+recipient and text cannot tell those messages apart. Counted from what the fake Twilio
+really received, per outbox row (the StatusCallback URL names the row): every row sent
+once, none lost, none twice, every Twilio SID on one row, and on its own row.
 
 The figures are printed (run with -s to see them) and quoted in docs/reliability.md.
 """
@@ -23,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -235,62 +240,117 @@ def _inbound_report(db: Database, deliveries: list[Delivery]) -> dict[str, int]:
 
 # -- outbound ---------------------------------------------------------------------------
 
+#: Row i goes to SENDERS[i % 7] with OUT_TEXTS[(i // 7) % 3]: the same text to the same
+#: resident every 21 rows, and no two of the (at most 20) rows one kill leaves `sending`
+#: alike, so which Twilio message is whose is decidable and checked exactly.
+OUT_TEXTS = (
+    "Thanks, we have noted that.",
+    "Sorry, I did not understand. Reply MENU to see what I can do.",
+    "Your repair is booked.",
+)
+DUE = 60
+#: Each doomed dispatcher: its clock, and which of its own sends Twilio accepts and then
+#: holds open. It is killed then, knowing nothing of that message's SID; the batch being
+#: sent and the next one it has claimed are left `sending`.
+ROUNDS = ((AT, 12), (AT + timedelta(minutes=3), 15))
+FINISH_AT = AT + timedelta(minutes=6)
 
-def test_dispatcher_sigkilled_mid_send_sends_every_due_message_once(
+
+def test_dispatcher_sigkilled_twice_mid_send_sends_every_row_exactly_once(
     crash_db: Database, tmp_path: Path
 ) -> None:
     assert load_demo(crash_db, now=AT)
-    texts = _enqueue_due(crash_db, DUE)
-    # Twilio takes message 12 and then holds the request open: the dispatcher is killed
-    # knowing nothing of the sid, with its row left `sending`.
-    fake = FakeTwilio(now=lambda: AT, script=[*([None] * 11), Hang(30)]).start()  # type: ignore[list-item]
-    process = start_dispatcher(crash_db.url, fake.base_url, AT, tmp_path / "dispatch.log")
+    rows = _enqueue_due(crash_db, DUE)
+    fake = FakeTwilio(now=lambda: AT).start()
+    log_path = tmp_path / "dispatch.log"
+    kills: list[tuple[int, int]] = []  # (accepted by Twilio in that life, rows left sending)
     try:
-        deadline = time.monotonic() + 60
-        while len(fake.accepted()) < 12 and time.monotonic() < deadline:
-            assert process.poll() is None, (tmp_path / "dispatch.log").read_text()
-            time.sleep(0.02)
-        sigkill(process)
-        before = len(fake.accepted())
-        stuck = _count(crash_db, OutboxStatus.SENDING)
-        assert before >= 12 and stuck >= 1, (before, stuck)
+        for moment, hang_at in ROUNDS:
+            fake.now = FixedClock(moment).now
+            before = len(fake.created())
+            fake.script.extend([*([None] * (hang_at - 1)), Hang(30)])  # type: ignore[list-item]
+            process = start_dispatcher(crash_db.url, fake.base_url, moment, log_path)
+            try:
+                deadline = time.monotonic() + 60
+                while len(fake.created()) < before + hang_at:
+                    assert process.poll() is None, log_path.read_text()
+                    assert time.monotonic() < deadline, log_path.read_text()
+                    time.sleep(0.02)
+            finally:
+                sigkill(process)
+            time.sleep(0.3)  # a request cut by the kill is dropped by the fake, not created
+            assert fake.script == [], "every scripted answer was used"
+            kills.append((len(fake.created()) - before, _count(crash_db, OutboxStatus.SENDING)))
+            assert kills[-1][1] >= 1, kills
 
-        later = FixedClock(AT + timedelta(minutes=3))
+        later = FixedClock(FINISH_AT)
         fake.now = later.now
         settings = twilio_settings_for(crash_db.url, fake.base_url, rate=100)
         assert isinstance(settings, Settings)
         reconciled, sent = asyncio.run(_finish(crash_db, settings, later))
     finally:
-        sigkill(process)
         fake.stop()
 
-    received = Counter(m["body"] for m in fake.accepted())
-    print(
-        f"\n[crash/dispatch {crash_db.dialect}] {DUE} due texts; dispatcher SIGKILLed after "
-        f"Twilio accepted {before} with {stuck} rows left sending; restart reconciled "
-        f"{reconciled} and sent {sent}; Twilio received {sum(received.values())} "
-        f"({len(received)} distinct, {sum(1 for n in received.values() if n > 1)} twice)"
+    created = [c for c in fake.created() if c.body in OUT_TEXTS]
+    final = _rows(crash_db)
+    assert list(final) == rows
+    # What matching on recipient and text can see: per (resident, text), rows marked sent
+    # against messages Twilio took.
+    marked = Counter((r.address, r.text) for r in final.values() if r.status == "sent")
+    taken = Counter((c.to, c.body) for c in created)
+    lost = sum((marked - taken).values())
+    twice = sum((taken - marked).values())
+    sids = Counter(r.provider_message_id for r in final.values() if r.provider_message_id)
+    shared = sum(1 for n in sids.values() if n > 1)
+    # What only our own reference can see: per row, the messages created for it.
+    received = Counter(c.reference() for c in created)
+    own = {c.reference(): c.sid for c in created}
+    per_row = [received[str(row_id)] for row_id in final]
+    misattributed = sum(
+        1 for row_id, r in final.items() if r.provider_message_id != own.get(str(row_id))
     )
-    assert set(received) == set(texts), "every due message reached Twilio"
-    assert all(count == 1 for count in received.values()), "and none twice"
-    assert _count(crash_db, OutboxStatus.PENDING) == _count(crash_db, OutboxStatus.SENDING) == 0
+    print(
+        f"\n[crash/dispatch {crash_db.dialect}] {DUE} due texts ({len(OUT_TEXTS)} texts to "
+        f"{len(SENDERS)} residents); {len(kills)} SIGKILLs, each while Twilio held a send "
+        f"open: Twilio accepted {[k[0] for k in kills]} in those lives, rows left sending "
+        f"{[k[1] for k in kills]}; restart reconciled {reconciled} and sent {sent}. "
+        f"Twilio received {len(created)}; rows sent {sum(marked.values())}; lost {lost}, "
+        f"sent twice {twice}, SIDs on more than one row {shared}; per row by reference: "
+        f"received once {per_row.count(1)}, never {per_row.count(0)}, more than once "
+        f"{sum(1 for n in per_row if n > 1)}, SID not its own {misattributed}"
+    )
+    assert {r.status for r in final.values()} == {"sent"}, Counter(r.status for r in final.values())
+    assert lost == 0, f"{lost} rows marked sent that Twilio never received"
+    assert twice == 0, f"{twice} texts Twilio received more than once"
+    assert shared == 0, f"{shared} Twilio SIDs recorded on more than one row"
+    assert len(created) == DUE
+    assert per_row == [1] * DUE, "each row reached Twilio exactly once, by its own reference"
+    assert misattributed == 0, "and holds the SID of the message created for it"
 
 
-def _enqueue_due(db: Database, count: int) -> list[str]:
+@dataclass(frozen=True)
+class _Row:
+    address: str
+    text: str
+    status: str
+    provider_message_id: str | None
+
+
+def _enqueue_due(db: Database, count: int) -> list[int]:
     with db.session() as session:
-        residents = session.exec(
-            select(Resident).where(col(Resident.mobile).in_(SENDERS)).order_by(col(Resident.id))
-        ).all()
-        texts = []
+        residents = {
+            r.mobile: r
+            for r in session.exec(select(Resident).where(col(Resident.mobile).in_(SENDERS))).all()
+        }
+        ids = []
         for index in range(count):
-            resident = residents[index % len(residents)]
-            body = f"Doorstep test message {index:03d}: your repair is booked."
-            assert enqueue(
+            resident = residents[SENDERS[index % len(SENDERS)]]
+            outbox_id = enqueue(
                 session,
                 key=f"crash-test:{index}",
                 kind="reply",
                 purpose="reply",
-                text=body,
+                text=OUT_TEXTS[(index // len(SENDERS)) % len(OUT_TEXTS)],
                 not_before=AT,
                 now=AT,
                 channel=Channel.SMS,
@@ -298,8 +358,23 @@ def _enqueue_due(db: Database, count: int) -> list[str]:
                 resident_id=resident.id,
                 expires_at=AT + timedelta(hours=1),
             )
-            texts.append(body)
-    return texts
+            assert outbox_id is not None
+            ids.append(outbox_id)
+    return ids
+
+
+def _rows(db: Database) -> dict[int, _Row]:
+    with db.session() as session:
+        found = session.exec(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.idempotency_key).startswith("crash-test:"))
+            .order_by(col(OutboxMessage.id))
+        ).all()
+        return {
+            r.id: _Row(r.address or "", r.text, str(r.status), r.provider_message_id)
+            for r in found
+            if r.id is not None
+        }
 
 
 async def _finish(db: Database, settings: Settings, clock: FixedClock) -> tuple[int, int]:

@@ -148,7 +148,7 @@ class ProviderLog:
 
     async def reconcile(self, message: OutgoingMessage, *, since: datetime) -> SendReceipt | None:
         if message.idempotency_key in self.received():
-            return SendReceipt(provider_message_id="found", status="sent")
+            return SendReceipt(provider_message_id=f"P:{message.idempotency_key}", status="sent")
         return None
 
 

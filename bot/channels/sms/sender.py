@@ -5,8 +5,14 @@ ours (httpx, async) sends the same requests to `DOORSTEP_TWILIO_API_BASE` when t
 set (a local fake in tests) and reads the two things the client would otherwise throw
 away: a 429's Retry-After and a time-out. A time-out is the dangerous case: Twilio may
 have accepted the message before the connection died, so sending it again could text
-the resident twice. Such a message is looked up at Twilio (`reconcile`) before it is
-ever sent again, in this process or after a restart.
+the resident twice. The sender says so (`SendError` code "timeout") and the dispatcher
+leaves the row `sending`, to be settled like a row a crash left behind.
+
+Our own reference travels with every send: the StatusCallback URL carries the outbox
+row's id (`?outbox=<id>`), and Twilio signs that URL when it reports, so each delivery
+report names its row. Twilio's Message resource does not give the callback URL back,
+so after a crash `candidates` can only list Twilio's messages to that number with the
+same text; the dispatcher claims for a row only one that no other row holds.
 
 The sender never retries by itself: each `send` is one provider call and either a
 receipt or a `SendError` saying what the next attempt should be.
@@ -20,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -50,6 +56,10 @@ CONFIG_ERROR_RETRY_SECONDS = 300.0
 RECONCILE_PAGE = 50
 #: Twilio's clock and ours may differ a little; a claim time is widened by this much.
 RECONCILE_SLACK = timedelta(minutes=2)
+#: Twilio's words for a message it could not deliver: no proof the resident has it.
+UNDELIVERED = frozenset({"failed", "undelivered", "canceled"})
+#: The StatusCallback URL's query parameter naming the outbox row a report is about.
+REFERENCE_PARAM = "outbox"
 
 
 class TwilioHttpError(Exception):
@@ -173,24 +183,14 @@ class TwilioSender:
             config.account_sid, config.auth_token, http_client=self._http, environment={}
         )
         self._limiter = RateLimiter(config.rate_per_second)
-        #: Outbox ids whose last send timed out, with when that send started: the next
-        #: attempt asks Twilio first.
-        self._uncertain: dict[int, datetime] = {}
 
     async def send(self, message: OutgoingMessage) -> SendReceipt:
         started = self._clock.now()
-        uncertain_since = self._uncertain.get(message.outbox_id)
-        if uncertain_since is not None:
-            found = await self.reconcile(message, since=uncertain_since)
-            if found is not None:
-                self._uncertain.pop(message.outbox_id, None)
-                log.info("outbox %s had reached Twilio before: not sent again", message.outbox_id)
-                return found
         body = render_sms(message.text, message.options)
         arguments: dict[str, Any] = {
             "to": message.address,
             "body": body.text,
-            "status_callback": self._config.status_callback_url,
+            "status_callback": callback_url(self._config.status_callback_url, message.outbox_id),
         }
         if self._config.messaging_service_sid:
             arguments["messaging_service_sid"] = self._config.messaging_service_sid
@@ -203,7 +203,6 @@ class TwilioSender:
         try:
             created = await self._client.messages.create_async(**arguments)
         except TwilioTimeout as exc:
-            self._uncertain.setdefault(message.outbox_id, started)
             raise SendError(
                 f"Twilio did not answer in time; checked before any resend ({exc})",
                 permanent=False,
@@ -219,7 +218,6 @@ class TwilioSender:
             raise SendError(
                 f"could not reach Twilio: {exc.__class__.__name__}", permanent=False
             ) from exc
-        self._uncertain.pop(message.outbox_id, None)
         return SendReceipt(
             provider_message_id=created.sid,
             status=str(created.status or "queued"),
@@ -227,11 +225,23 @@ class TwilioSender:
         )
 
     async def reconcile(self, message: OutgoingMessage, *, since: datetime) -> SendReceipt | None:
-        """Find this text among Twilio's recent messages to the same number.
+        """The oldest of `candidates`, or None when Twilio has nothing like it.
 
-        Matched on recipient, body and creation time (Twilio has no idempotency key), so a
-        message identical in every way sent within the same minutes would also match:
-        for a resident that is the same text, and not sending it twice is what we want.
+        Only a guess when the same text went to the same number more than once: the
+        dispatcher uses `candidates` and claims one no other outbox row holds.
+        """
+        found = await self.candidates(message, since=since)
+        return found[0] if found else None
+
+    async def candidates(self, message: OutgoingMessage, *, since: datetime) -> list[SendReceipt]:
+        """Twilio's messages that could be this one, oldest first.
+
+        Twilio has no idempotency key and does not give the StatusCallback URL (our
+        reference) back, so a message matches on recipient, body and creation time (not
+        before `since`, less a little slack for the two clocks). One Twilio could not
+        deliver is left out: it proves nothing reached the resident. Several matches
+        mean the same text went to the same number more than once: which of them is
+        whose is for the caller to settle against the SIDs its other rows hold.
         """
         body = render_sms(message.text, message.options).text
         filters: dict[str, Any] = {"to": message.address}
@@ -248,21 +258,42 @@ class TwilioSender:
         except (TwilioException, httpx.TransportError) as exc:
             raise SendError(f"could not check Twilio: {exc}", permanent=False) from exc
         earliest = since - RECONCILE_SLACK
-        for item in recent:
+        found: list[SendReceipt] = []
+        for item in recent:  # newest first, as Twilio lists them
             created_at = item.date_created
             if item.body != body or (created_at is not None and created_at < earliest):
                 continue
             if item.direction not in (None, "outbound-api", "outbound-call", "outbound-reply"):
                 continue
-            return SendReceipt(
-                provider_message_id=item.sid,
-                status=str(item.status or "queued"),
-                segments=_int(item.num_segments),
+            if str(item.status or "") in UNDELIVERED or not item.sid:
+                continue
+            found.append(
+                SendReceipt(
+                    provider_message_id=item.sid,
+                    status=str(item.status or "queued"),
+                    segments=_int(item.num_segments),
+                )
             )
-        return None
+        found.reverse()
+        return found
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def callback_url(base: str, outbox_id: int) -> str:
+    """The StatusCallback URL for one outbox row: `base` with `?outbox=<id>` added.
+
+    Twilio posts each delivery report for the message to exactly this URL and signs it,
+    query included, so the reference cannot be forged and the webhook, which checks the
+    signature against the URL it was called on, needs nothing new to accept it.
+    """
+    parts = urlsplit(base)
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != REFERENCE_PARAM
+    ]
+    query.append((REFERENCE_PARAM, str(outbox_id)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def validity_seconds(expires_at: datetime | None, *, now: datetime) -> int | None:
