@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.exc import IntegrityError
 
 from bot.settings import SettingsError, load_settings
-from bot.web.staff.auth import normalise_email
+from bot.web.staff.auth import normalise_email, revoke_all
 from bot.web.staff.passwords import WeakPasswordError, check_strength, hash_password
 from storage.enums import StaffRole
 from storage.models import AuditEvent, StaffUser
@@ -97,3 +97,44 @@ def create_user(
     finally:
         db.dispose()
     typer.echo(f"created {role.value} {address}; sign in at {settings.public_base_url}/staff")
+
+
+@app.command("reset-2fa")
+def reset_two_factor(
+    email: Annotated[str, typer.Option(help="The account's sign-in email")],
+) -> None:
+    """Turn off someone's two-factor sign-in (a lost phone) and sign out their sessions.
+
+    The staff admin page does the same; this is for when no administrator can sign in.
+    """
+    from storage.db import Database
+
+    address = normalise_email(email)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    now = datetime.now(UTC)  # the CLI is the edge: it may read the wall clock
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            user = staff_user_by_email(session, email=address)
+            if user is None or user.id is None:
+                raise _fail(f"there is no account for {address}")
+            user.totp_secret = None
+            user.totp_last_step = None
+            session.add(user)
+            revoked = revoke_all(session, user_id=user.id, now=now)
+            session.add(
+                AuditEvent(
+                    at=now,
+                    actor="cli",
+                    action="staff.2fa_reset",
+                    subject_type="staff_user",
+                    subject_id=user.id,
+                    detail={"sessions": revoked},
+                )
+            )
+    finally:
+        db.dispose()
+    typer.echo(f"two-factor sign-in reset for {address}; {revoked} session(s) signed out")

@@ -17,12 +17,13 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlmodel import select
-from staff.helpers import PASSWORD, USERS, make_staff_users
+from staff.helpers import ADMIN_TOTP, PASSWORD, USERS, make_staff_users
 
 from bot.app import create_app
 from bot.cli.demo import load_demo
 from bot.common.clock import FixedClock
 from bot.settings import load_settings
+from bot.web.staff.totp import code_at
 from flows.codes import new_visit_code
 from flows.windows import window_named
 from mandatory import unavailable
@@ -179,3 +180,27 @@ def test_preview_and_send_a_reminder_broadcast(page: Page) -> None:
     expect(page.get_by_role("heading", name="Reminders for 2026-12-01")).to_be_visible()
     expect(page.locator("#broadcast-table")).to_contain_text("send")
     expect(page.locator("#broadcast-progress")).to_contain_text("queued messages")
+
+
+def test_an_admin_signs_in_with_a_code_and_manages_sessions(page: Page) -> None:
+    page.goto("/staff/account")
+    page.get_by_label("Email").fill(USERS[StaffRole.ADMIN][0])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    page.get_by_label("Code").fill(code_at(ADMIN_TOTP, START))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    sessions = page.locator("#sessions-table")
+    expect(sessions).to_contain_text("(this browser)")
+    expect(page.get_by_label("New password again")).to_be_visible()
+    expect(page.locator("#totp-status")).to_contain_text("On")
+    page.get_by_role("navigation").get_by_role("link", name="Staff accounts").click()
+    table = page.locator("#staff-table")
+    expect(table).to_contain_text(USERS[StaffRole.STAFF][0])
+    expect(
+        page.get_by_role("button", name=f"Sign out every session of {USERS[StaffRole.STAFF][1]}")
+    ).to_be_visible()
+    page.get_by_role("navigation").get_by_role("link", name="Your account").click()
+    page.get_by_role("button", name="Sign out the session started").first.click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

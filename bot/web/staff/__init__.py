@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from bot.web.staff import (
+    routes_account,
     routes_auth,
     routes_broadcasts,
     routes_feedback,
@@ -23,6 +24,8 @@ from bot.web.staff import (
 router = APIRouter(tags=["staff"], include_in_schema=False)
 router.include_router(routes_auth.public)
 router.include_router(routes_auth.router)
+router.include_router(routes_account.enrol_router)
+router.include_router(routes_account.router)
 router.include_router(routes_feedback.router)
 router.include_router(routes_visits.router)
 router.include_router(routes_tasks.router)

@@ -1,183 +1,235 @@
-"""Staff sign-in: signed session cookies, and a login rate limit kept in the audit log.
+"""Staff sign-in: server-side sessions, the sign-in checks and two-factor codes.
 
-The session is a cookie signed with itsdangerous (not stored server-side), so any web
-worker can check it. It carries the user id, the session's CSRF token, when it was issued
-(by the injected clock) and a fingerprint of the password hash: changing a password or
-deactivating an account ends every session at once, and sessions expire after
-`SESSION_LIFETIME` whatever happens.
+The browser's cookie holds one random token and nothing else. The session is a row in
+`staff_sessions` found by the token's SHA-256, so signing out, changing a password or an
+administrator's "sign out" revokes it at once (the old cookie leads to the sign-in page),
+and every session ends `SESSION_LIFETIME` after it began whatever happens.
 
-Failed sign-ins are AuditEvent rows, so the limit holds across workers and restarts and
-the attempts are evidence in their own right.
+The CSRF token of a page is an HMAC of the cookie's token under the app's secret key: a
+page on another site can make a browser send the cookie but cannot read it, so it cannot
+make the form token. Before sign-in the cookie holds a random token with no row, which
+gives the sign-in form its CSRF token the same way.
+
+Sign-in attempts are limited by `login_limits` (back-off per account, address and pair);
+each one is also an AuditEvent, evidence in its own right.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session
 
+from bot.web.staff import login_limits, totp
 from bot.web.staff.passwords import DUMMY_HASH, verify_password
 from storage.enums import StaffRole
-from storage.models import AuditEvent, StaffUser
-from storage.repositories.audit_log import events_by_actor
+from storage.models import AuditEvent, StaffSession, StaffUser
+from storage.repositories.staff_sessions import revoke_sessions_of, session_by_token_hash
 from storage.repositories.staff_users import staff_user_by_email
 
 COOKIE_NAME = "doorstep_staff"
 COOKIE_PATH = "/staff"
 SESSION_LIFETIME = timedelta(hours=8)
-#: Five wrong passwords for one account from one address lock that pair for 15 minutes.
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
+#: Between a right password and the two-factor code.
+CODE_LIFETIME = timedelta(minutes=5)
+#: `last_seen_at` is written at most this often (not on every page).
+SEEN_RESOLUTION = timedelta(minutes=1)
 
 ACTION_LOGIN = "staff.login"
 ACTION_LOGIN_FAILED = "staff.login_failed"
 
 
+def new_token() -> str:
+    """A fresh cookie token: 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def csrf_for(key: bytes, token: str) -> str:
+    """The CSRF token that goes with this cookie token (no state: an HMAC)."""
+    digest = hmac.new(key, b"staff-csrf\x00" + token.encode("utf-8", "replace"), "sha256")
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
-class SessionData:
-    """What the cookie holds; `user_id` is None before sign-in (the login form's CSRF)."""
+class LiveSession:
+    """A session row that is in force, and its user."""
 
-    csrf: str
-    issued_at: datetime
-    user_id: int | None = None
-    fingerprint: str = ""
+    row: StaffSession
+    user: StaffUser
 
-
-def fingerprint(password_hash: str) -> str:
-    """Changes whenever the password does, so old sessions stop working."""
-    return hashlib.sha256(password_hash.encode("ascii")).hexdigest()[:16]
+    @property
+    def id(self) -> int:
+        assert self.row.id is not None
+        return self.row.id
 
 
-class SessionCodec:
-    """Signs and reads session cookies; one per app, holding that app's secret."""
-
-    def __init__(self, secret: str) -> None:
-        self._serializer = URLSafeSerializer(secret, salt="doorstep.staff-session")
-
-    def dumps(self, data: SessionData) -> str:
-        return str(
-            self._serializer.dumps(
-                {
-                    "c": data.csrf,
-                    "t": data.issued_at.timestamp(),
-                    "u": data.user_id,
-                    "f": data.fingerprint,
-                }
-            )
-        )
-
-    def loads(self, token: str | None, *, now: datetime) -> SessionData | None:
-        """The session if the cookie is genuine and not expired, else None."""
-        if not token:
-            return None
-        try:
-            raw: Any = self._serializer.loads(token)
-            issued = datetime.fromtimestamp(float(raw["t"]), tz=now.tzinfo)
-            user_id = raw["u"]
-            data = SessionData(
-                csrf=str(raw["c"]),
-                issued_at=issued,
-                user_id=int(user_id) if user_id is not None else None,
-                fingerprint=str(raw["f"]),
-            )
-        except (BadSignature, KeyError, TypeError, ValueError, OverflowError):
-            return None
-        if not (issued - timedelta(minutes=5) <= now <= issued + SESSION_LIFETIME):
-            return None
-        return data
-
-
-def new_session(*, now: datetime, user: StaffUser | None = None) -> SessionData:
-    """A fresh session with a fresh CSRF token (also on sign-in: no session fixation)."""
-    return SessionData(
-        csrf=secrets.token_urlsafe(32),
-        issued_at=now,
-        user_id=user.id if user else None,
-        fingerprint=fingerprint(user.password_hash) if user else "",
-    )
-
-
-def session_user(session: Session, data: SessionData) -> StaffUser | None:
-    """The signed-in user, if the account still exists, is active and kept its password."""
-    if data.user_id is None:
+def find_session(session: Session, *, token: str | None, now: datetime) -> LiveSession | None:
+    """The session for this cookie token if it is live: not revoked, not expired, its user
+    still active. A waiting-for-code session is live for `CODE_LIFETIME` only."""
+    if not token or len(token) > 200:
         return None
-    user = session.get(StaffUser, data.user_id)
+    row = session_by_token_hash(session, token_hash=token_hash(token))
+    if row is None or row.revoked_at is not None:
+        return None
+    lifetime = SESSION_LIFETIME if row.second_factor_done else CODE_LIFETIME
+    if not (row.created_at - timedelta(minutes=5) <= now < row.created_at + lifetime):
+        return None
+    user = session.get(StaffUser, row.user_id)
     if user is None or not user.active:
         return None
-    if not secrets.compare_digest(fingerprint(user.password_hash), data.fingerprint):
-        return None
-    return user
+    if now - row.last_seen_at >= SEEN_RESOLUTION:
+        row.last_seen_at = now
+        session.add(row)
+    return LiveSession(row=row, user=user)
+
+
+def open_session(
+    session: Session,
+    *,
+    user: StaffUser,
+    now: datetime,
+    user_agent: str,
+    ip: str,
+    second_factor_done: bool,
+) -> str:
+    """A new session row; returns the token for the cookie (only its hash is stored)."""
+    assert user.id is not None
+    token = new_token()
+    session.add(
+        StaffSession(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            second_factor_done=second_factor_done,
+            user_agent=user_agent[:300],
+            ip=ip[:64],
+        )
+    )
+    return token
+
+
+def revoke(session: Session, row: StaffSession, *, now: datetime) -> None:
+    if row.revoked_at is None:
+        row.revoked_at = now
+        session.add(row)
+
+
+def revoke_all(session: Session, *, user_id: int, now: datetime) -> int:
+    """Every live session of the user (password change, 2FA reset, an administrator)."""
+    return revoke_sessions_of(session, user_id=user_id, now=now)
 
 
 @dataclass(frozen=True, slots=True)
 class LoginResult:
     user: StaffUser | None
-    locked_until: datetime | None = None
+    #: Set when the attempt was refused unchecked: try again after this moment.
+    retry_at: datetime | None = None
+
+    @property
+    def needs_code(self) -> bool:
+        return self.user is not None and self.user.totp_secret is not None
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _recent_failures(session: Session, *, email: str, ip: str, now: datetime) -> list[datetime]:
-    """Failures for this account from this address since its last success, within LOCKOUT."""
-    rows = events_by_actor(
-        session, actor=email, actions=[ACTION_LOGIN, ACTION_LOGIN_FAILED], after=now - LOCKOUT
+def _audit(
+    session: Session,
+    *,
+    action: str,
+    email: str,
+    user: StaffUser | None,
+    now: datetime,
+    **detail: str,
+) -> None:
+    session.add(
+        AuditEvent(
+            at=now,
+            actor=email[:320],
+            action=action,
+            subject_type="staff_user",
+            subject_id=user.id if user else None,
+            detail=detail,
+        )
     )
-    failures: list[datetime] = []
-    for row in rows:
-        if row.detail.get("ip") != ip:
-            continue
-        if row.action == ACTION_LOGIN:
-            failures = []
-        else:
-            failures.append(row.at)
-    return failures
 
 
 def authenticate(
     session: Session, *, email: str, password: str, ip: str, now: datetime
 ) -> LoginResult:
-    """Check a sign-in, record it, and refuse while the account+address pair is locked."""
+    """Check a password, within the limits. A right password for an account with two-factor
+    sign-in is not yet a sign-in: `complete_with_code` finishes it."""
     email = normalise_email(email)
-    failures = _recent_failures(session, email=email, ip=ip, now=now)
-    if len(failures) >= MAX_FAILURES:
-        return LoginResult(user=None, locked_until=failures[-MAX_FAILURES] + LOCKOUT)
+    wait = login_limits.retry_at(session, account=email, address=ip, now=now)
+    if wait is not None:
+        return LoginResult(user=None, retry_at=wait)
     user = staff_user_by_email(session, email=email)
     good = verify_password(password, user.password_hash if user else DUMMY_HASH)
     if user is not None and good and user.active:
-        session.add(
-            AuditEvent(
-                at=now,
-                actor=email,
-                action=ACTION_LOGIN,
-                subject_type="staff_user",
-                subject_id=user.id,
-                detail={"ip": ip},
-            )
+        if user.totp_secret is None:
+            login_limits.record_attempt(session, account=email, address=ip, now=now, succeeded=True)
+            _audit(session, action=ACTION_LOGIN, email=email, user=user, now=now, ip=ip)
+        return LoginResult(user=user)
+    login_limits.record_attempt(session, account=email, address=ip, now=now, succeeded=False)
+    _audit(session, action=ACTION_LOGIN_FAILED, email=email, user=user, now=now, ip=ip)
+    return LoginResult(user=None)
+
+
+def complete_with_code(
+    session: Session, *, user: StaffUser, code: str, ip: str, now: datetime
+) -> LoginResult:
+    """The second step: the code from the authenticator app, within the same limits."""
+    wait = login_limits.retry_at(session, account=user.email, address=ip, now=now)
+    if wait is not None:
+        return LoginResult(user=None, retry_at=wait)
+    if user.totp_secret is not None and accept_code(user, code, now=now):
+        session.add(user)
+        login_limits.record_attempt(
+            session, account=user.email, address=ip, now=now, succeeded=True
+        )
+        _audit(
+            session, action=ACTION_LOGIN, email=user.email, user=user, now=now, ip=ip, factor="totp"
         )
         return LoginResult(user=user)
-    session.add(
-        AuditEvent(
-            at=now,
-            actor=email[:320],
-            action=ACTION_LOGIN_FAILED,
-            subject_type="staff_user",
-            subject_id=user.id if user else None,
-            detail={"ip": ip},
-        )
+    login_limits.record_attempt(session, account=user.email, address=ip, now=now, succeeded=False)
+    _audit(
+        session,
+        action=ACTION_LOGIN_FAILED,
+        email=user.email,
+        user=user,
+        now=now,
+        ip=ip,
+        factor="totp",
     )
-    failures.append(now)
-    if len(failures) >= MAX_FAILURES:
-        return LoginResult(user=None, locked_until=failures[-MAX_FAILURES] + LOCKOUT)
     return LoginResult(user=None)
+
+
+def accept_code(user: StaffUser, code: str, *, now: datetime) -> bool:
+    """True (and the code's step remembered, so it cannot be used again) if the code is right."""
+    if user.totp_secret is None:
+        return False
+    step = totp.accepted_step(user.totp_secret, code, now=now, last_step=user.totp_last_step)
+    if step is None:
+        return False
+    user.totp_last_step = step
+    return True
 
 
 def can_change(role: StaffRole) -> bool:
     """Viewers read; staff and admins act."""
     return role in (StaffRole.STAFF, StaffRole.ADMIN)
+
+
+def needs_enrolment(user: StaffUser) -> bool:
+    """Administrators must use two-factor sign-in: without it they may only set it up."""
+    return user.role == StaffRole.ADMIN and user.totp_secret is None

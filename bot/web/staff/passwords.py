@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
+from functools import cache
+from importlib import resources
 
 SCHEME = "scrypt"
 #: 2**14 x 8 x 1 needs 16 MiB and ~50 ms per check: slow for a thief, quick for a login.
@@ -23,26 +26,15 @@ MIN_LENGTH = 12
 MAX_LENGTH = 1024
 _MAXMEM = 64 * 1024 * 1024
 
-#: Passwords people reach for first; a longer list belongs in a breach-corpus check.
-_COMMON = frozenset(
-    {
-        "password1234",
-        "password12345",
-        "passwordpassword",
-        "123456789012",
-        "1234567890123",
-        "qwertyuiopas",
-        "qwerty123456",
-        "letmeinletmein",
-        "welcome12345",
-        "iloveyou1234",
-        "adminadmin123",
-        "administrator",
-        "doorstep1234",
-        "doorstepdoorstep",
-        "changeme1234",
-    }
+#: Shipped with the package (no network at run time): common and breached passwords and the
+#: words they are built from, one a line, lower case. See `breached_words`.
+BREACHED_LIST = "breached-passwords.txt"
+#: Leetspeak people use to dress up a common word: P@ssw0rd is password.
+_LEET = str.maketrans(
+    {"@": "a", "4": "a", "0": "o", "1": "i", "!": "i", "3": "e", "$": "s", "5": "s", "7": "t"}
 )
+#: Trailing (and leading) digits, years and punctuation that do not make a word stronger.
+_DECORATION = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 
 
 class WeakPasswordError(ValueError):
@@ -103,9 +95,43 @@ def check_strength(password: str, *, email: str = "", name: str = "") -> None:
     if len(set(password)) < 5:
         raise WeakPasswordError("use more different characters")
     lowered = password.lower()
-    if lowered in _COMMON:
-        raise WeakPasswordError("that password is too common")
+    if is_breached(password):
+        raise WeakPasswordError(
+            "that password (or the word it is built on) is in lists of breached passwords"
+        )
     personal = [email.split("@", 1)[0].lower(), *name.lower().split()]
     for part in personal:
         if len(part) >= 4 and part in lowered:
             raise WeakPasswordError("do not use your name or email address in the password")
+
+
+@cache
+def breached_words() -> frozenset[str]:
+    """The shipped list, read once per process (it never changes while running)."""
+    text = resources.files("bot.web.staff").joinpath("data", BREACHED_LIST).read_text("utf-8")
+    words = (line.strip().lower() for line in text.splitlines())
+    return frozenset(word for word in words if word and not word.startswith("#"))
+
+
+def _variants(password: str) -> set[str]:
+    """The password as typed (lower case), without its decoration, and un-leeted."""
+    lowered = password.lower()
+    bare = _DECORATION.sub("", lowered)
+    out = {lowered, bare, lowered.translate(_LEET)}
+    # Strip decoration first (Landlord2026! -> landlord), then undo leetspeak (P@ssw0rd).
+    out.add(_DECORATION.sub("", lowered.translate(_LEET)))
+    out.add(bare.translate(_LEET))
+    # Spaces and separators do not hide a word: "pass word" is password.
+    out |= {re.sub(r"[\s._-]+", "", variant) for variant in list(out)}
+    return out
+
+
+def is_breached(password: str) -> bool:
+    """True when the password, case-insensitively and with trailing (or leading) digits,
+    years and punctuation or leetspeak removed, is in the breached list, or is nothing but
+    digits and punctuation (123456789012, 2026-12-03!!)."""
+    variants = _variants(password)
+    if "" in variants:
+        return True
+    words = breached_words()
+    return any(variant in words for variant in variants)

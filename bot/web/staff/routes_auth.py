@@ -1,19 +1,33 @@
-"""Signing in and out, and the staff home page."""
+"""Signing in (password, then the two-factor code where set up) and out, and the home page."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from bot.web.staff import read_models
 from bot.web.staff.audit import record
-from bot.web.staff.auth import LoginResult, authenticate, new_session, normalise_email
+from bot.web.staff.auth import (
+    LoginResult,
+    authenticate,
+    complete_with_code,
+    csrf_for,
+    find_session,
+    new_token,
+    normalise_email,
+    open_session,
+    revoke,
+)
 from bot.web.staff.csrf import check_token, protect
-from bot.web.staff.deps import CurrentUser, current_user, read_session
+from bot.web.staff.deps import CurrentUser, cookie_token, current_user, live_session
 from bot.web.staff.web import (
+    LoginRequired,
     StaffRoute,
     StaffServices,
     clear_session_cookie,
@@ -23,35 +37,95 @@ from bot.web.staff.web import (
     services,
     set_session_cookie,
 )
+from storage.models import StaffSession
 
 #: Access needs due within this horizon appear on the home page and the review list.
 REVIEW_HORIZON = timedelta(days=14)
+CODE_PATH = "/staff/login/code"
 
 public = APIRouter(route_class=StaffRoute)
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 
 
-def _client_ip(request: Request) -> str:
-    # Behind a proxy, run uvicorn with --proxy-headers so this is the real address.
+def client_ip(request: Request) -> str:
+    """The TCP peer, which uvicorn replaces with the forwarded client only when the peer is
+    one of DOORSTEP_TRUSTED_PROXIES (see login_limits.proxy_options)."""
     return request.client.host if request.client else "unknown"
+
+
+def user_agent(request: Request) -> str:
+    return request.headers.get("user-agent", "")[:300]
+
+
+def wait_message(retry_at: datetime, now: datetime) -> tuple[str, int]:
+    """What a refused sign-in says, and the Retry-After seconds."""
+    seconds = max(1, math.ceil((retry_at - now).total_seconds()))
+    if seconds < 120:
+        wait = "1 second" if seconds == 1 else f"{seconds} seconds"
+    else:
+        wait = f"{math.ceil(seconds / 60)} minutes"
+    return f"Too many sign-in attempts. Wait {wait}, then try again.", seconds
+
+
+def _form_token(request: Request, staff: StaffServices) -> tuple[str, bool]:
+    """The browser's cookie token (a new one if it has none) and whether it is new."""
+    token = cookie_token(request)
+    if token and len(token) <= 200:
+        return token, False
+    return new_token(), True
+
+
+def _login_page(
+    request: Request,
+    staff: StaffServices,
+    token: str,
+    *,
+    next: str,
+    email: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        staff,
+        "login.html",
+        {
+            "title": "Sign in",
+            "csrf_token": csrf_for(staff.csrf_key, token),
+            "next": safe_next(next),
+            "email": email,
+            "error": error,
+        },
+        status_code=status_code,
+    )
 
 
 @public.get("/staff/login", response_class=HTMLResponse)
 async def login_page(
     request: Request, next: str | None = None, staff: StaffServices = Depends(services)
 ) -> Response:
-    data = read_session(request, staff)
-    if data is not None and data.user_id is not None:
+    found = await live_session(request, staff)
+    if found is not None and found.row.second_factor_done:
         return redirect(safe_next(next))
-    data = data or new_session(now=staff.now())
-    response = render(
-        request,
-        staff,
-        "login.html",
-        {"title": "Sign in", "csrf_token": data.csrf, "next": safe_next(next), "email": ""},
-    )
-    set_session_cookie(response, staff, data)
+    token, fresh = _form_token(request, staff)
+    response = _login_page(request, staff, token, next=safe_next(next))
+    if fresh:
+        set_session_cookie(response, staff, token)
     return response
+
+
+async def _checked_form(request: Request, staff: StaffServices) -> str:
+    """The cookie token, once the form's CSRF token is checked against it."""
+    token = cookie_token(request) or ""
+    form = await request.form()
+    check_token(csrf_for(staff.csrf_key, token) if token else "", form.get("csrf_token"))
+    return token
+
+
+@dataclass(frozen=True, slots=True)
+class _SignIn:
+    result: LoginResult
+    token: str | None = None
 
 
 @public.post("/staff/login", response_class=HTMLResponse)
@@ -62,44 +136,143 @@ async def login(
     next: str = Form("/staff", max_length=500),
     staff: StaffServices = Depends(services),
 ) -> Response:
-    data = read_session(request, staff)
-    form = await request.form()
-    check_token(data.csrf if data else "", form.get("csrf_token"))
-    assert data is not None
+    token = await _checked_form(request, staff)
     now = staff.now()
+    ip = client_ip(request)
 
-    def attempt() -> LoginResult:
+    def attempt() -> _SignIn:
         with staff.runtime.db.session() as session:
-            return authenticate(
-                session, email=email, password=password, ip=_client_ip(request), now=now
+            result = authenticate(session, email=email, password=password, ip=ip, now=now)
+            if result.user is None:
+                return _SignIn(result)
+            # A new token on every sign-in: a cookie planted before it (fixation) is useless.
+            fresh = open_session(
+                session,
+                user=result.user,
+                now=now,
+                user_agent=user_agent(request),
+                ip=ip,
+                second_factor_done=not result.needs_code,
             )
+            return _SignIn(result, fresh)
 
-    result = await asyncio.to_thread(attempt)
-    if result.user is None:
-        if result.locked_until is not None:
-            error = (
-                "Too many wrong passwords. Sign-in for this account is paused for 15 minutes; "
-                "ask an administrator if you are locked out."
+    signed = await asyncio.to_thread(attempt)
+    if signed.token is None:
+        if signed.result.retry_at is not None:
+            error, seconds = wait_message(signed.result.retry_at, now)
+            response = _login_page(
+                request,
+                staff,
+                token,
+                next=next,
+                email=normalise_email(email),
+                error=error,
+                status_code=429,
             )
-            status = 429
-        else:
-            error = "That email and password do not match an active account."
-            status = 401
-        return render(
+            response.headers["Retry-After"] = str(seconds)
+            return response
+        return _login_page(
             request,
             staff,
-            "login.html",
-            {
-                "title": "Sign in",
-                "csrf_token": data.csrf,
-                "next": safe_next(next),
-                "email": normalise_email(email),
-                "error": error,
-            },
-            status_code=status,
+            token,
+            next=next,
+            email=normalise_email(email),
+            error="That email and password do not match an active account.",
+            status_code=401,
+        )
+    target = safe_next(next)
+    if signed.result.needs_code:
+        response = redirect(f"{CODE_PATH}?next={quote(target, safe='/')}")
+    else:
+        response = redirect(target)
+    set_session_cookie(response, staff, signed.token)
+    return response
+
+
+def _code_page(
+    request: Request,
+    staff: StaffServices,
+    token: str,
+    *,
+    next: str,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        staff,
+        "login_code.html",
+        {
+            "title": "Enter your code",
+            "csrf_token": csrf_for(staff.csrf_key, token),
+            "next": safe_next(next),
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@public.get(CODE_PATH, response_class=HTMLResponse)
+async def code_page(
+    request: Request, next: str | None = None, staff: StaffServices = Depends(services)
+) -> Response:
+    found = await live_session(request, staff)
+    if found is None:
+        raise LoginRequired
+    if found.row.second_factor_done:
+        return redirect(safe_next(next))
+    return _code_page(request, staff, cookie_token(request) or "", next=safe_next(next))
+
+
+@public.post(CODE_PATH, response_class=HTMLResponse)
+async def enter_code(
+    request: Request,
+    code: str = Form("", max_length=20),
+    next: str = Form("/staff", max_length=500),
+    staff: StaffServices = Depends(services),
+) -> Response:
+    token = await _checked_form(request, staff)
+    now = staff.now()
+    ip = client_ip(request)
+
+    def attempt() -> _SignIn | None:
+        with staff.runtime.db.session() as session:
+            found = find_session(session, token=token, now=now)
+            if found is None or found.row.second_factor_done:
+                return None
+            result = complete_with_code(session, user=found.user, code=code, ip=ip, now=now)
+            if result.user is None:
+                return _SignIn(result)
+            revoke(session, found.row, now=now)
+            fresh = open_session(
+                session,
+                user=found.user,
+                now=now,
+                user_agent=user_agent(request),
+                ip=ip,
+                second_factor_done=True,
+            )
+            return _SignIn(result, fresh)
+
+    signed = await asyncio.to_thread(attempt)
+    if signed is None:
+        raise LoginRequired
+    if signed.token is None:
+        if signed.result.retry_at is not None:
+            error, seconds = wait_message(signed.result.retry_at, now)
+            response = _code_page(request, staff, token, next=next, error=error, status_code=429)
+            response.headers["Retry-After"] = str(seconds)
+            return response
+        return _code_page(
+            request,
+            staff,
+            token,
+            next=next,
+            error="That code is not right, or was already used. Enter the newest code.",
+            status_code=401,
         )
     response = redirect(safe_next(next))
-    set_session_cookie(response, staff, new_session(now=now, user=result.user))
+    set_session_cookie(response, staff, signed.token)
     return response
 
 
@@ -109,13 +282,17 @@ async def logout(
 ) -> Response:
     def write() -> None:
         with staff.runtime.db.session() as session:
+            now = staff.now()
+            row = session.get(StaffSession, user.session_id)
+            if row is not None:
+                revoke(session, row, now=now)
             record(
                 session,
                 user=user,
                 action="logout",
                 subject_type="staff_user",
                 subject_id=user.id,
-                now=staff.now(),
+                now=now,
             )
 
     await asyncio.to_thread(write)

@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from bot.runtime import TEMPLATES_DIR, Runtime
-from bot.web.staff.auth import COOKIE_NAME, COOKIE_PATH, SESSION_LIFETIME, SessionCodec, SessionData
+from bot.web.staff.auth import COOKIE_NAME, COOKIE_PATH, SESSION_LIFETIME
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,20 @@ class LoginRequired(Exception):
     """Raised by the session dependency; the route class turns it into a redirect."""
 
 
+class EnrolmentRequired(Exception):
+    """An administrator without two-factor sign-in: sent to set it up before anything else."""
+
+
+ENROL_PATH = "/staff/2fa"
+
+
 @dataclass(frozen=True, slots=True)
 class StaffServices:
     """Built once per app (not per module: two apps in one process keep their secrets apart)."""
 
     runtime: Runtime
-    codec: SessionCodec
+    #: Key of the CSRF tokens (an HMAC of the session cookie's token).
+    csrf_key: bytes
     templates: Jinja2Templates
     secure_cookies: bool
 
@@ -62,12 +70,12 @@ async def services(request: Request) -> StaffServices:
         return found
     runtime: Runtime = request.app.state.runtime
     settings = runtime.settings
-    # Simulator mode may run without a configured key; a per-process one means sessions
-    # end on restart, which is right for a demo. Production settings require a key.
+    # Simulator mode may run without a configured key; with a per-process one, forms
+    # shown before a restart must be reloaded. Production settings require a key.
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     built = StaffServices(
         runtime=runtime,
-        codec=SessionCodec(secret or secrets.token_hex(32)),
+        csrf_key=(secret or secrets.token_hex(32)).encode("utf-8"),
         templates=_templates(settings.zone),
         secure_cookies=settings.public_base_url.startswith("https://"),
     )
@@ -98,10 +106,11 @@ def _templates(zone: ZoneInfo) -> Jinja2Templates:
     return templates
 
 
-def set_session_cookie(response: Response, staff: StaffServices, data: SessionData) -> None:
+def set_session_cookie(response: Response, staff: StaffServices, token: str) -> None:
+    """The cookie holds the session's random token and nothing else."""
     response.set_cookie(
         COOKIE_NAME,
-        staff.codec.dumps(data),
+        token,
         max_age=int(SESSION_LIFETIME.total_seconds()),
         path=COOKIE_PATH,
         httponly=True,
@@ -175,6 +184,8 @@ class StaffRoute(APIRoute):
                 if request.method == "GET" and request.url.query:
                     wanted += "?" + request.url.query
                 return redirect(f"/staff/login?next={quote(wanted, safe='')}")
+            except EnrolmentRequired:
+                return redirect(ENROL_PATH)
             except RequestValidationError as exc:
                 fields = sorted({str(e.get("loc", ("", "?"))[-1]) for e in exc.errors()})
                 return await _error(request, 400, f"Please check: {', '.join(fields)}.")
