@@ -122,6 +122,20 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
     context.close()
 
 
+def assert_accessible(page: Page) -> None:
+    """axe-core (the copy bundled by axe-playwright-python) finds no violation on the page."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        unavailable("axe-playwright-python is not installed (pip install -e '.[dev]')")
+    results = Axe().run(page)
+    violations = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]])
+        for v in results.response["violations"]
+    ]
+    assert violations == [], f"{page.url}: {violations}"
+
+
 def sign_in(page: Page, role: StaffRole = StaffRole.STAFF) -> None:
     page.goto("/staff/feedback")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
@@ -188,6 +202,7 @@ def test_an_admin_signs_in_with_a_code_and_manages_sessions(page: Page) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    assert_accessible(page)
     page.get_by_label("Code").fill(code_at(ADMIN_TOTP, START))
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
@@ -195,12 +210,33 @@ def test_an_admin_signs_in_with_a_code_and_manages_sessions(page: Page) -> None:
     expect(sessions).to_contain_text("(this browser)")
     expect(page.get_by_label("New password again")).to_be_visible()
     expect(page.locator("#totp-status")).to_contain_text("On")
+    assert_accessible(page)
     page.get_by_role("navigation").get_by_role("link", name="Staff accounts").click()
     table = page.locator("#staff-table")
     expect(table).to_contain_text(USERS[StaffRole.STAFF][0])
+    assert_accessible(page)
     expect(
         page.get_by_role("button", name=f"Sign out every session of {USERS[StaffRole.STAFF][1]}")
     ).to_be_visible()
     page.get_by_role("navigation").get_by_role("link", name="Your account").click()
     page.get_by_role("button", name="Sign out the session started").first.click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_sign_in_errors_and_two_factor_set_up_pass_axe(page: Page) -> None:
+    page.goto("/staff/login")
+    page.get_by_label("Email").fill(USERS[StaffRole.VIEWER][0])
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("do not match")
+    assert_accessible(page)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("navigation").get_by_role("link", name="Your account").click()
+    page.get_by_role("link", name="Set up two-factor sign-in").click()
+    expect(page.get_by_role("heading", name="Two-factor sign-in")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Code from the app").fill("000000")
+    page.get_by_role("button", name="Turn on two-factor sign-in").click()
+    expect(page.get_by_role("alert")).to_contain_text("not right")
+    assert_accessible(page)
