@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -89,6 +90,11 @@ _STATUS = {
     Action.DONE: VisitStatus.DONE,
 }
 _NEEDS_ETA = frozenset({Action.ON_MY_WAY, Action.LATE})
+_ETA_TEXTS = frozenset(str(m) for m in ETA_CHOICES)
+#: The largest id a row of ours can have (PostgreSQL `integer` primary keys): a forged
+#: button naming a bigger one is refused here, not by the database with a 500.
+ROW_ID_MAX = 2**31 - 1
+_ROW_ID = re.compile(r"[1-9][0-9]{0,9}", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,22 +167,29 @@ def press_data(action: str, appointment_id: int, minutes: int | None = None) -> 
 
 
 def parse_press(data: str | None) -> Press | None:
-    """An operative button's payload, bare or behind the outbox's `o:<id>:` prefix."""
+    """An operative button's payload, bare or behind the outbox's `o:<id>:` prefix.
+
+    Anything we did not make is None: the numbers must be ASCII digits (`str.isdigit`
+    also takes "²", which `int` refuses) and the visit id one a row can have.
+    """
     if not data or len(data) > 64:
         return None
     parts = data.split(":")
     if parts[0] == "o" and len(parts) >= 3:
         parts = parts[2:]
-    if len(parts) not in (3, 4) or parts[0] != PREFIX or not parts[2].isdigit():
+    if len(parts) not in (3, 4) or parts[0] != PREFIX or not _ROW_ID.fullmatch(parts[2]):
         return None
     if parts[1] not in {*_STATUS, Action.NO_ACCESS}:
         return None
+    appointment_id = int(parts[2])
+    if appointment_id > ROW_ID_MAX:
+        return None
     minutes = None
     if len(parts) == 4:
-        if not parts[3].isdigit() or int(parts[3]) not in ETA_CHOICES:
+        if parts[3] not in _ETA_TEXTS:
             return None
         minutes = int(parts[3])
-    return Press(parts[1], int(parts[2]), minutes)
+    return Press(parts[1], appointment_id, minutes)
 
 
 def visit_buttons(appointment_id: int) -> tuple[tuple[tuple[str, str], ...], ...]:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from bot.common.bodies import bounded_route
 from bot.common.clock import FixedClock, SimulatedClock
 from bot.common.events import InboundMessage
 from bot.inbound.ingest import storable_text
@@ -33,8 +34,13 @@ from storage.repositories.people import list_residents, open_jobs, resident_by_a
 from storage.repositories.transcript import transcript
 
 MAX_TEXT = 10_000
+#: The largest request body read: 10,000 characters of text JSON-escaped as surrogate
+#: pairs (12 bytes each) and the other fields fit; more is refused with 413 unread.
+MAX_BODY_BYTES = 256 * 1024
 
-router = APIRouter(prefix="/simulator", tags=["simulator"])
+router = APIRouter(
+    prefix="/simulator", tags=["simulator"], route_class=bounded_route(MAX_BODY_BYTES)
+)
 
 
 class OptionOut(BaseModel):

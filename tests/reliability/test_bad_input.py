@@ -126,6 +126,7 @@ MALFORMED: list[tuple[str, dict[str, Any]]] = [
     ("whitespace text", {"json": {"phone": MARGARET, "text": " \t\r\n\u3000 "}}),
     ("10,001 characters", {"json": {"phone": MARGARET, "text": "x" * 10_001}}),
     ("10,001 emoji", {"json": {"phone": MARGARET, "text": "😀" * 10_001}}),
+    ("nested 100,000 deep", {"content": b"[" * 100_000 + b"]" * 100_000}),
 ]
 
 NOT_UK_MOBILES = (

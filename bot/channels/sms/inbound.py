@@ -21,7 +21,7 @@ from datetime import datetime
 
 from starlette.datastructures import FormData
 
-from bot.channels.sms.forms import _SID, BadRequest, _field
+from bot.channels.sms.forms import BadRequest, address, message_sid
 from bot.common.events import Disposition, InboundMessage
 from bot.inbound.ingest import ingest, storable
 from bot.runtime import Runtime
@@ -129,20 +129,18 @@ def parse_inbound(form: FormData, *, now: datetime) -> tuple[InboundMessage, Dis
     """The text Twilio posted, and what to do with it (bar the rate limit, which the
     webhook adds): a text from a number that is not a UK mobile is only kept for the
     record, under its sender as given; Twilio's OptOutType is applied with it."""
-    sid = _field(form, "MessageSid")
-    sender = _field(form, "From")
+    sid = message_sid(form)
+    sender = address(form, "From")
     body = form.get("Body")
     if not isinstance(body, str):
         raise BadRequest("Body is missing")
-    if not _SID.match(sid):
-        raise BadRequest("MessageSid is malformed")
     opt_out = form.get("OptOutType")
     opt_out_type = opt_out.strip().upper() if isinstance(opt_out, str) and opt_out else None
     try:
-        address = normalise_uk_mobile(sender)
+        mobile: str | None = normalise_uk_mobile(sender)
     except PhoneNumberError:
-        address = None
-    if address is None:
+        mobile = None
+    if mobile is None:
         disposition = Disposition.UNANSWERED_NUMBER
     elif opt_out_type is None:
         disposition = Disposition.ANSWER
@@ -150,7 +148,7 @@ def parse_inbound(form: FormData, *, now: datetime) -> tuple[InboundMessage, Dis
         disposition = _CARRIER.get(opt_out_type, Disposition.CARRIER_KEYWORD)
     message = InboundMessage(
         channel=Channel.SMS,
-        address=address or sender[:64],
+        address=mobile or sender,
         text=body[:MAX_BODY],
         channel_message_id=sid,
         received_at=now,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from bot.channels.sms.forms import _SID, BadRequest, _field
+from bot.channels.sms.forms import BadRequest, _field, message_sid
 from bot.channels.sms.sender import OPTED_OUT_CODES, TRANSIENT_CODES, UNREACHABLE_CODES
 from bot.runtime import Runtime
 from storage.enums import Channel, OutboxStatus
@@ -52,10 +52,8 @@ class StatusReport:
 
 
 def parse_status(form: FormData) -> StatusReport:
-    sid = _field(form, "MessageSid")
+    sid = message_sid(form)
     status = _field(form, "MessageStatus").lower()
-    if not _SID.match(sid):
-        raise BadRequest("MessageSid is malformed")
     raw_code = form.get("ErrorCode")
     code: int | None = None
     if isinstance(raw_code, str) and raw_code.strip():

@@ -3,7 +3,10 @@ and what became of a text we sent (bot/channels/sms/status.py).
 
 The signature is checked against the public URL (behind a TLS proxy the URL the app sees
 is not the one Twilio signed); an unsigned or badly signed request is refused with 403
-and nothing is stored.
+and nothing is stored. The form is read strictly (bot/channels/sms/forms.py): only
+urlencoded (415), bounded (413), each name once and a MessageSid of Twilio's exact shape
+(400), because one Twilio signature fits more than one form. No malformed request is
+ever a 500.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 
-from bot.channels.sms.forms import BadRequest
+from bot.channels.sms.forms import BadRequest, read_form
 from bot.channels.sms.inbound import PROCESS_CONCURRENCY, InboundWork, parse_inbound
 from bot.channels.sms.status import _record_status, parse_status
 from bot.common.events import Disposition
@@ -55,10 +58,12 @@ def sms_router(
             log.warning("Twilio webhook without signature refused path=%s", request.url.path)
             return Response(status_code=403)
         try:
-            form = await request.form()
-        except Exception as exc:  # noqa: BLE001  (any unreadable body is the sender's problem)
-            log.warning("unreadable Twilio webhook body refused: %s", exc.__class__.__name__)
-            return Response("unreadable form", status_code=400)
+            form = await read_form(request)
+        except BadRequest as exc:
+            log.warning(
+                "Twilio webhook refused (%s) path=%s: %s", exc.status_code, request.url.path, exc
+            )
+            return Response(str(exc), status_code=exc.status_code)
         url = public_base_url + request.url.path
         if request.url.query:
             url += "?" + request.url.query
@@ -76,11 +81,10 @@ def sms_router(
         try:
             message, disposition = parse_inbound(form, now=runtime.clock.now())
         except BadRequest as exc:
-            return Response(str(exc), status_code=400)
+            return Response(str(exc), status_code=exc.status_code)
         limit = runtime.settings.webhook_rate_per_minute
         state = request.app.state
-        sender = str(form.get("From"))
-        flood = over_limit(state, limit, channel="sms", sender=sender, text=message.text)
+        flood = over_limit(state, limit, channel="sms", sender=message.address, text=message.text)
         if flood is not None and disposition in _LIMITED:
             # 200, so Twilio does not redeliver the flood: stored, never answered.
             disposition = Disposition.RATE_LIMITED
@@ -101,7 +105,7 @@ def sms_router(
         try:
             report = parse_status(form)
         except BadRequest as exc:
-            return Response(str(exc), status_code=400)
+            return Response(str(exc), status_code=exc.status_code)
         runtime: Runtime = request.app.state.runtime
         try:
             await asyncio.to_thread(_record_status, runtime, report)

@@ -98,10 +98,13 @@ def parse_callback_data(data: str | None) -> Choice | None:
         return None
     prefix, _, rest = data.partition(":")
     outbox, _, key = rest.partition(":")
-    if prefix != CALLBACK_PREFIX or not outbox.isdigit() or not key:
-        return None
+    if prefix != CALLBACK_PREFIX or not (outbox.isascii() and outbox.isdigit()) or not key:
+        return None  # isdigit alone takes "²", which int() refuses
     if key.startswith("#"):
-        return Choice(int(outbox), None, int(key[1:])) if key[1:].isdigit() else None
+        index = key[1:]
+        if not (index.isascii() and index.isdigit()):
+            return None
+        return Choice(int(outbox), None, int(index))
     return Choice(int(outbox), key)
 
 

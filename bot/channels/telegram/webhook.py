@@ -41,11 +41,16 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.telegram import link as linking
 from bot.channels.telegram.sender import TelegramSender, parse_callback_data
+from bot.common.bodies import BodyRefused, read_bounded
 from bot.common.events import Disposition, InboundMessage
 from bot.inbound.ingest import RECORD_ONLY_INTENTS, ingest, storable
 from bot.inbound.pipeline import Pipeline
 from bot.inbound.ratelimit import over_limit, retry_after_header
-from bot.operatives.handlers import OperativeAnswer, OperativeDesk  # operatives (issue 7)
+from bot.operatives.handlers import (  # operatives (issue 7)
+    ROW_ID_MAX,
+    OperativeAnswer,
+    OperativeDesk,
+)
 from flows.clock import Clock
 from storage.db import Database
 from storage.enums import Channel
@@ -73,6 +78,13 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 START_RETRY_SECONDS = 5.0
 START_RETRY_MAX_SECONDS = 300.0
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+#: The largest update read. Telegram's are a few KiB (4,096 characters of text, escaped, plus
+#: a quoted message); anything bigger is refused with 413 before it is read in full.
+MAX_UPDATE_BYTES = 1024 * 1024
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+#: Telegram's callback query ids are short strings of digits; we store them in the
+#: transcript's unique channel id, so anything else is ignored.
+_QUERY_ID = re.compile(r"[0-9A-Za-z_-]{1,64}", re.ASCII)
 
 
 # --- Work: what an update turns into once stored ---------------------------------------
@@ -351,6 +363,8 @@ def current_choice(
     session: Session, *, outbox_id: int, key: str | None, index: int | None, address: str
 ) -> str | None:
     """The option key if this press answers the chat's latest question, else None."""
+    if not 0 < outbox_id <= ROW_ID_MAX:  # forged: no such row, and PostgreSQL would refuse it
+        return None
     row = session.get(OutboxMessage, outbox_id)
     if row is None or row.channel != Channel.TELEGRAM or row.address != address:
         return None
@@ -481,9 +495,14 @@ async def telegram_webhook(request: Request) -> Response:
     if not webhook.secret_matches(request.headers.get(SECRET_HEADER)):
         return Response(status_code=403)
     try:
-        data = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        return Response(status_code=400)
+        body = await read_bounded(request, MAX_UPDATE_BYTES)
+    except BodyRefused as exc:
+        log.warning("telegram webhook body refused (%s): %s", exc.status_code, exc.reason)
+        return Response(exc.reason, status_code=exc.status_code)
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past any update
+        return Response("not JSON", status_code=400)
     update = parse_update(data, webhook.application.bot)
     if update is None:
         return Response(status_code=200)
@@ -517,12 +536,90 @@ def _over_limit(request: Request, update: Update) -> Response | None:
 
 
 def parse_update(data: object, bot: Bot) -> Update | None:
-    """PTB's own parsing; anything it cannot read is logged and ignored (never a 500)."""
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+    """PTB's own parsing, and what we rely on afterwards; an update we cannot use is
+    logged and ignored (answered 200: Telegram would deliver it again and again after a
+    4xx, and it will never become readable), never a 500."""
+    if not isinstance(data, dict) or type(data.get("update_id")) is not int:
         log.info("telegram webhook: not an update, ignored")
         return None
-    try:
-        return Update.de_json(data, bot)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        log.warning("telegram update %s unreadable (%s), ignored", data["update_id"], exc)
+    if _outside_64_bits(data):
+        log.warning("telegram update ignored: it holds a number outside 64 bits")
         return None
+    update_id = data["update_id"]
+    try:
+        update = Update.de_json(data, bot)
+    except _UNREADABLE as exc:
+        log.warning(
+            "telegram update %s unreadable (%s), ignored", update_id, exc.__class__.__name__
+        )
+        return None
+    if not _usable(update):
+        log.warning("telegram update %s ignored: a field of the wrong type or shape", update_id)
+        return None
+    return update
+
+
+#: What PTB's parsing raises on a malformed update (a date past time_t is an OSError).
+_UNREADABLE = (
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    OverflowError,
+    OSError,
+    RecursionError,
+)
+
+
+def _usable(update: Update) -> bool:
+    """Whether what the inbox reads has the types Telegram documents: PTB does not check
+    them, and a string where an id belongs would fail in the database instead. A callback
+    query id is stored in the transcript's unique channel id, so it must look like one."""
+    user = update.effective_user
+    if user is not None and not _is_int(user.id):
+        return False
+    message = update.effective_message
+    if message is not None:
+        if not (_is_int(message.message_id) and _is_int(message.chat.id)):
+            return False
+        if not (_is_str(message.chat.type) and _is_str(message.text, optional=True)):
+            return False
+        contact = message.contact
+        if contact is not None and not (
+            _is_str(contact.phone_number) and _is_int(contact.user_id, optional=True)
+        ):
+            return False
+    query = update.callback_query
+    if query is not None:
+        if not (_is_str(query.id) and _QUERY_ID.fullmatch(query.id)):
+            return False
+        if not _is_str(query.data, optional=True):
+            return False
+    return True
+
+
+def _is_int(value: object, *, optional: bool = False) -> bool:
+    return (optional and value is None) or type(value) is int
+
+
+def _is_str(value: object, *, optional: bool = False) -> bool:
+    return (optional and value is None) or isinstance(value, str)
+
+
+def _outside_64_bits(data: object) -> bool:
+    """Whether any integer in the update is one a signed 64-bit column cannot hold.
+
+    Telegram's ids have at most 52 significant bits and every other integer it sends is
+    smaller; one past 2^63 (a forged `from.id`, say) would fail in the database instead.
+    Walked without recursion: json.loads allows more nesting than a recursive walk might.
+    """
+    waiting: list[object] = [data]
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, dict):
+            waiting.extend(item.values())
+        elif isinstance(item, list):
+            waiting.extend(item)
+        elif isinstance(item, int) and not _INT64_MIN <= item <= _INT64_MAX:
+            return True
+    return False
