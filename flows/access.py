@@ -13,10 +13,9 @@ from flows.actions import RecordAccessNeed
 from flows.choices import is_skip, yes_no
 from flows.context import FlowInput, StepContext
 from flows.engine import ConversationState, Flow, StepResult
-from flows.messages import Option, Reply
+from flows.messages import Reply
 from flows.slot_data import NeedSlots
 from flows.wording import visits as words
-from flows.wording.common import short
 
 #: When a recorded need is next checked with the resident.
 REVIEW_AFTER = timedelta(days=365)
@@ -59,7 +58,7 @@ class AccessState(StrEnum):
 
 def _ask(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     if is_skip(message):
-        return StepResult(state.goto(AccessState.DONE), (Reply("OK, nothing to add."),))
+        return StepResult(state.goto(AccessState.DONE), (words.nothing_to_add(),))
     if len(message.text.strip()) < 2:
         return None
     asked = state.goto(
@@ -74,15 +73,8 @@ def _consent(state: ConversationState, message: FlowInput, ctx: StepContext) -> 
         return None
     review_day = ctx.today + REVIEW_AFTER
     review = f"{review_day.day} {review_day:%b %Y}"
-    shared = (
-        "We will share it with the operative for your visits."
-        if answer
-        else ("We will keep it private and not share it with operatives.")
-    )
-    reply = Reply(
-        f'Thank you, we have noted: "{short(NeedSlots.of(state.data).need_words, 80)}". '
-        f"{shared} We will check it is still right by {review}."
-    )
+    words_given = NeedSlots.of(state.data).need_words
+    reply = words.need_noted(words_given, shared=answer, review=review)
     return StepResult(state.goto(AccessState.DONE), (reply,), (record(state, answer),))
 
 
@@ -112,23 +104,7 @@ def summary(ctx: StepContext) -> Reply:
     """'What do you tell the engineer about me?': exactly what is on record and shared."""
     resident = ctx.resident
     assert resident is not None
-    if not resident.access_needs:
-        return Reply(
-            "We have no access needs on record for you, so we share nothing with operatives. "
-            "Reply 1 to tell us about any.",
-            (Option("1", "Tell you my needs"),),
-        )
-    parts = []
-    for need in resident.access_needs:
-        shared = (
-            "shared with the operative for each visit" if need.consent_to_share else ("not shared")
-        )
-        parts.append(f'"{short(need.own_words, 60)}" ({shared})')
-    return Reply(
-        "We have on record: " + "; ".join(parts) + ". We never share it with anyone else. "
-        "Reply 1 to change it.",
-        (Option("1", "Change my needs"),),
-    )
+    return words.needs_on_record(resident.access_needs)
 
 
 ASKS_WHAT_IS_SHARED = (

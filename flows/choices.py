@@ -98,7 +98,15 @@ def yes_no(message: FlowInput, *, yes_key: str = "1", no_key: str = "2") -> bool
     return None
 
 
+SKIP_WORDS = frozenset(
+    {"0", "skip", "nothing", "none", "no", "nope", "nah", "no thanks", "n/a", "na"}
+)
+
+
 def is_skip(message: FlowInput) -> bool:
     """'0', 'nothing', 'no thanks', 'skip': the resident has nothing to add."""
-    text = message.text.strip().lower().rstrip(".!")
-    return text in {"0", "skip", "nothing", "none", "no", "nope", "nah", "no thanks", "n/a", "na"}
+    return is_skip_text(message.text)
+
+
+def is_skip_text(text: str) -> bool:
+    return text.strip().lower().rstrip(".!") in SKIP_WORDS

@@ -3,12 +3,18 @@
 ```
 start --no visit today--> warn + urgent alert
   |--locked-------------> warn (already alerted)
-  |--code in message----> CHECK (match / mismatch)
+  |--code in message----> CHECK (match / badge / mismatch)
   v
-CHECK_CODE --code--> match: reassure | mismatch: warn + alert (5 tries, then lock)
+CHECK_CODE --code--> visit code: reassure
+                 \\--> the operative's badge: say whose it is, ask for the visit code (no pass)
+                 \\--> anything else: warn + alert (5 tries, then lock)
 ```
-Only the resident's own number ever reaches this flow (unknown numbers are answered
-before any flow runs), so nothing about a visit is revealed to anyone else.
+Only the visit code passes. A badge number is public (it is on the visit page and in the
+confirmation, and badges are often sequential), so it identifies the operative but never
+proves who is at the door. The resident's own password, where set, is said by the
+operative and checked by the resident, never texted to us. Only the resident's own number
+ever reaches this flow (unknown numbers are answered before any flow runs), so nothing
+about a visit is revealed to anyone else.
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ from enum import StrEnum
 from flows.actions import Action, RaiseTask, RecordVisitEvent, WrongDoorCode
 from flows.context import AppointmentView, FlowInput, StepContext
 from flows.engine import IDLE, ConversationState, Flow, StepResult
-from flows.messages import Reply
 from flows.wording import door as words
 from storage.enums import TaskKind
 
@@ -51,6 +56,20 @@ def code_in(message: FlowInput) -> str | None:
     return found.group(1) if found else None
 
 
+def would_alert(message: FlowInput, ctx: StepContext) -> bool:
+    """Would `start` raise an alert (no visit today, or a code that does not match)?"""
+    appointment = todays_visit(ctx)
+    if appointment is None:
+        return True
+    if appointment.code_locked:
+        return False
+    code = code_in(message)
+    return code is not None and code not in {
+        appointment.visit_code,
+        appointment.operative.badge_number,
+    }
+
+
 def _alert(summary: str, appointment: AppointmentView | None) -> Action:
     return RaiseTask(
         kind=TaskKind.ALERT,
@@ -66,10 +85,16 @@ def _check(
     resident = ctx.resident
     assert resident is not None
     password = resident.has_door_password
-    if code in {appointment.visit_code, appointment.operative.badge_number}:
+    if code == appointment.visit_code:
         event = RecordVisitEvent(appointment.id, "door_check", {"matched": True})
         return StepResult(
             state.goto(DoorState.DONE), (words.matched(appointment, password=password),), (event,)
+        )
+    if code == appointment.operative.badge_number:
+        # Not a wrong code (the resident read what they were shown), not a pass either.
+        event = RecordVisitEvent(appointment.id, "door_check", {"matched": False, "badge": True})
+        return StepResult(
+            state.goto(DoorState.CHECK_CODE), (words.badge_is_not_a_code(appointment),), (event,)
         )
     wrong = appointment.code_attempts + 1
     actions: list[Action] = [WrongDoorCode(appointment_id=appointment.id, given=code)]
@@ -100,11 +125,7 @@ FLOW = Flow(
     name="door",
     states=DoorState,
     handlers={DoorState.CHECK_CODE: _check_code},
-    prompts={
-        DoorState.CHECK_CODE: lambda s, c: Reply(
-            "Text me the visit code or badge number the person at your door gives you."
-        )
-    },
+    prompts={DoorState.CHECK_CODE: lambda s, c: words.ask_visit_code()},
     start=DoorState.CHECK_CODE,
     end=DoorState.DONE,
     timeout=timedelta(minutes=30),
@@ -163,10 +184,6 @@ def resident_is_in(ctx: StepContext, *, appointment_id: int | None) -> StepResul
     assert resident is not None
     appointment = resident.appointment(appointment_id) if appointment_id is not None else None
     if appointment is None or appointment.status != "booked":
-        return StepResult(IDLE, (Reply("Thank you. That visit has already finished."),))
+        return StepResult(IDLE, (words.visit_already_finished(),))
     event = RecordVisitEvent(appointment.id, "resident_at_home")
-    return StepResult(
-        IDLE,
-        (Reply(f"Thank you, we have told {appointment.operative.first_name} you are in."),),
-        (event,),
-    )
+    return StepResult(IDLE, (words.told_operative_you_are_in(appointment),), (event,))

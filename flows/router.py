@@ -5,11 +5,19 @@ Order matters. An emergency is answered in every state, even while staff have th
 conversation. A bare carrier keyword on SMS has already unsubscribed the resident at
 the carrier, so we mirror it and never reply on SMS. Otherwise the idle router reads
 the intent (or the number of a menu option) and starts a flow.
+
+Misreadings must not change what Doorstep does. An intent that does (hand the
+conversation to a person, raise an alert about a caller or a no-show) acts at once only
+when the interpreter is sure of it (`ACT_AT_ONCE`) or the resident sent just the number
+of that menu option; otherwise the resident is asked first ("Do you want a member of our
+team to contact you? 1 Yes 2 No") and nothing changes until they answer. Opting out in
+words is always asked first; the carrier keywords stay exact and immediate (the carrier
+has acted on them already). Cancelling a visit always asks (flows/cancel.py).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flows import access, booking, cancel, complaint, door, feedback
@@ -22,7 +30,7 @@ from flows.actions import (
     RaiseTask,
     ReportRepair,
 )
-from flows.choices import pick
+from flows.choices import pick, yes_no
 from flows.context import FlowInput, StepContext
 from flows.engine import IDLE, ConversationState, StepResult
 from flows.local_time import twelve_hour
@@ -30,12 +38,28 @@ from flows.messages import Option, Reply
 from flows.safety import carrier_keyword, detect_emergency
 from flows.windows import format_day
 from flows.wording import common, safety
+from flows.wording import door as door_words
 from flows.wording import visits as visit_words
 from storage.enums import Channel, JobPriority, TaskKind
 
 #: Intents strong enough to leave whatever flow the resident is in.
 INTERRUPTING = {"opt_out": 0.8, "request_human": 0.8, "verify_operative": 0.85}
 SMS_LIKE = {Channel.SMS, Channel.SIMULATOR}
+#: Intents that change what Doorstep will do, and how sure the interpreter must be to act
+#: on one at once; below that the resident is asked first (see the module's docstring).
+#: `opt_out` is not here: it is always asked first. The classifier is as sure of junk as
+#: of a real request ("'; DELETE FROM messages; --" reads as opt_out at 1.0, as does the
+#: single word "messages"), and a wrong opt-out silently stops a resident's reminders.
+#: The carrier keywords are the immediate way to stop, and stay so.
+ACT_AT_ONCE = {
+    "request_human": 0.9,
+    "verify_operative": 0.9,
+    "report_no_show": 0.9,
+}
+#: What each confirmation does on "yes", by the router action it confirms.
+CONFIRMABLE = frozenset({"opt_out", "human", "verify", "no_show"})
+#: How long a question "Do you want ...? 1 Yes 2 No" stays open.
+CONFIRM_WITHIN = timedelta(hours=1)
 
 
 def interrupt(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
@@ -125,7 +149,9 @@ def reply_by(ctx: StepContext) -> str:
     return f"{label} by {twelve_hour(opening.time())}"
 
 
-def _menu_choice(state: ConversationState, message: FlowInput) -> tuple[str, Any] | None:
+def _menu_choice(state: ConversationState, message: FlowInput) -> tuple[str, Any, bool] | None:
+    """(action, argument, exact): exact when the resident pressed the option's button or
+    sent just its number, not a number somewhere in a sentence ("hello #4")."""
     menu = state.data.get("menu") or common.MAIN_MENU_DATA
     options = tuple(Option(str(k), str(label)) for k, label, *_ in menu)
     key = pick(message, options)
@@ -135,10 +161,64 @@ def _menu_choice(state: ConversationState, message: FlowInput) -> tuple[str, Any
         and not message.text[0].isdigit()
     ):
         return None
+    exact = message.option_key == key or message.text.strip().rstrip(".!") == key
     for k, _label, action, arg in menu:
         if str(k) == key:
-            return str(action), arg
+            return str(action), arg, exact
     return None
+
+
+def _is_sure(message: FlowInput, action: str) -> bool:
+    """Did the interpreter read `action`'s intent confidently enough to act at once?"""
+    intent = message.parse.intent
+    return _ACTION_FOR_INTENT.get(intent.name) == action and intent.confidence >= ACT_AT_ONCE.get(
+        intent.name, 2.0
+    )
+
+
+def _ask_first(action: str, message: FlowInput, ctx: StepContext) -> StepResult:
+    """Ask "Do you want ...? 1 Yes 2 No" before an action that changes what we do."""
+    until = (ctx.now + CONFIRM_WITHIN).isoformat()
+    state = IDLE.with_data(confirm={"action": action, "until": until, "said": message.text[:200]})
+    match action:
+        case "opt_out":
+            question = safety.confirm_opt_out()
+        case "human":
+            question = safety.confirm_handoff()
+        case "no_show":
+            question = door_words.confirm_no_show()
+        case _:
+            question = door_words.confirm_caller_at_door(
+                ctx.landlord, visit_today=door.todays_visit(ctx) is not None
+            )
+    return StepResult(state, (question,))
+
+
+def _open_question(state: ConversationState, ctx: StepContext) -> dict[str, str] | None:
+    asked = state.data.get("confirm")
+    if not isinstance(asked, dict) or asked.get("action") not in CONFIRMABLE:
+        return None
+    try:
+        until = datetime.fromisoformat(str(asked.get("until")))
+    except ValueError:
+        return None
+    return {str(k): str(v) for k, v in asked.items()} if ctx.now < until else None
+
+
+def _answered(
+    asked: dict[str, str], answer: bool, message: FlowInput, ctx: StepContext
+) -> StepResult:
+    action = asked["action"]
+    if not answer:
+        reply = safety.kept_sending() if action == "opt_out" else common.nothing_changed()
+        return StepResult(IDLE, (reply,))
+    said = FlowInput(
+        text=asked.get("said") or message.text,
+        parse=message.parse,
+        at=message.at,
+        channel=message.channel,
+    )
+    return _start(action, None, said, ctx, sure=True)
 
 
 def route(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult:
@@ -146,9 +226,15 @@ def route(state: ConversationState, message: FlowInput, ctx: StepContext) -> Ste
     resident = ctx.resident
     if resident is None:
         return StepResult(IDLE, (common.unknown_number(ctx.landlord),))
+    asked = _open_question(state, ctx)
+    if asked is not None:
+        answer = yes_no(message)
+        if answer is not None:
+            return _answered(asked, answer, message, ctx)
     choice = _menu_choice(state, message)
     if choice is not None:
-        return _start(choice[0], choice[1], message, ctx, from_menu=True)
+        action, arg, exact = choice
+        return _start(action, arg, message, ctx, sure=exact)
     if access.asks_what_is_shared(message):
         return StepResult(
             IDLE.with_data(menu=[["1", "Change my needs", "access", None]]),
@@ -180,10 +266,14 @@ _ACTION_FOR_INTENT = {
 
 
 def _start(
-    action: str, arg: Any, message: FlowInput, ctx: StepContext, *, from_menu: bool = False
+    action: str, arg: Any, message: FlowInput, ctx: StepContext, *, sure: bool = False
 ) -> StepResult:
+    """Start what `action` names. `sure`: the resident chose it unmistakably (the exact
+    menu number, or "yes" to our question); otherwise an action that changes what we do
+    needs a confident reading, or is asked about first."""
     resident = ctx.resident
     assert resident is not None
+    sure = sure or _is_sure(message, action)
     menu_here = IDLE.with_data(menu=common.MAIN_MENU_DATA)
     opt_channel = Channel.TELEGRAM if message.channel == Channel.TELEGRAM else Channel.SMS
     match action:
@@ -214,6 +304,8 @@ def _start(
             )
             return StepResult(IDLE.with_data(menu=menu), (reply,))
         case "verify":
+            if not sure and door.would_alert(message, ctx):
+                return _ask_first(action, message, ctx)
             return door.start(message, ctx)
         case "feedback":
             return feedback.start(message, ctx)
@@ -222,15 +314,17 @@ def _start(
         case "conduct":
             return StepResult(IDLE, (_conduct(ctx),))
         case "human":
-            return _handoff(ctx, message)
+            return _handoff(ctx, message) if sure else _ask_first(action, message, ctx)
         case "help":
             return StepResult(menu_here, (common.help_text(resident),))
         case "opt_out":
+            if not sure:
+                return _ask_first(action, message, ctx)
             return StepResult(IDLE, (safety.opted_out(),), (OptOut(opt_channel),))
         case "opt_in":
             return StepResult(IDLE, (safety.opted_in(),), (OptIn(opt_channel),))
         case "no_show":
-            return door.report_no_show(ctx)
+            return door.report_no_show(ctx) if sure else _ask_first(action, message, ctx)
         case "at_home":
             return door.resident_is_in(ctx, appointment_id=arg)
         case "greet":
@@ -240,7 +334,7 @@ def _start(
         case "goodbye":
             return StepResult(IDLE, (common.goodbye(resident),))
         case "nothing":
-            return StepResult(IDLE, (Reply("OK. Text us any time."),))
+            return StepResult(IDLE, (common.nothing_changed(),))
         case _:
             return StepResult(menu_here, (common.menu(resident),))
 

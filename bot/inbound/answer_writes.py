@@ -142,7 +142,7 @@ def queue_replies(
         enqueue(
             session,
             key=f"reply:{message_id}:{index}",
-            kind="reply",
+            kind=reply.kind,
             purpose="reply",
             text=reply.text,
             not_before=now,

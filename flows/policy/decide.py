@@ -6,7 +6,9 @@ have changed, the resident may have opted out or had other messages meanwhile).
 
 Order matters and is part of the policy:
 1. the channel: opted out, unreachable, or SMS to a number that is not a UK mobile ->
-   block. Nothing overrides an opt-out, not even a reply or an urgent safety message.
+   block. Nothing overrides an opt-out, not even a reply or an urgent safety message, with
+   one exception: the reply confirming the opt-out itself (kind `opt_out_confirmation`,
+   purpose reply), which answers the very message that opted them out.
 2. the purpose (everything except replies): a live appointment at this version that still
    needs the message, or a conversation the resident opened -> otherwise block.
 3. the use-by time: already past -> expire.
@@ -21,6 +23,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import lru_cache
 
+from flows.messages import OPT_OUT_CONFIRMATION
 from flows.policy.caps import caps_clear_at
 from flows.policy.hours import hours_reason, local_label, next_allowed, require_aware
 from flows.policy.reasons import Reason
@@ -185,7 +188,8 @@ def decide(
 
 def _channel_block(candidate: Candidate, recipient: Recipient) -> tuple[Reason, str] | None:
     channel = candidate.channel
-    if channel in recipient.opted_out:
+    confirms_opt_out = candidate.purpose is Purpose.REPLY and candidate.kind == OPT_OUT_CONFIRMATION
+    if channel in recipient.opted_out and not confirms_opt_out:
         return Reason.OPTED_OUT, f"resident opted out of {channel}"
     if channel in recipient.unreachable:
         return Reason.UNREACHABLE, f"{channel} reported the address unreachable"

@@ -18,6 +18,10 @@ MAIN_MENU_DATA: list[list[object]] = [
 ]
 
 
+def nothing_changed() -> Reply:
+    return Reply("OK. Text us any time.")
+
+
 def greeting(resident: ResidentView) -> Reply:
     jobs = resident.open_jobs
     if len(jobs) == 1:

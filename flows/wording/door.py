@@ -16,8 +16,8 @@ def identity(appointment: AppointmentView, zone: ZoneInfo, *, password: bool) ->
     photo = f" {appointment.photo_link}" if appointment.photo_link else ""
     return Reply(
         f"Due today: {op.name}, {op.employer}, badge {op.badge_number}, "
-        f"{live_status(appointment, zone)}.{photo} Text me the code or badge they give to "
-        f"check it.{ask_password}",
+        f"{live_status(appointment, zone)}.{photo} Text me the visit code they give you."
+        f"{ask_password}",
         photo_path=op.photo_path,
     )
 
@@ -29,6 +29,27 @@ def matched(appointment: AppointmentView, *, password: bool) -> Reply:
         f"That matches. {op.name} from {op.employer}, badge {op.badge_number}, is booked to "
         f"visit you today.{also} They should still show you their ID badge."
     )
+
+
+def badge_is_not_a_code(appointment: AppointmentView) -> Reply:
+    op = appointment.operative
+    return Reply(
+        f"That is the badge number of {op.name} from {op.employer}, who is booked to visit you "
+        "today. A badge number is not proof: anyone can read it. Ask them for the visit code "
+        "and text it to me. Until it matches, keep the door shut."
+    )
+
+
+def ask_visit_code() -> Reply:
+    return Reply("Text me the visit code the person at your door gives you.")
+
+
+def visit_already_finished() -> Reply:
+    return Reply("Thank you. That visit has already finished.")
+
+
+def told_operative_you_are_in(appointment: AppointmentView) -> Reply:
+    return Reply(f"Thank you, we have told {appointment.operative.first_name} you are in.")
 
 
 def mismatch(landlord: LandlordView, attempts_left: int) -> Reply:
@@ -51,6 +72,21 @@ def no_visit_today(landlord: LandlordView) -> Reply:
     return Reply(
         "We have no visit booked for you today, so do not let them in. Keep the door shut "
         f"and call us on {landlord.phone}. If you feel unsafe, call 999. We have told our team."
+    )
+
+
+def confirm_caller_at_door(landlord: LandlordView, *, visit_today: bool) -> Reply:
+    lead = "" if visit_today else "We have no visit booked for you today. "
+    return Reply(
+        f"{lead}Is someone at your door now saying they are from us?",
+        (Option("1", "Yes, someone is here"), Option("2", "No")),
+    )
+
+
+def confirm_no_show() -> Reply:
+    return Reply(
+        "Are you telling us nobody came for your visit?",
+        (Option("1", "Yes, nobody came"), Option("2", "No")),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flows.context import LandlordView
-from flows.messages import Reply
+from flows.messages import OPT_OUT_CONFIRMATION, Option, Reply
 from flows.safety import Emergency, Hazard
 
 _ADVICE = {
@@ -41,7 +41,26 @@ def emergency(found: Emergency, landlord: LandlordView) -> Reply:
 def opted_out() -> Reply:
     return Reply(
         "OK, we will not send you any more messages here unless you message us first. "
-        'To get them again, text "text me again".'
+        'To get them again, text "text me again".',
+        kind=OPT_OUT_CONFIRMATION,
+    )
+
+
+def confirm_opt_out() -> Reply:
+    return Reply(
+        "Do you want us to stop sending you messages here about your repairs?",
+        (Option("1", "Yes, no more messages"), Option("2", "No, keep them coming")),
+    )
+
+
+def kept_sending() -> Reply:
+    return Reply("OK, we will keep sending you updates about your repairs here.")
+
+
+def confirm_handoff() -> Reply:
+    return Reply(
+        "Do you want a member of our team to contact you?",
+        (Option("1", "Yes, please"), Option("2", "No thanks")),
     )
 
 

@@ -19,11 +19,53 @@ from flows.wording.common import short
 OTHER_TIMES = "None of these, other times"
 
 
+#: How every reply that quotes a resident's access need back to them begins its quote.
+#: Staff pages find quoted needs by these (flows/needs_privacy.py), so a new template that
+#: quotes a need must add its lead here (tests/flows/test_needs_privacy.py checks them).
+NOTED_LEAD = 'we have noted "'
+NOTED_THANKS_LEAD = 'Thank you, we have noted: "'
+SHARE_LEAD = 'May we share "'
+ON_RECORD_LEAD = 'We have on record: "'
+QUOTE_LEADS = (NOTED_LEAD, NOTED_THANKS_LEAD, SHARE_LEAD, ON_RECORD_LEAD)
+
+
 def needs_check(needs: Sequence[AccessNeedView]) -> Reply:
     noted = "; ".join(short(n.own_words, 70) for n in needs)
     return Reply(
-        f'Before we book: we have noted "{noted}". Is that still right?',
+        f'Before we book: {NOTED_LEAD}{noted}". Is that still right?',
         (Option("1", "Yes, still right"), Option("2", "Change it")),
+    )
+
+
+def need_noted(own_words: str, *, shared: bool, review: str) -> Reply:
+    sharing = (
+        "We will share it with the operative for your visits."
+        if shared
+        else "We will keep it private and not share it with operatives."
+    )
+    return Reply(
+        f'{NOTED_THANKS_LEAD}{short(own_words, 80)}". {sharing} '
+        f"We will check it is still right by {review}."
+    )
+
+
+def needs_on_record(needs: Sequence[AccessNeedView]) -> Reply:
+    if not needs:
+        return Reply(
+            "We have no access needs on record for you, so we share nothing with operatives. "
+            "Reply 1 to tell us about any.",
+            (Option("1", "Tell you my needs"),),
+        )
+    parts = []
+    for need in needs:
+        shared = (
+            "shared with the operative for each visit" if need.consent_to_share else "not shared"
+        )
+        parts.append(f'"{short(need.own_words, 60)}" ({shared})')
+    listed = "; ".join(parts)
+    return Reply(
+        f"{ON_RECORD_LEAD[:-1]}{listed}. We never share it with anyone else. Reply 1 to change it.",
+        (Option("1", "Change my needs"),),
     )
 
 
@@ -35,13 +77,17 @@ def ask_needs() -> Reply:
     )
 
 
+def nothing_to_add() -> Reply:
+    return Reply("OK, nothing to add.")
+
+
 def ask_new_needs() -> Reply:
     return Reply("Please tell us in your own words what the operative should know.")
 
 
 def ask_consent(own_words: str) -> Reply:
     return Reply(
-        f'Thank you. May we share "{short(own_words, 80)}" with the operative for this visit only?',
+        f'Thank you. {SHARE_LEAD}{short(own_words, 80)}" with the operative for this visit only?',
         (Option("1", "Yes, share it"), Option("2", "No, keep it private")),
     )
 

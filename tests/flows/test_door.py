@@ -45,10 +45,42 @@ def test_who_is_at_the_door_then_the_right_code(phone: Phone, client: TestClient
     assert _alerts(client) == []
 
 
-def test_badge_number_in_the_first_message(phone: Phone, client: TestClient) -> None:
-    _book_for_tuesday(phone, client)
+def test_a_badge_number_identifies_the_operative_but_never_passes(
+    phone: Phone, client: TestClient
+) -> None:
+    """Badges are public (visit page, confirmation) and sequential: only the code passes."""
+    appointment = _book_for_tuesday(phone, client)
     phone.say("badge 55101?")
-    assert phone.pop_text().startswith("That matches.")
+    answer = phone.pop_text()
+    assert answer.startswith("That is the badge number of Sam Carter from Brightwater")
+    assert "not proof" in answer and "Ask them for the visit code" in answer
+    assert "keep the door shut" in answer
+    assert "matches" not in answer.replace("Until it matches", "")
+    phone.say("he says 55101")  # again, inside the check: still not a pass
+    assert phone.pop_text().startswith("That is the badge number of Sam Carter")
+    assert _alerts(client) == []  # the resident did nothing wrong
+    assert _appointment(client).code_attempts == 0  # and loses none of their five tries
+    phone.say(appointment.visit_code)
+    assert phone.pop_text().startswith("That matches. Sam Carter")
+    db: Database = client.app.state.runtime.db  # type: ignore[attr-defined]
+    with db.session() as session:
+        checks = session.exec(
+            select(AppointmentEvent).where(AppointmentEvent.kind == "door_check")
+        ).all()
+    assert [c.data.get("matched") for c in checks] == [False, False, True]
+    assert [bool(c.data.get("badge")) for c in checks] == [True, True, False]
+
+
+def test_the_identity_answer_asks_for_the_visit_code_not_the_badge(
+    phone: Phone, client: TestClient
+) -> None:
+    _book_for_tuesday(phone, client)
+    phone.say("there's a man at my door saying he's from you, is he legit?")
+    identity = phone.pop_text()
+    assert "Text me the visit code they give you." in identity
+    assert "code or badge" not in identity
+    phone.say("badge 55101")
+    assert "not proof" in phone.pop_text()
 
 
 def test_a_wrong_code_warns_and_alerts_and_five_lock(phone: Phone, client: TestClient) -> None:

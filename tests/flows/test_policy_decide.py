@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from flows.messages import OPT_OUT_CONFIRMATION
 from flows.policy import (
     Candidate,
     ContactRules,
@@ -80,6 +81,23 @@ def test_a_reply_to_a_channel_the_resident_opted_out_of_is_blocked() -> None:
     reply = Candidate(Purpose.REPLY, "answer", Channel.SMS, MOBILE, not_before=now)
     verdict = run(reply, now, replace(ENGLAND, opted_out=frozenset({Channel.SMS})), state=None)
     assert (verdict.decision, verdict.reason) == (Decision.BLOCK, Reason.OPTED_OUT)
+
+
+def test_the_confirmation_of_an_opt_out_is_the_one_reply_that_goes_through_it() -> None:
+    """The opt-out is recorded before its confirmation is sent: the resident must still
+    learn it worked. Nothing else passes, and the confirmation passes nothing else
+    (a number that is not a UK mobile, or unreachable, still blocks it)."""
+    now = uk(2026, 3, 10, 23, 30)
+    opted_out = replace(ENGLAND, opted_out=frozenset({Channel.SMS}))
+    confirmation = Candidate(Purpose.REPLY, OPT_OUT_CONFIRMATION, Channel.SMS, MOBILE, now)
+    verdict = run(confirmation, now, opted_out, state=None)
+    assert (verdict.decision, verdict.reason) == (Decision.SEND, Reason.REPLY)
+    as_service = replace(confirmation, purpose=Purpose.SERVICE)
+    assert run(as_service, now, opted_out, state=None).reason == Reason.OPTED_OUT
+    unreachable = replace(opted_out, unreachable=frozenset({Channel.SMS}))
+    assert run(confirmation, now, unreachable, state=None).reason == Reason.UNREACHABLE
+    landline = replace(confirmation, address="+441132000000")
+    assert run(landline, now, opted_out, state=None).reason == Reason.NOT_UK_MOBILE
 
 
 # --- hours -------------------------------------------------------------------------------

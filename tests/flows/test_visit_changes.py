@@ -78,6 +78,9 @@ def test_bare_cancel_on_sms_is_a_carrier_opt_out(client: TestClient, demo_db: Da
 
 def test_stop_words_and_opting_back_in(phone: Phone, demo_db: Database) -> None:
     phone.say("please stop texting me")
+    assert phone.pop_text().startswith("Do you want us to stop sending you messages here")
+    assert _resident(demo_db, phone.number).sms_opted_out_at is None
+    phone.say("1")
     assert "will not send you any more messages" in phone.pop_text()
     assert _resident(demo_db, phone.number).sms_opted_out_at is not None
     phone.say("you can text me again")
