@@ -1,8 +1,11 @@
-"""What staff read of a conversation: the messages said with a resident (on any channel)
-and the outbox rows queued or stuck that are not in the transcript yet."""
+"""What staff read of a conversation: the messages said with a resident (on any channel),
+the outbox rows queued or stuck that are not in the transcript yet, and the words of the
+residents' access needs (so pages can withhold the lines that carry them)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +13,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from storage.enums import OutboxStatus
-from storage.models import Conversation, Message, OutboxMessage, Resident
+from storage.models import AccessNeed, Conversation, Message, OutboxMessage, Resident
 
 #: Outbox rows not yet (or never) in the transcript: staff see what is queued or stuck.
 UNSENT = (
@@ -85,6 +88,23 @@ def unsent_outbox(
             )
         ).all()
     )
+
+
+def need_words(session: Session, *, resident_ids: Iterable[int | None]) -> dict[int, list[str]]:
+    """The own words of every access need each resident ever gave, retired ones included
+    (old messages still quote them), by resident id."""
+    ids = sorted({i for i in resident_ids if i is not None})
+    words: dict[int, list[str]] = defaultdict(list)
+    if not ids:
+        return words
+    rows = session.exec(
+        select(AccessNeed.resident_id, AccessNeed.own_words).where(
+            col(AccessNeed.resident_id).in_(ids)
+        )
+    ).all()
+    for resident_id, own_words in rows:
+        words[resident_id].append(own_words)
+    return words
 
 
 def _tg(telegram_id: int | None) -> str | None:

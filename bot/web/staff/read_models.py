@@ -5,19 +5,26 @@ or secrets reaching a template by accident). The queries are storage/repositorie
 (feedback, staff_tasks, contact_log, access_needs, visits, operatives,
 conversation_history); related rows are batch-loaded by id (`_batch.by_id`), which keeps
 each page to a handful of queries on both SQLite and PostgreSQL.
+
+Access needs are special-category data: every read model that shows what was said
+(transcripts, the contact log, a visit's evidence) takes `show_needs`, False unless the
+caller says otherwise, and puts "[withheld: access need]" in place of each message that
+carries one (flows/needs_privacy.py decides which). Pages pass
+`show_needs=sees_access_needs(user.role)`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
+from flows.needs_privacy import WITHHELD, Said, carrying_needs, one_carries_need
 from flows.slots import label
-from storage.enums import Direction, TaskKind
+from storage.enums import Direction, StaffRole, TaskKind
 from storage.models import (
     Appointment,
     Contractor,
@@ -35,7 +42,11 @@ from storage.repositories import contact_log, staff_tasks
 from storage.repositories._batch import by_id
 from storage.repositories.access_needs import due_for_review
 from storage.repositories.contact_log import ContactFilters, decisions_with_messages
-from storage.repositories.conversation_history import conversation_messages, unsent_outbox
+from storage.repositories.conversation_history import (
+    conversation_messages,
+    need_words,
+    unsent_outbox,
+)
 from storage.repositories.feedback import (
     FeedbackFilters,
     complaint_ids_by_feedback,
@@ -48,6 +59,12 @@ from storage.repositories.visit_listing import VisitFilters, visit_count_on, vis
 
 QUEUE_KINDS = (TaskKind.CALLBACK, TaskKind.HANDOFF)
 PAGE_SIZE = 200
+
+
+def sees_access_needs(role: StaffRole) -> bool:
+    """Who may read residents' access needs (special-category data): the roles that act on
+    them. A viewer sees that a need exists, and where a message was withheld."""
+    return role in (StaffRole.STAFF, StaffRole.ADMIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,35 +97,59 @@ class TranscriptLine:
     status: str  # delivery status, or the outbox status of a message not sent yet
     by_staff: bool = False
     queued: bool = False
+    #: The text carried an access need and this reader's role may not see it.
+    withheld: bool = False
 
 
 def _lines_from(
-    messages: Sequence[Message], pending: Sequence[OutboxMessage], staff_rows: set[int]
+    messages: Sequence[Message],
+    pending: Sequence[OutboxMessage],
+    staff_rows: set[int],
+    *,
+    on_record: Sequence[str],
+    show_needs: bool,
 ) -> list[TranscriptLine]:
-    lines = [
-        TranscriptLine(
-            at=m.created_at,
-            direction=m.direction.value,
-            channel=m.channel.value,
-            text=m.text,
-            status=m.delivery_status or ("received" if m.direction == Direction.INBOUND else ""),
-            by_staff=m.id in staff_rows,
+    said = [
+        (
+            TranscriptLine(
+                at=m.created_at,
+                direction=m.direction.value,
+                channel=m.channel.value,
+                text=m.text,
+                status=m.delivery_status
+                or ("received" if m.direction == Direction.INBOUND else ""),
+                by_staff=m.id in staff_rows,
+            ),
+            m.intent if m.direction == Direction.INBOUND else None,
         )
         for m in messages
     ]
-    lines += [
-        TranscriptLine(
-            at=o.created_at,
-            direction=Direction.OUTBOUND.value,
-            channel=o.channel.value if o.channel else "",
-            text=o.text,
-            status=o.status.value,
-            by_staff=o.kind == "staff_reply",
-            queued=True,
+    said += [
+        (
+            TranscriptLine(
+                at=o.created_at,
+                direction=Direction.OUTBOUND.value,
+                channel=o.channel.value if o.channel else "",
+                text=o.text,
+                status=o.status.value,
+                by_staff=o.kind == "staff_reply",
+                queued=True,
+            ),
+            None,
         )
         for o in pending
     ]
-    return sorted(lines, key=lambda line: line.at)
+    said.sort(key=lambda pair: pair[0].at)
+    lines = [line for line, _ in said]
+    if show_needs:
+        return lines
+    carried = carrying_needs(
+        [Said(line.direction, line.text, intent) for line, intent in said], on_record=on_record
+    )
+    return [
+        replace(line, text=WITHHELD, withheld=True) if carries else line
+        for line, carries in zip(lines, carried, strict=True)
+    ]
 
 
 def _staff_marks(session: Session, messages: Sequence[Message]) -> set[int]:
@@ -131,8 +172,10 @@ def conversation_transcript(
     until: datetime | None = None,
     appointment_id: int | None = None,
     limit: int = 300,
+    show_needs: bool = False,
 ) -> list[TranscriptLine]:
-    """Everything said with this resident (on any channel) in the period, plus what is queued."""
+    """Everything said with this resident (on any channel) in the period, plus what is
+    queued; lines carrying an access need withheld unless `show_needs`."""
     messages = conversation_messages(
         session,
         resident=resident,
@@ -146,7 +189,14 @@ def conversation_transcript(
     pending = unsent_outbox(session, resident=resident, conversation=conversation)
     if since is not None:
         pending = [o for o in pending if o.created_at >= since]
-    return _lines_from(messages, pending, staff_rows)
+    on_record: list[str] = []
+    if not show_needs:
+        resident_ids = {m.resident_id for m in messages} | {o.resident_id for o in pending}
+        if resident is not None:
+            resident_ids.add(resident.id)
+        for words in need_words(session, resident_ids=resident_ids).values():
+            on_record += words
+    return _lines_from(messages, pending, staff_rows, on_record=on_record, show_needs=show_needs)
 
 
 # --- feedback -------------------------------------------------------------------------
@@ -250,7 +300,7 @@ def feedback_row(session: Session, feedback_id: int) -> FeedbackRow | None:
 
 
 def feedback_transcript(
-    session: Session, feedback_id: int, *, now: datetime
+    session: Session, feedback_id: int, *, now: datetime, show_needs: bool = False
 ) -> list[TranscriptLine]:
     """The conversation that collected the answers: from the request to a day after the end."""
     fb = session.get(Feedback, feedback_id)
@@ -266,6 +316,7 @@ def feedback_transcript(
         since=fb.created_at - timedelta(hours=1),
         until=until,
         appointment_id=fb.appointment_id,
+        show_needs=show_needs,
     )
 
 
@@ -386,7 +437,9 @@ def task_row(session: Session, task_id: int) -> TaskRow | None:
     return _task_rows(session, [task])[0] if task else None
 
 
-def task_transcript(session: Session, task_id: int) -> list[TranscriptLine]:
+def task_transcript(
+    session: Session, task_id: int, *, show_needs: bool = False
+) -> list[TranscriptLine]:
     task = session.get(StaffTask, task_id)
     if task is None:
         return []
@@ -394,7 +447,7 @@ def task_transcript(session: Session, task_id: int) -> list[TranscriptLine]:
     conversation = session.get(Conversation, task.conversation_id) if task.conversation_id else None
     since = task.created_at - timedelta(days=7)
     return conversation_transcript(
-        session, resident=resident, conversation=conversation, since=since
+        session, resident=resident, conversation=conversation, since=since, show_needs=show_needs
     )
 
 
@@ -425,8 +478,10 @@ def contact_rows(
     zone_end: datetime | None = None,
     offset: int = 0,
     limit: int = PAGE_SIZE,
+    show_needs: bool = False,
 ) -> list[ContactRow]:
-    """Every contact decision, newest first; times bound in UTC by the caller's zone."""
+    """Every contact decision, newest first; times bound in UTC by the caller's zone. A
+    message carrying an access need shows as withheld unless `show_needs`."""
     pairs = decisions_with_messages(
         session,
         filters=filters,
@@ -436,9 +491,15 @@ def contact_rows(
         limit=limit,
     )
     residents = by_id(session, Resident, (o.resident_id for _, o in pairs))
+    needs = {} if show_needs else need_words(session, resident_ids=residents)
     rows = []
     for decision, outbox in pairs:
         resident = residents.get(outbox.resident_id) if outbox.resident_id is not None else None
+        text = outbox.text
+        if not show_needs and one_carries_need(
+            text, on_record=needs.get(outbox.resident_id or -1, ())
+        ):
+            text = WITHHELD
         rows.append(
             ContactRow(
                 at=decision.at,
@@ -452,7 +513,7 @@ def contact_rows(
                 resident=resident.name if resident else None,
                 resident_id=outbox.resident_id,
                 appointment_id=outbox.appointment_id,
-                text=outbox.text,
+                text=text,
             )
         )
     return rows

@@ -182,7 +182,12 @@ def feedback_detail(
         row = read_models.feedback_row(session, feedback_id)
         if row is None:
             raise HTTPException(status_code=404, detail="No such feedback.")
-        transcript = read_models.feedback_transcript(session, feedback_id, now=staff.now())
+        transcript = read_models.feedback_transcript(
+            session,
+            feedback_id,
+            now=staff.now(),
+            show_needs=read_models.sees_access_needs(user.role),
+        )
     return render(
         request,
         staff,

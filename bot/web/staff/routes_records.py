@@ -52,6 +52,7 @@ def contact_log(
             zone_start=start,
             zone_end=end,
             offset=(page - 1) * read_models.PAGE_SIZE,
+            show_needs=read_models.sees_access_needs(user.role),
         )
         residents = read_models.resident_choices(session)
         reasons = read_models.reason_codes(session)

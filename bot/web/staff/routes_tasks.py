@@ -96,7 +96,9 @@ def task_detail(
         row = read_models.task_row(session, task_id)
         if row is None:
             raise HTTPException(status_code=404, detail="No such task.")
-        transcript = read_models.task_transcript(session, task_id)
+        transcript = read_models.task_transcript(
+            session, task_id, show_needs=read_models.sees_access_needs(user.role)
+        )
         target = _reply_target(session, session.get(StaffTask, task_id))
     return render(
         request,

@@ -73,7 +73,9 @@ def _evidence(
     staff: StaffServices, user: CurrentUser, appointment_id: int, action: str
 ) -> Evidence:
     with staff.runtime.db.session() as session:
-        found = evidence(session, appointment_id, show_needs=user.can_change)
+        found = evidence(
+            session, appointment_id, show_needs=read_models.sees_access_needs(user.role)
+        )
         if found is None:
             raise HTTPException(status_code=404, detail="No such visit.")
         record(

@@ -3,6 +3,8 @@
 Used for the visit page, the JSON export and the printable page, so all three always
 agree. Entries keep the raw facts (statuses, reason codes, who acted) rather than
 prose, because this is what a complaint investigation or the Ombudsman will read.
+For a role that may not see access needs, every message, planned message and
+disclosure that carries one says "[withheld: access need]" instead (all three exports).
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.web.staff.read_models import VisitRow, visit_row
-from storage.models import AccessNeed, Appointment, Operative
+from flows.needs_privacy import WITHHELD, Said, carrying_needs, one_carries_need
+from storage.models import AccessNeed, Appointment, Operative, RepairJob
 from storage.repositories import visit_evidence
 from storage.repositories._batch import by_id
-
-WITHHELD = "(withheld: your role cannot see access needs)"
+from storage.repositories.conversation_history import need_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +86,14 @@ def evidence(session: Session, appointment_id: int, *, show_needs: bool) -> Evid
             data={"version": 1},
         )
     ]
+    on_record: list[str] | None = None
+    if not show_needs:
+        job = session.get(RepairJob, appointment.job_id)
+        resident_id = job.resident_id if job else None
+        on_record = need_words(session, resident_ids=[resident_id]).get(resident_id or -1, [])
     entries += _events(session, appointment_id)
-    entries += _messages(session, appointment_id)
-    entries += _outbox(session, appointment_id)
+    entries += _messages(session, appointment_id, on_record=on_record)
+    entries += _outbox(session, appointment_id, on_record=on_record)
     entries += _disclosures(session, appointment_id, show_needs=show_needs)
     entries += _afterwards(session, appointment_id)
     entries.sort(key=lambda e: (e.at, e.source))
@@ -107,17 +114,26 @@ def _events(session: Session, appointment_id: int) -> list[Entry]:
     ]
 
 
-def _messages(session: Session, appointment_id: int) -> list[Entry]:
+def _messages(session: Session, appointment_id: int, *, on_record: list[str] | None) -> list[Entry]:
+    """The visit's messages; with `on_record` (a reader who may not see access needs, and
+    the words of the resident's needs) each one carrying a need is withheld."""
     rows = visit_evidence.messages(session, appointment_id=appointment_id)
+    carried = (
+        carrying_needs(
+            [Said(m.direction.value, m.text, m.intent) for m in rows], on_record=on_record
+        )
+        if on_record is not None
+        else [False] * len(rows)
+    )
     out = []
-    for m in rows:
+    for m, carries in zip(rows, carried, strict=True):
         inbound = m.direction.value == "in"
         out.append(
             Entry(
                 m.created_at,
                 "message",
                 f"{'From' if inbound else 'To'} resident by {m.channel.value}",
-                m.text,
+                WITHHELD if carries else m.text,
                 actor="resident" if inbound else "doorstep",
                 status=m.delivery_status or ("received" if inbound else "recorded"),
                 data={"outbox_id": m.outbox_id} if m.outbox_id else {},
@@ -126,8 +142,9 @@ def _messages(session: Session, appointment_id: int) -> list[Entry]:
     return out
 
 
-def _outbox(session: Session, appointment_id: int) -> list[Entry]:
-    """Messages the service planned, and every policy decision about each one."""
+def _outbox(session: Session, appointment_id: int, *, on_record: list[str] | None) -> list[Entry]:
+    """Messages the service planned, and every policy decision about each one (a message
+    carrying an access need withheld when `on_record` is given, as in `_messages`)."""
     rows = visit_evidence.outbox(session, appointment_id=appointment_id)
     operatives = by_id(session, Operative, (o.operative_id for o in rows))
     decisions = visit_evidence.decisions(session, outbox_ids=[o.id for o in rows])
@@ -141,7 +158,9 @@ def _outbox(session: Session, appointment_id: int) -> list[Entry]:
                 o.created_at,
                 "outbox",
                 f"Planned {o.kind.replace('_', ' ')} to {who}",
-                o.text,
+                WITHHELD
+                if on_record is not None and one_carries_need(o.text, on_record=on_record)
+                else o.text,
                 status=o.status.value,
                 data={
                     "outbox_id": o.id,
