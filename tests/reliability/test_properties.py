@@ -329,7 +329,11 @@ def check_sent_row(session: Session, row: OutboxMessage) -> None:
             Channel.SMS: resident.sms_opted_out_at,
             Channel.TELEGRAM: resident.telegram_opted_out_at,
         }.get(Channel(row.channel))
-        assert opted_out is None, f"{what} on {row.channel}, which the resident opted out of"
+        # The one exception (flows/policy/decide.py): the reply confirming that opt-out.
+        confirms = row.purpose == "reply" and row.kind == "opt_out_confirmation"
+        assert opted_out is None or confirms, (
+            f"{what} on {row.channel}, which the resident opted out of"
+        )
     if row.purpose == "reply":
         return
     assert resident is not None, f"{what} has no resident: cold contact"
