@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -75,6 +78,14 @@ def test_the_limiter_forgets_the_oldest_senders_beyond_its_bound() -> None:
 # -- the webhooks -----------------------------------------------------------------------
 
 
+def _frozen_limiter(state: Any) -> None:
+    """The app's webhook limiter with time standing still, so a slow machine (a token back
+    every 2 s) cannot change which message of a flood is the first one held."""
+    state.webhook_rate_limiter = SenderRateLimiter(
+        RateLimit(capacity=LIMIT, period_seconds=60), monotonic=Ticker()
+    )
+
+
 def test_an_sms_flood_is_kept_but_not_answered_and_others_are_still_served(
     demo_db: Database,
     clock: FixedClock,
@@ -84,6 +95,7 @@ def test_an_sms_flood_is_kept_but_not_answered_and_others_are_still_served(
     async def scenario() -> None:
         settings = sms_settings(demo_db.url, fake_twilio)
         async with sms_world(settings, demo_db, clock, interpreter, fake_twilio) as world:
+            _frozen_limiter(world.app.state)
             statuses = [
                 (await world.text(f"hello {n}", sender=MARGARET)).status_code
                 for n in range(LIMIT + 5)
@@ -117,6 +129,7 @@ def test_a_telegram_flood_is_refused_with_retry_after_and_redelivery_then_works(
     async def scenario() -> None:
         with FakeTelegram() as fake:
             async with telegram_world(demo_db, clock, interpreter, fake, fake_twilio) as world:
+                _frozen_limiter(world.app.state)
                 updates = [world.text(f"hello {n}") for n in range(LIMIT + 1)]
                 statuses = [(await world.post(u)).status_code for u in updates]
                 assert statuses == [200] * LIMIT + [429]
@@ -139,6 +152,7 @@ def test_the_simulator_answers_429_to_a_flood(client: TestClient) -> None:
         )
         return response
 
+    _frozen_limiter(client.app.state)  # type: ignore[attr-defined]
     statuses = [say(MARGARET, "thanks").status_code for _ in range(LIMIT + 1)]
     assert statuses == [200] * LIMIT + [429]
     assert say("+447400123457", "thanks").status_code == 200
@@ -243,3 +257,85 @@ def test_a_running_service_refuses_unsigned_and_forged_twilio_webhooks(
             )
         ).all()
     assert [m.text for m in stored] == ["hello"], "nothing from the forgeries was stored"
+
+
+def _declared_but_unsent(base: str, path: str, length: int, content_type: str) -> int:
+    """POST headers claiming `length` bytes and send none: the status the server answers
+    before it has read any of the body (it must not wait for it)."""
+    url = httpx.URL(base)
+    assert url.host and url.port
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {length}\r\n"
+        "X-Twilio-Signature: Zm9yZ2Vk\r\n\r\n"
+    )
+    with socket.create_connection((url.host, url.port), timeout=10) as sock:
+        sock.sendall(head.encode())
+        status_line = sock.makefile("rb").readline()
+    return int(status_line.split()[1])
+
+
+def test_a_running_service_refuses_replayed_signatures_uploads_and_huge_bodies(
+    demo_db: Database, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 13, items 8 and 11, on the production-shaped service (uvicorn, simulator off):
+    one signature replayed with a moved MessageSid boundary or a repeated name stores one
+    message, not three; a multipart upload is a 415, not a 500; a declared 50 MB body is a
+    413 answered without reading it; a NUL in a text is stored as U+FFFD."""
+    fake = FakeTwilio().start()
+    port = free_port()
+    env = service_env(demo_db.url, port, fake.base_url, tmp_path_factory.mktemp("nlu"))
+    service = Service(env, tmp_path / "serve.log", port)
+    twilio = Twilio(service.base)
+    path = "/webhooks/twilio/sms"
+    form_type = "application/x-www-form-urlencoded"
+    try:
+        service.start()
+        delivery = Delivery(new_sid(), MARGARET, "hello")
+        assert twilio.post_once(delivery) == "200"
+        form = twilio.form(delivery)
+        signature = sign(service.base + path, form)
+        moved = {k: v for k, v in form.items() if k != "NumMedia"}
+        moved["MessageSid"] = delivery.sid + "NumMedia0"
+        moved_twice = {k: v for k, v in moved.items() if k != "NumSegments"}
+        moved_twice["MessageSid"] = delivery.sid + "NumMedia0NumSegments1"
+        with httpx.Client(base_url=service.base, timeout=10) as http:
+            codes = []
+            for forged in (moved, moved_twice):
+                assert sign(service.base + path, forged) == signature
+                codes.append(
+                    http.post(path, data=forged, headers={"X-Twilio-Signature": signature})
+                )
+            repeated = urlencode([*form.items(), ("MessageSid", delivery.sid)])
+            codes.append(
+                http.post(
+                    path,
+                    content=repeated,
+                    headers={"X-Twilio-Signature": signature, "content-type": form_type},
+                )
+            )
+            upload = http.post(
+                path,
+                data=form,
+                files={"Body": ("a.txt", b"hello", "text/plain")},
+                headers={"X-Twilio-Signature": signature},
+            )
+        assert [r.status_code for r in codes] == [400, 400, 400]
+        assert upload.status_code == 415
+        assert _declared_but_unsent(service.base, path, 50 * 1024 * 1024, form_type) == 413
+        # A NUL (PostgreSQL text cannot hold it) is still stored and acknowledged.
+        assert twilio.post_once(Delivery(new_sid(), MARGARET, "still\x00here")) == "200"
+        assert "Traceback" not in service.log()
+    finally:
+        twilio.close()
+        service.stop()
+        fake.stop()
+    with demo_db.session() as session:
+        stored = session.exec(
+            select(Message).where(
+                Message.direction == Direction.INBOUND,
+                Message.channel == Channel.SMS,
+                col(Message.channel_message_id).startswith("SM"),
+            )
+        ).all()
+    assert sorted(m.text for m in stored) == ["hello", "still\ufffdhere"]
