@@ -24,6 +24,7 @@ nothing of this row's and it goes back to `pending`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, cast, runtime_checkable
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.common.metrics import Metrics
@@ -113,6 +115,9 @@ class Dispatcher:
     #: Called in the recording transaction for each sent row (e.g. start a feedback flow).
     on_sent: SentHook | None = None
     metrics: Metrics | None = None
+    #: While rows wait in a paced batch, their claim is renewed this often, so no
+    #: dispatcher's `reconcile_stuck` (2 minutes) takes a live batch for a dead one's.
+    heartbeat_seconds: float = 30.0
     #: Rows this dispatcher has claimed and not yet recorded: `sending` because they are
     #: on their way (a paced batch can wait minutes), not because anyone died.
     _in_flight: set[int] = field(default_factory=set, init=False, repr=False)
@@ -123,6 +128,15 @@ class Dispatcher:
         Pipelined: the next batch is claimed while the current one is being sent, so a
         paced provider is never left idle between batches.
         """
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            return await self._run(limit)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _run(self, limit: int | None) -> DispatchStats:
         total = DispatchStats()
         in_flight: tuple[list[_Claimed], asyncio.Task[list[SendReceipt | SendError]]] | None = None
         claimed_so_far = 0
@@ -153,6 +167,22 @@ class Dispatcher:
             return await asyncio.to_thread(self._record, claimed, results)
         finally:
             self._in_flight.difference_update(c.outbox_id for c in claimed)
+
+    async def _heartbeat(self) -> None:
+        """Renew the claim on the rows in flight, every `heartbeat_seconds`, until cancelled."""
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            ids = sorted(self._in_flight)
+            if not ids:
+                continue
+            try:
+                await asyncio.to_thread(self._renew_claims, ids)
+            except SQLAlchemyError as exc:  # the database is away: the sends go on regardless
+                log.warning("could not renew claims: %s", exc.__class__.__name__)
+
+    def _renew_claims(self, ids: Sequence[int]) -> None:
+        with self.db.session() as session:
+            outbox.renew_claims(session, ids=ids, worker_id=self.worker_id, at=self.clock.now())
 
     # -- 1. claim -------------------------------------------------------------------------
 

@@ -340,3 +340,25 @@ def note_uncertain(session: Session, *, outbox_id: int, reason: str) -> None:
     until reconciled; only the reason is recorded."""
     table = _OUTBOX
     session.execute(update(table).where(table.c.id == outbox_id).values(last_error=reason))
+
+
+def renew_claims(session: Session, *, ids: Sequence[int], worker_id: str, at: datetime) -> None:
+    """A live dispatcher's rows still on their way: claimed again `at`, so reconciliation
+    (which takes rows claimed minutes ago for a dead dispatcher's) leaves them alone.
+
+    Rows another transaction holds (their batch being recorded) are skipped on
+    PostgreSQL rather than waited for: locking them in another order could deadlock.
+    """
+    table = _OUTBOX
+    mine = (
+        select(table.c.id)
+        .where(
+            table.c.id.in_(list(ids)),
+            table.c.status == OutboxStatus.SENDING.value,
+            table.c.claimed_by == worker_id,
+        )
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        update(table).where(table.c.id.in_(mine.scalar_subquery())).values(claimed_at=at)
+    )

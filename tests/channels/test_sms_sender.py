@@ -419,3 +419,43 @@ def test_rows_still_on_their_way_are_not_reconciled_from_under_the_dispatcher(
     assert sorted(c.reference() or "" for c in fake.created()) == sorted(str(r) for r in rows)
     assert {_row(demo_db, r).status for r in rows} == {OutboxStatus.SENT}
     assert [len(_transcript(demo_db, r)) for r in rows] == [1, 1, 1]  # no text shown twice
+
+
+def test_another_dispatcher_does_not_reconcile_a_live_paced_batch(
+    demo_db: Database, clock: FixedClock, fake: FakeTwilio
+) -> None:
+    """Two instances share the outbox: one's reconcile job must not take the other's batch,
+    which waits its turn at the paced rate for longer than the job's two minutes."""
+    fake.now = clock.now
+    rows = [_queue(demo_db, f"paced:{n}", clock.now()) for n in range(3)]
+
+    async def scenario() -> int:
+        slow, other = sender(fake, clock, rate_per_second=2.0), sender(fake, clock)
+        live = Dispatcher(
+            db=demo_db,
+            senders={Channel.SMS: slow},
+            clock=clock,
+            zone=LONDON,
+            worker_id="live",
+            heartbeat_seconds=0.1,
+        )
+        elsewhere = Dispatcher(
+            db=demo_db, senders={Channel.SMS: other}, clock=clock, zone=LONDON, worker_id="b"
+        )
+        try:
+            sending = asyncio.create_task(live.run_once())
+            await asyncio.sleep(0.2)
+            clock.advance(timedelta(minutes=3))  # the batch has waited "three minutes"
+            await asyncio.sleep(0.3)  # a heartbeat renews the live claims
+            reconciled = await elsewhere.reconcile_stuck()
+            await elsewhere.run_once()
+            await sending
+            return reconciled
+        finally:
+            await slow.aclose()
+            await other.aclose()
+
+    assert asyncio.run(scenario()) == 0
+    assert sorted(c.reference() or "" for c in fake.created()) == sorted(str(r) for r in rows)
+    assert {_row(demo_db, r).status for r in rows} == {OutboxStatus.SENT}
+    assert [len(_transcript(demo_db, r)) for r in rows] == [1, 1, 1]

@@ -54,8 +54,10 @@ DEFAULT_BUSY_SECONDS = 5.0
 CONFIG_ERROR_RETRY_SECONDS = 300.0
 #: Messages Twilio lists for one recipient when reconciling (newest first).
 RECONCILE_PAGE = 50
-#: Twilio's clock and ours may differ a little; a claim time is widened by this much.
-RECONCILE_SLACK = timedelta(minutes=2)
+#: How long before a row's claim time its Twilio message may have been created: the two
+#: clocks differ a little, and a live dispatcher renews the claims of a paced batch until
+#: the whole batch is recorded (a batch of 100 at 1 text a second takes 100 s).
+RECONCILE_SLACK = timedelta(minutes=10)
 #: Twilio's words for a message it could not deliver: no proof the resident has it.
 UNDELIVERED = frozenset({"failed", "undelivered", "canceled"})
 #: The StatusCallback URL's query parameter naming the outbox row a report is about.
