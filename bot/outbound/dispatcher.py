@@ -140,23 +140,36 @@ class Dispatcher:
         total = DispatchStats()
         in_flight: tuple[list[_Claimed], asyncio.Task[list[SendReceipt | SendError]]] | None = None
         claimed_so_far = 0
-        while limit is None or claimed_so_far < limit:
-            size = (
-                self.batch_size if limit is None else min(self.batch_size, limit - claimed_so_far)
-            )
-            stats, claimed = await asyncio.to_thread(self._claim, size)
-            self._in_flight.update(c.outbox_id for c in claimed)
-            total.add(stats)
-            claimed_so_far += stats.handled + len(claimed)
+        ours: set[int] = set()  # every row this run claimed
+        try:
+            while limit is None or claimed_so_far < limit:
+                size = (
+                    self.batch_size
+                    if limit is None
+                    else min(self.batch_size, limit - claimed_so_far)
+                )
+                stats, claimed = await asyncio.to_thread(self._claim, size)
+                ours.update(c.outbox_id for c in claimed)
+                self._in_flight.update(c.outbox_id for c in claimed)
+                total.add(stats)
+                claimed_so_far += stats.handled + len(claimed)
+                if in_flight is not None:
+                    total.add(await self._finish(*in_flight))
+                    in_flight = None
+                if claimed:
+                    in_flight = (claimed, asyncio.create_task(self._send_all(claimed)))
+                if stats.handled + len(claimed) < size:
+                    break
             if in_flight is not None:
                 total.add(await self._finish(*in_flight))
-                in_flight = None
-            if claimed:
-                in_flight = (claimed, asyncio.create_task(self._send_all(claimed)))
-            if stats.handled + len(claimed) < size:
-                break
-        if in_flight is not None:
-            total.add(await self._finish(*in_flight))
+        except BaseException:
+            # A claim or a record failed (the database went away) or we were cancelled:
+            # what this run claimed and did not record stays `sending`, for reconciliation
+            # like a dead dispatcher's rows, and is no longer counted as in flight.
+            if in_flight is not None:
+                in_flight[1].cancel()
+            self._in_flight.difference_update(ours)
+            raise
         return total
 
     async def _finish(

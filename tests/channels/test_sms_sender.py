@@ -459,3 +459,34 @@ def test_another_dispatcher_does_not_reconcile_a_live_paced_batch(
     assert sorted(c.reference() or "" for c in fake.created()) == sorted(str(r) for r in rows)
     assert {_row(demo_db, r).status for r in rows} == {OutboxStatus.SENT}
     assert [len(_transcript(demo_db, r)) for r in rows] == [1, 1, 1]
+
+
+def test_a_dispatch_cycle_cancelled_mid_batch_leaves_its_rows_to_reconciliation(
+    demo_db: Database, clock: FixedClock, fake: FakeTwilio
+) -> None:
+    """A shutdown cancels the cycle: its rows must not stay "ours" and be skipped forever."""
+    fake.now = clock.now
+    rows = [_queue(demo_db, f"paced:{n}", clock.now()) for n in range(4)]
+
+    async def scenario() -> int:
+        s = sender(fake, clock, rate_per_second=2.0)
+        dispatcher = Dispatcher(
+            db=demo_db, senders={Channel.SMS: s}, clock=clock, zone=LONDON, batch_size=2
+        )
+        try:
+            cycle = asyncio.create_task(dispatcher.run_once())
+            await asyncio.sleep(0.2)
+            cycle.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await cycle
+            clock.advance(timedelta(minutes=3))
+            reconciled = await dispatcher.reconcile_stuck()
+            await dispatcher.run_once()
+            return reconciled
+        finally:
+            await s.aclose()
+
+    assert asyncio.run(scenario()) == 4  # both claimed batches: the one sending, the next
+    assert sorted(c.reference() or "" for c in fake.created()) == sorted(str(r) for r in rows)
+    assert {_row(demo_db, r).status for r in rows} == {OutboxStatus.SENT}
+    assert [len(_transcript(demo_db, r)) for r in rows] == [1, 1, 1, 1]
