@@ -2,6 +2,11 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+# Production unless told otherwise: no simulator, and `doorstep` refuses to start without
+# PostgreSQL, DOORSTEP_SECRET_KEY and the public https DOORSTEP_PUBLIC_BASE_URL
+# (bot/settings.py, docs/deploy.md). Only DOORSTEP_ENVIRONMENT=development brings the
+# simulator back, for a local demo.
+ENV DOORSTEP_ENVIRONMENT=production DOORSTEP_SIMULATOR=false
 WORKDIR /app
 
 COPY pyproject.toml README.md ./

@@ -7,6 +7,8 @@ the deployment without reading code.
 
 from __future__ import annotations
 
+import itertools
+import math
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +23,56 @@ DEFAULT_SQLITE_PATH = Path("var") / "doorstep.sqlite3"
 
 #: Values that are obviously placeholders; a deployment must never run with them.
 _PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "password", "xxx", "todo"})
+
+#: A secret key must carry at least this many bits of randomness: it signs staff sessions
+#: and visit links, and a weak one is cracked offline (issue 13, item 7).
+SECRET_KEY_BITS = 256
+MAKE_A_SECRET_KEY = 'python -c "import secrets; print(secrets.token_hex(32))"'
+_HEX = frozenset("0123456789abcdefABCDEF")
+#: Characters in a row that are taken as foretold when they repeat or step evenly.
+_RUN = 8
+
+
+def secret_key_bits(key: str) -> float:
+    """A cautious estimate of the randomness in `key`, in bits.
+
+    Each character that could not be foretold counts the bits of the smallest alphabet the
+    key is drawn from: hex digits (4), or the character classes it uses (lower, upper,
+    digits, others: up to 6.6), or only the few characters it uses, when fewer than ten.
+    Foretold, and not counted: a run of eight characters seen earlier in the key
+    ("abcd1234abcd1234...") and a steady run of eight ("aaaaaaaa", "12345678").
+
+    `secrets.token_hex(32)` scores 256 (64 characters x 4 bits); `token_urlsafe(32)` more.
+    """
+    if not key:
+        return 0.0
+    if set(key) <= _HEX:
+        pool = 16
+    else:
+        pool = (
+            26 * any(c.islower() for c in key)
+            + 26 * any(c.isupper() for c in key)
+            + 10 * any(c.isdigit() for c in key)
+            + 33 * any(not c.isalnum() for c in key)
+        )
+    distinct = len(set(key))
+    if distinct < 10:
+        pool = min(pool, distinct)
+    foretold: set[int] = set()
+    seen: set[str] = set()
+    for i in range(len(key) - _RUN + 1):
+        gram = key[i : i + _RUN]
+        if gram in seen:
+            foretold.update(range(i, i + _RUN))
+        seen.add(gram)
+    steps = [ord(b) - ord(a) for a, b in itertools.pairwise(key)]
+    run_start = 0
+    for i in range(1, len(steps) + 1):
+        if i == len(steps) or steps[i] != steps[run_start]:
+            if i - run_start + 1 >= _RUN:  # steps run_start..i-1 span characters to i
+                foretold.update(range(run_start + 2, i + 1))
+            run_start = i
+    return (len(key) - len(foretold)) * math.log2(max(pool, 2))
 
 
 class SettingsError(RuntimeError):
@@ -39,9 +91,15 @@ class Settings(BaseSettings):
     )
 
     # Service
+    #: "production" (the Docker image's default) refuses to start without what a real
+    #: deployment needs: PostgreSQL, a secret key, the public https URL, no simulator.
+    environment: Literal["development", "production"] = "development"
     database_url: str = Field(default=f"sqlite:///{DEFAULT_SQLITE_PATH}")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    #: Proxies whose X-Forwarded-For is believed (comma-separated addresses or networks,
+    #: e.g. "10.0.0.5" or "172.16.0.0/12"); empty: none, the TCP peer is the client.
+    trusted_proxies: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
     timezone: str = DEFAULT_TIMEZONE
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -133,6 +191,19 @@ class Settings(BaseSettings):
             raise ValueError("is a placeholder; set a real secret")
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        key = value.get_secret_value()
+        if len(key) < SECRET_KEY_BITS // 8 or secret_key_bits(key) < SECRET_KEY_BITS:
+            raise ValueError(
+                f"is too weak: it signs staff sessions and visit links, so it needs "
+                f"{SECRET_KEY_BITS // 8} random bytes; make one with {MAKE_A_SECRET_KEY}"
+            )
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.nlu == "rasa" and not self.rasa_url:
@@ -146,11 +217,40 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DOORSTEP_TELEGRAM_WEBHOOK_SECRET is required for Telegram in production"
             )
+        if self.environment == "production":
+            self._production_ready()
         if not self.simulator and self.secret_key is None:
             raise ValueError(
-                "DOORSTEP_SECRET_KEY is required when DOORSTEP_SIMULATOR is off (production)"
+                "DOORSTEP_SECRET_KEY is required when DOORSTEP_SIMULATOR is off (production). "
+                f"Make one with {MAKE_A_SECRET_KEY}"
             )
         return self
+
+    def _production_ready(self) -> None:
+        """Everything DOORSTEP_ENVIRONMENT=production lacks, named, in one message."""
+        missing = []
+        if self.simulator:
+            missing.append(
+                "DOORSTEP_SIMULATOR=false (the simulator shows every transcript to anyone "
+                "and moves the clock)"
+            )
+        if not self.database_url.startswith("postgresql"):
+            missing.append(
+                "DOORSTEP_DATABASE_URL=postgresql+psycopg://user:password@host:5432/doorstep"
+            )
+        if self.secret_key is None:
+            missing.append(f"DOORSTEP_SECRET_KEY (make one with {MAKE_A_SECRET_KEY})")
+        if "public_base_url" not in self.model_fields_set or not self.public_base_url.startswith(
+            "https://"
+        ):
+            missing.append(
+                "DOORSTEP_PUBLIC_BASE_URL=https://... (the public address residents and "
+                "Twilio reach)"
+            )
+        if missing:
+            raise ValueError(
+                "DOORSTEP_ENVIRONMENT=production needs:\n    " + "\n    ".join(missing)
+            )
 
     @property
     def sms_enabled(self) -> bool:

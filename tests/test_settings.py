@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import SECRET_KEY_BITS, SettingsError, load_settings, secret_key_bits
+
+STRONG_KEY = secrets.token_hex(32)
 
 
 def test_defaults_are_the_embedded_setup(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,8 +59,79 @@ def test_secrets_are_hidden_and_placeholders_refused() -> None:
 def test_production_requires_a_secret_key() -> None:
     with pytest.raises(SettingsError, match="DOORSTEP_SECRET_KEY"):
         load_settings(_env_file=None, simulator=False)
-    settings = load_settings(_env_file=None, simulator=False, secret_key="x" * 40)
+    settings = load_settings(_env_file=None, simulator=False, secret_key=STRONG_KEY)
     assert settings.simulator is False
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "doorstep",
+        "x" * 64,
+        "a-real-secret-for-this-test-only-4f9c",
+        secrets.token_hex(16),
+        "0123456789abcdef" * 4,
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        "correct horse battery staple correct horse",
+        "Landlord2026!Landlord2026!Landlord2026!Landlord2026!",
+    ],
+)
+def test_a_weak_secret_key_is_refused_with_how_to_make_one(weak: str) -> None:
+    """DOORSTEP_SECRET_KEY=doorstep started the service, and a visit link signed with it
+    was cracked offline in a millisecond (issue 13, item 7)."""
+    for simulator in (False, True):
+        with pytest.raises(SettingsError) as caught:
+            load_settings(_env_file=None, simulator=simulator, secret_key=weak)
+        message = str(caught.value)
+        assert "DOORSTEP_SECRET_KEY" in message and "too weak" in message
+        assert 'python -c "import secrets; print(secrets.token_hex(32))"' in message
+        assert weak not in message
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: secrets.token_hex(32), lambda: secrets.token_urlsafe(32)], ids=["hex", "url"]
+)
+def test_every_key_the_advice_makes_is_accepted(make: object) -> None:
+    assert callable(make)
+    for _ in range(2000):
+        key = make()
+        assert secret_key_bits(key) >= SECRET_KEY_BITS, key
+    load_settings(_env_file=None, simulator=False, secret_key=make())
+
+
+def test_the_simulator_makes_its_own_key_when_none_is_set() -> None:
+    assert load_settings(_env_file=None, simulator=True).secret_key is None
+
+
+def test_production_names_everything_it_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DOORSTEP_DATABASE_URL", "DOORSTEP_PUBLIC_BASE_URL", "DOORSTEP_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None, environment="production")
+    message = str(caught.value)
+    for name in (
+        "DOORSTEP_SIMULATOR=false",
+        "DOORSTEP_DATABASE_URL=postgresql",
+        "DOORSTEP_SECRET_KEY",
+        "DOORSTEP_PUBLIC_BASE_URL=https://",
+    ):
+        assert name in message, name
+    ready = {
+        "environment": "production",
+        "simulator": False,
+        "database_url": "postgresql+psycopg://doorstep:pw@postgres:5432/doorstep",
+        "secret_key": STRONG_KEY,
+        "public_base_url": "https://repairs.example.org",
+    }
+    settings = load_settings(_env_file=None, **ready)
+    assert settings.simulator is False and settings.environment == "production"
+    for wrong in (
+        {"simulator": True},
+        {"database_url": "sqlite:///var/doorstep.sqlite3"},
+        {"public_base_url": "http://repairs.example.org"},
+    ):
+        with pytest.raises(SettingsError, match="DOORSTEP_ENVIRONMENT=production needs"):
+            load_settings(_env_file=None, **{**ready, **wrong})
 
 
 def test_channels_are_off_without_credentials_and_need_a_sender() -> None:

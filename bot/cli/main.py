@@ -6,7 +6,7 @@ import asyncio
 import sys
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +16,10 @@ from bot.cli.staff import app as staff_app
 from bot.cli.telegram import app as telegram_app
 from bot.common.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
 
 app = typer.Typer(help="Doorstep: the repairs assistant residents trust.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -111,7 +115,30 @@ def serve(
     typer.echo(f"  health:    {base}/healthz")
     if settings.simulator:
         typer.echo(f"  simulator: {base}/simulator")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.Server(server_config(create_app(settings), settings)).run()
+
+
+def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    """How `doorstep serve` runs uvicorn. uvicorn configures no logging of its own: its
+    lines go through the root handler `configure_logging` set up (JSON, redacting), and its
+    access log is off, because request paths carry visit-link tokens (docs/security.md)."""
+    import uvicorn
+
+    from bot.web.staff.login_limits import proxy_options
+
+    # X-Forwarded-For only from DOORSTEP_TRUSTED_PROXIES (uvicorn would trust 127.0.0.1).
+    proxies = proxy_options(settings.trusted_proxies)
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        server_header=False,
+        proxy_headers=proxies.proxy_headers,
+        forwarded_allow_ips=proxies.forwarded_allow_ips,
+    )
 
 
 @app.command()
