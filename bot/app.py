@@ -30,6 +30,7 @@ from bot.inbound.pipeline import Pipeline
 from bot.outbound.scheduler import Intervals, Scheduler
 from bot.runtime import STATIC_DIR, TEMPLATES_DIR, Runtime
 from bot.settings import Settings
+from bot.web.headers import SecurityHeaders
 from flows.clock import Clock
 from nlu.interpreter import Interpreter
 from storage.db import Database
@@ -147,6 +148,7 @@ def create_app(
         runtime.db.dispose()
 
     app = FastAPI(title="Doorstep", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(SecurityHeaders)  # CSP, no framing, no-store (bot/web/headers.py)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> Response:
