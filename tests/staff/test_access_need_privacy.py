@@ -25,9 +25,10 @@ from fakes.fake_twilio import FakeTwilio, running
 from fakes.sms_harness import MARGARET, sms_settings, sms_world
 from flows.needs_privacy import WITHHELD
 from nlu.builtin import BuiltinInterpreter
+from simphone import Phone
 from storage.db import Database
-from storage.enums import Direction, StaffRole
-from storage.models import Feedback, Message, Resident
+from storage.enums import Direction, StaffRole, TaskKind
+from storage.models import Feedback, Message, Resident, StaffTask
 
 NEED = "I am deaf, please text me and do not ring the bell"
 DEMO_NEED = "I use a wheelchair, please use the side ramp"  # Margaret's need on record
@@ -160,3 +161,25 @@ def test_a_need_on_record_is_withheld_wherever_a_message_repeats_it(
     staff = signed_in(StaffRole.STAFF)
     assert "side ramp" in _page(staff, f"/staff/feedback/{feedback.id}")
     assert "side ramp" in _page(staff, visit)
+
+
+def test_the_task_page_withholds_the_need_from_a_viewer_only(
+    client: TestClient,
+    staff_users: Database,
+    signed_in: Callable[[StaffRole], SignedIn],
+) -> None:
+    """The resident tells a need, then asks for a person: the handoff task's conversation."""
+    phone = Phone(client, "+447400123457")  # David
+    phone.say(NEED)
+    phone.say("1")
+    phone.say("can i speak to a real person please")
+    with staff_users.session() as session:
+        task = session.exec(select(StaffTask).where(StaffTask.kind == TaskKind.HANDOFF)).one()
+    viewer = signed_in(StaffRole.VIEWER)
+    page = _page(viewer, f"/staff/tasks/{task.id}")
+    assert "ring the bell" not in page
+    assert page.count(WITHHELD) == 3
+    assert "can i speak to a real person please" in page
+    staff = signed_in(StaffRole.STAFF)
+    page = _page(staff, f"/staff/tasks/{task.id}")
+    assert NEED in page and WITHHELD not in page
