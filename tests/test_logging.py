@@ -137,6 +137,10 @@ def test_a_full_run_logged_at_debug_holds_no_secret(
             twilio_rate_per_second=100,
         )
         configure_logging(settings.log_level, json_lines=True)
+        # Another test's alembic fileConfig may have disabled loggers that existed then;
+        # `doorstep serve` starts in a fresh process where they never were.
+        for name in ("uvicorn", "uvicorn.error"):
+            logging.getLogger(name).disabled = False
         app = create_app(settings, clock=clock, interpreter=interpreter, rng=random.Random(7))
         visit_paths = asyncio.run(_full_run(app, settings, demo_db, clock, telegram, twilio))
         bodies = [c.body for c in twilio.created()] + [
