@@ -55,6 +55,7 @@ from storage.models import (
     Resident,
 )
 from storage.repositories import contact_policy, conversations, outbox, visits
+from storage.repositories._batch import by_id
 from storage.repositories.conversations import lock_conversation
 
 log = logging.getLogger(__name__)
@@ -143,13 +144,11 @@ def load_facts(
 ) -> list[VisitFacts]:
     """The planner's view of a batch of appointments, in a fixed number of queries."""
     ids = [a.id for a in appointments if a.id is not None]
-    jobs = visits.by_id(session, model=RepairJob, ids={a.job_id for a in appointments})
+    jobs = by_id(session, RepairJob, {a.job_id for a in appointments})
     resident_ids = {j.resident_id for j in jobs.values() if j.resident_id is not None}
-    residents = visits.by_id(session, model=Resident, ids=resident_ids)
-    operatives = visits.by_id(session, model=Operative, ids={a.operative_id for a in appointments})
-    landlords = visits.by_id(
-        session, model=Landlord, ids={r.landlord_id for r in residents.values()}
-    )
+    residents = by_id(session, Resident, resident_ids)
+    operatives = by_id(session, Operative, {a.operative_id for a in appointments})
+    landlords = by_id(session, Landlord, {r.landlord_id for r in residents.values()})
     events: dict[int, list[VisitEvent]] = defaultdict(list)
     for event in visits.events(session, appointment_ids=ids):
         assert event.id is not None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
@@ -51,14 +50,6 @@ def live_chunk(
         # A visit being changed right now is skipped and planned on the next run.
         query = query.with_for_update(skip_locked=True, of=Appointment)
     return list(session.exec(query).all())
-
-
-def by_id(session: Session, *, model: Any, ids: Iterable[int]) -> dict[int, Any]:
-    """Rows of `model` (RepairJob, Resident, Operative, Landlord) by id, in one query."""
-    wanted = list(ids)
-    if not wanted:
-        return {}
-    return {row.id: row for row in session.exec(select(model).where(model.id.in_(wanted))).all()}
 
 
 def events(session: Session, *, appointment_ids: Collection[int]) -> list[AppointmentEvent]:
