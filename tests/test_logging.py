@@ -100,6 +100,26 @@ def test_the_redactor_removes_what_a_log_reader_must_not_see(line: str, secret: 
     assert secret not in redact(line)
 
 
+def test_a_library_handler_set_up_earlier_cannot_bypass_the_redactor(
+    logging_restored: None,
+) -> None:
+    """uvicorn's default logging config gives its loggers a handler of their own that does
+    not propagate; once the service configures logging, their lines go through the one
+    redacting handler instead."""
+    import io
+    import logging.config
+
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    stream = io.StringIO()
+    configure_logging("INFO", json_lines=True, stream=stream)
+    logging.getLogger("uvicorn.error").info("client texted +447400123456")
+    logging.getLogger("uvicorn.access").warning("GET /v/WzEsMiwxNzk0MDAwMDAwLjBd.k3j2 404")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["logger"] for line in lines] == ["uvicorn.error", "uvicorn.access"]
+    assert "7400123456" not in stream.getvalue()
+    assert "WzEsMiwxNzk0MDAwMDAwLjBd" not in stream.getvalue()
+
+
 def test_the_redactor_leaves_times_ids_and_durations_alone() -> None:
     line = "2026-11-30T09:00:00.000+00:00 outbox 12345678 sent in 0.00123456789 s"
     assert redact(line) == line
@@ -137,10 +157,6 @@ def test_a_full_run_logged_at_debug_holds_no_secret(
             twilio_rate_per_second=100,
         )
         configure_logging(settings.log_level, json_lines=True)
-        # Another test's alembic fileConfig may have disabled loggers that existed then;
-        # `doorstep serve` starts in a fresh process where they never were.
-        for name in ("uvicorn", "uvicorn.error"):
-            logging.getLogger(name).disabled = False
         app = create_app(settings, clock=clock, interpreter=interpreter, rng=random.Random(7))
         visit_paths = asyncio.run(_full_run(app, settings, demo_db, clock, telegram, twilio))
         bodies = [c.body for c in twilio.created()] + [

@@ -124,8 +124,8 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(
     level: str = "INFO", *, json_lines: bool = True, stream: IO[str] | None = None
 ) -> logging.Handler:
-    """One handler on the root logger (stderr unless `stream`), redacting; library loggers
-    held at their floors. Returns the handler."""
+    """One handler on the root logger (stderr unless `stream`), redacting; no other logger
+    keeps a handler of its own; library loggers held at their floors. Returns the handler."""
     handler = logging.StreamHandler(stream)
     if json_lines:
         handler.setFormatter(JsonFormatter())
@@ -135,6 +135,14 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Every line goes through the one redacting handler: a library's own handler (uvicorn's
+    # default config, an alembic fileConfig run earlier in the process) would bypass it.
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger):
+            logger.disabled = False
+            if any(not isinstance(h, logging.NullHandler) for h in logger.handlers):
+                logger.handlers[:] = []
+                logger.propagate = True
     service_level = root.getEffectiveLevel()
     for name, floor in LIBRARY_FLOORS.items():
         logging.getLogger(name).setLevel(max(floor, service_level))
