@@ -67,6 +67,7 @@ def load(db: Database, n: int) -> None:
         landlord = conn.execute(
             insert(Landlord.__table__).returning(Landlord.__table__.c.id),  # type: ignore[attr-defined]
             {
+                "reference": "bench",
                 "name": "Bench Homes",
                 "phone": "01130000000",
                 "emergency_phone": "01130000001",
@@ -85,7 +86,13 @@ def load(db: Database, n: int) -> None:
         ).scalar_one()
         operative = conn.execute(
             insert(Operative.__table__).returning(Operative.__table__.c.id),  # type: ignore[attr-defined]
-            {"contractor_id": contractor, "name": "Sam Carter", "badge_number": "B1", "trades": []},
+            {
+                "landlord_id": landlord,
+                "contractor_id": contractor,
+                "name": "Sam Carter",
+                "badge_number": "B1",
+                "trades": [],
+            },
         ).scalar_one()
         step = 5000
         for first in range(0, n, step):
@@ -112,6 +119,7 @@ def load(db: Database, n: int) -> None:
                 [
                     {
                         "id": first + i + 1,
+                        "landlord_id": landlord,
                         "reference": f"BJ-{first + i}",
                         "property_id": home,
                         "resident_id": first + i + 1,

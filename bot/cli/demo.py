@@ -144,6 +144,9 @@ _JOBS = (
     ("Damp patch on the bedroom ceiling", Trade.GENERAL),
 )
 
+#: The demo landlord's reference (`doorstep api-keys create --landlord demo`).
+DEMO_LANDLORD = "demo"
+
 _OPERATIVES = (
     ("Sam Carter", "55101", 0, [Trade.PLUMBING, Trade.GAS]),
     ("Ravi Patel", "55102", 0, [Trade.PLUMBING, Trade.GENERAL]),
@@ -167,6 +170,7 @@ def load_demo(
 def _load(session: Session, *, now: datetime, public_base_url: str) -> None:
     rng = random.Random(20261201)  # fixed: the demo is the same on every machine
     landlord = Landlord(
+        reference=DEMO_LANDLORD,
         name="Riverside Homes",
         phone="0300 555 0140",
         emergency_phone="0300 555 0199",
@@ -192,6 +196,8 @@ def _load(session: Session, *, now: datetime, public_base_url: str) -> None:
         assert contractor_id is not None
         operatives.append(
             Operative(
+                landlord_id=landlord.id,
+                reference=f"OP-{badge}",
                 contractor_id=contractor_id,
                 name=name,
                 badge_number=badge,
@@ -208,6 +214,7 @@ def _load(session: Session, *, now: datetime, public_base_url: str) -> None:
         line, postcode, nation = _ADDRESSES[demo.town]
         home = Property(
             landlord_id=landlord.id,
+            reference=f"PR-{1000 + n}",
             address=line.format(n=n),
             postcode=postcode.format(n=n),
             nation=nation,
@@ -217,6 +224,7 @@ def _load(session: Session, *, now: datetime, public_base_url: str) -> None:
         extra = dict(demo.extra)
         resident = Resident(
             landlord_id=landlord.id,
+            reference=f"TN-{2000 + n}",
             property_id=home.id,
             name=demo.name,
             mobile=normalise_uk_mobile(demo.mobile),
@@ -249,6 +257,7 @@ def _load(session: Session, *, now: datetime, public_base_url: str) -> None:
         description, trade = _JOBS[(n - 1) % len(_JOBS)]
         session.add(
             RepairJob(
+                landlord_id=landlord.id,
                 reference=f"RH-{10420 + n}",
                 property_id=home.id,
                 resident_id=resident.id,
@@ -300,6 +309,7 @@ def _past_visits(
         window = window_named("morning")
         starts, ends = window.bounds(day)
         job = RepairJob(
+            landlord_id=resident.landlord_id,
             reference=f"RH-{10300 + resident_index}",
             property_id=resident.property_id,
             resident_id=resident.id,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli.landlords import keys_app, landlords_app
 from bot.cli.nlu import app as nlu_app
 from bot.cli.ops import app as ops_app
 from bot.cli.staff import app as staff_app
@@ -31,6 +32,8 @@ app.add_typer(nlu_app, name="nlu")
 app.add_typer(ops_app)  # scheduler, broadcast, outbox (bot/cli/ops.py)
 app.add_typer(telegram_app, name="telegram")  # set-webhook, poll, invite (bot/cli/telegram.py)
 app.add_typer(staff_app, name="staff")  # create-user (bot/cli/staff.py)
+app.add_typer(landlords_app, name="landlords")  # create, list (bot/cli/landlords.py)
+app.add_typer(keys_app, name="api-keys")  # create, list, revoke (bot/cli/landlords.py)
 
 
 def _settings(**overrides: object) -> Settings:

@@ -62,9 +62,15 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return receive_again
 
 
-def bounded_route(limit: int) -> type[APIRoute]:
+def _detail(exc: BodyRefused) -> Response:
+    return JSONResponse({"detail": exc.reason}, status_code=exc.status_code)
+
+
+def bounded_route(
+    limit: int, refuse: Callable[[BodyRefused], Response] = _detail
+) -> type[APIRoute]:
     """An APIRoute class whose routes read at most `limit` bytes of body (413 past it,
-    answered as JSON `{"detail": ...}` like FastAPI's own refusals)."""
+    answered by `refuse`: JSON `{"detail": ...}` like FastAPI's own refusals unless told)."""
 
     class BoundedRoute(APIRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -74,7 +80,7 @@ def bounded_route(limit: int) -> type[APIRoute]:
                 try:
                     body = await read_bounded(request, limit)
                 except BodyRefused as exc:
-                    return JSONResponse({"detail": exc.reason}, status_code=exc.status_code)
+                    return refuse(exc)
                 return await handler(Request(request.scope, _replaying(body, request.receive)))
 
             return bounded

@@ -380,6 +380,7 @@ def _repair_request(action: ReportRepair, ctx: ActionContext) -> int | None:
     count = repair_job_count(ctx.session)
     ctx.session.add(
         RepairJob(
+            landlord_id=resident.landlord_id,
             reference=f"RQ-{ctx.now:%y%m%d}-{count + 1}",
             property_id=resident.property_id,
             resident_id=resident.id,

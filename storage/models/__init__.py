@@ -1,6 +1,12 @@
 """SQLModel tables, grouped in families; importing this module registers them all."""
 
 from storage.models.conversation import Conversation, Message
+from storage.models.integration import (  # landlords' systems (issue 14)
+    ApiKey,
+    LandlordEvent,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from storage.models.link_tokens import LinkToken  # Telegram linking (issue 5)
 from storage.models.outbox import ContactDecision, OutboxMessage
 from storage.models.people import (
@@ -20,6 +26,7 @@ from storage.models.work import Appointment, AppointmentEvent, Availability, Dis
 __all__ = [
     "DEFAULT_CONTACT_HOURS",
     "AccessNeed",
+    "ApiKey",
     "Appointment",
     "AppointmentEvent",
     "AuditEvent",
@@ -31,6 +38,7 @@ __all__ = [
     "Disclosure",
     "Feedback",
     "Landlord",
+    "LandlordEvent",
     "LinkToken",
     "Message",
     "Operative",
@@ -42,4 +50,6 @@ __all__ = [
     "StaffSession",
     "StaffTask",
     "StaffUser",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

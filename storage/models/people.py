@@ -22,6 +22,8 @@ class Landlord(SQLModel, table=True):
     __tablename__ = "landlords"
 
     id: int | None = Field(default=None, primary_key=True)
+    #: The landlord's own short reference ("demo"): the CLI and API name landlords by it.
+    reference: str = Field(max_length=40, unique=True, index=True)
     name: str
     phone: str
     emergency_phone: str
@@ -36,19 +38,34 @@ class Landlord(SQLModel, table=True):
 
 class Property(SQLModel, table=True):
     __tablename__ = "properties"
+    __table_args__ = (
+        UniqueConstraint("landlord_id", "reference", name="uq_properties_landlord_reference"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     landlord_id: int = Field(foreign_key="landlords.id", index=True)
+    #: The landlord's own reference for the home (issue 14): upserts are keyed by it.
+    reference: str | None = Field(default=None, max_length=100)
+    #: Unique Property Reference Number (HACT UK Housing Data Standard), up to 12 digits.
+    uprn: str | None = Field(default=None, max_length=12, index=True)
     address: str
     postcode: str
     nation: Nation = enum_field(Nation, default=Nation.ENGLAND)
+    #: SHA-256 of the last record the landlord sent: a re-sync of the same record writes nothing.
+    source_hash: str | None = Field(default=None, max_length=64)
+    updated_at: datetime | None = utc_field(nullable=True)
 
 
 class Resident(SQLModel, table=True):
     __tablename__ = "residents"
+    __table_args__ = (
+        UniqueConstraint("landlord_id", "reference", name="uq_residents_landlord_reference"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     landlord_id: int = Field(foreign_key="landlords.id", index=True)
+    #: The landlord's own reference for the resident (issue 14).
+    reference: str | None = Field(default=None, max_length=100)
     property_id: int | None = Field(default=None, foreign_key="properties.id", index=True)
     name: str
     #: E.164, validated as a UK mobile before it is stored (storage.phones).
@@ -67,6 +84,8 @@ class Resident(SQLModel, table=True):
     #: Set when a provider says the address cannot be reached (Twilio permanent error, bot blocked).
     sms_unreachable_at: datetime | None = utc_field(nullable=True)
     telegram_unreachable_at: datetime | None = utc_field(nullable=True)
+    source_hash: str | None = Field(default=None, max_length=64)
+    updated_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field()
 
 
@@ -97,8 +116,14 @@ class Contractor(SQLModel, table=True):
 
 class Operative(SQLModel, table=True):
     __tablename__ = "operatives"
+    __table_args__ = (
+        UniqueConstraint("landlord_id", "reference", name="uq_operatives_landlord_reference"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
+    landlord_id: int = Field(foreign_key="landlords.id", index=True)
+    #: The landlord's own reference for the operative (issue 14).
+    reference: str | None = Field(default=None, max_length=100)
     contractor_id: int = Field(foreign_key="contractors.id", index=True)
     name: str
     badge_number: str = Field(unique=True, index=True)
@@ -108,6 +133,8 @@ class Operative(SQLModel, table=True):
     telegram_id: int | None = bigint_field(unique=True, index=True)
     link_code_hash: str | None = None
     active: bool = True
+    source_hash: str | None = Field(default=None, max_length=64)
+    updated_at: datetime | None = utc_field(nullable=True)
 
 
 class StaffUser(SQLModel, table=True):

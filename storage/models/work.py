@@ -14,9 +14,14 @@ from storage.models._base import enum_field, json_field, utc_field
 
 class RepairJob(SQLModel, table=True):
     __tablename__ = "repair_jobs"
+    __table_args__ = (
+        UniqueConstraint("landlord_id", "reference", name="uq_repair_jobs_landlord_reference"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(unique=True, index=True)
+    landlord_id: int = Field(foreign_key="landlords.id", index=True)
+    #: The landlord's own job reference: unique per landlord, upserts are keyed by it.
+    reference: str = Field(max_length=100)
     property_id: int = Field(foreign_key="properties.id", index=True)
     resident_id: int | None = Field(default=None, foreign_key="residents.id", index=True)
     description: str
@@ -25,6 +30,19 @@ class RepairJob(SQLModel, table=True):
     status: JobStatus = enum_field(JobStatus, default=JobStatus.OPEN, index=True)
     #: Append-only list of {"at", "event", "by"}: what happened to the job, for evidence.
     history: list[dict[str, Any]] = json_field(factory=list)
+    #: Schedule-of-rates code from the landlord's system, where it sent one.
+    sor_code: str | None = Field(default=None, max_length=40)
+    #: A hazard category (damp_mould, leak, ...) where one applies (Awaab's Law).
+    hazard_category: str | None = Field(default=None, max_length=40)
+    raised_at: datetime | None = utc_field(nullable=True)
+    target_date: date | None = None
+    #: Invitation to book (issue 14 item 3): when the invite and its one follow-up were
+    #: planned, and when the job went on the staff's unbooked list.
+    invited_at: datetime | None = utc_field(nullable=True)
+    invite_followed_up_at: datetime | None = utc_field(nullable=True)
+    unbooked_listed_at: datetime | None = utc_field(nullable=True)
+    source_hash: str | None = Field(default=None, max_length=64)
+    updated_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field()
 
 

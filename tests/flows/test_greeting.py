@@ -33,6 +33,7 @@ def test_resident_with_several_jobs_hears_how_many(client, demo_db) -> None:
         resident = session.exec(select(Resident).where(Resident.name == "David Price")).one()
         session.add(
             RepairJob(
+                landlord_id=resident.landlord_id,
                 reference="RH-99999",
                 property_id=resident.property_id,
                 resident_id=resident.id,

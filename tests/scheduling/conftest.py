@@ -46,6 +46,7 @@ def make_visit(demo_db: Database) -> MakeVisit:
             session.add(resident)
             count = len(session.exec(select(RepairJob.id)).all())
             job = RepairJob(
+                landlord_id=resident.landlord_id,
                 reference=f"RT-{20000 + count}",
                 property_id=resident.property_id,
                 resident_id=resident.id,
