@@ -47,10 +47,8 @@ from storage.enums import (
     AccessNeedCategory,
     AppointmentStatus,
     Channel,
-    Decision,
     JobPriority,
     JobStatus,
-    OutboxStatus,
     TaskKind,
 )
 from storage.models import (
@@ -59,7 +57,6 @@ from storage.models import (
     AppointmentEvent,
     Availability,
     Complaint,
-    ContactDecision,
     Conversation,
     Feedback,
     Operative,
@@ -68,6 +65,7 @@ from storage.models import (
     StaffTask,
 )
 from storage.repositories import reachability
+from storage.repositories.appointments import bump_version
 from storage.repositories.booking import (
     SlotTaken,
     book_appointment,
@@ -75,7 +73,7 @@ from storage.repositories.booking import (
     open_availability,
     release_capacity,
 )
-from storage.repositories.outbox import enqueue, pending_for_version
+from storage.repositories.outbox import enqueue
 from storage.repositories.resident_records import (
     feedback_for_visit,
     repair_job_count,
@@ -260,27 +258,10 @@ def _cancel(action: CancelVisit, ctx: ActionContext) -> bool:
 
 
 def _bump(ctx: ActionContext, appointment: Appointment, kind: str, data: dict[str, Any]) -> None:
-    """A new version: every pending message about the old one is void, with the reason kept."""
-    assert appointment.id is not None
-    old_version = appointment.version
-    appointment.version += 1
-    appointment.updated_at = ctx.now
-    ctx.session.add(appointment)
-    stale = pending_for_version(ctx.session, appointment_id=appointment.id, version=old_version)
-    for row in stale:
-        assert row.id is not None
-        row.status = OutboxStatus.EXPIRED
-        ctx.session.add(row)
-        ctx.session.add(
-            ContactDecision(
-                outbox_id=row.id,
-                decision=Decision.EXPIRE,
-                reason_code="stale_version",
-                detail=f"appointment {kind}: version {old_version} replaced",
-                at=ctx.now,
-            )
-        )
-    _event(ctx, appointment.id, kind, {**data, "version": appointment.version}, actor="resident")
+    """A new version made by the resident (storage.repositories.appointments.bump_version)."""
+    bump_version(
+        ctx.session, appointment=appointment, kind=kind, data=data, actor="resident", now=ctx.now
+    )
 
 
 def _event(
