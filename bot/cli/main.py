@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.cli.imports import import_file
 from bot.cli.landlords import keys_app, landlords_app
 from bot.cli.nlu import app as nlu_app
 from bot.cli.ops import app as ops_app
 from bot.cli.staff import app as staff_app
 from bot.cli.telegram import app as telegram_app
+from bot.cli.webhooks import app as webhooks_app
 from bot.common.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -34,6 +36,8 @@ app.add_typer(telegram_app, name="telegram")  # set-webhook, poll, invite (bot/c
 app.add_typer(staff_app, name="staff")  # create-user (bot/cli/staff.py)
 app.add_typer(landlords_app, name="landlords")  # create, list (bot/cli/landlords.py)
 app.add_typer(keys_app, name="api-keys")  # create, list, revoke (bot/cli/landlords.py)
+app.command("import")(import_file)  # residents|properties|... FILE.csv (bot/cli/imports.py)
+app.add_typer(webhooks_app, name="webhooks")  # add, list, remove, resend (bot/cli/webhooks.py)
 
 
 def _settings(**overrides: object) -> Settings:

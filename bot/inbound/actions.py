@@ -64,7 +64,7 @@ from storage.models import (
     Resident,
     StaffTask,
 )
-from storage.repositories import reachability
+from storage.repositories import landlord_events, reachability
 from storage.repositories.appointments import bump_version
 from storage.repositories.booking import (
     SlotTaken,
@@ -203,6 +203,13 @@ def _book(action: BookVisit, ctx: ActionContext) -> int | None:
             continue  # another resident took it between our read and our update
         assert appointment.id is not None
         _event(ctx, appointment.id, "booked", {"window": f"{day} {window}"}, actor="resident")
+        landlord_events.record_for_appointment(
+            ctx.session,
+            appointment=appointment,
+            kind=landlord_events.APPOINTMENT_BOOKED,
+            by="resident",
+            now=ctx.now,
+        )
         return appointment.id
     return None
 
@@ -237,6 +244,13 @@ def _rebook(action: MoveVisit, ctx: ActionContext) -> int | None:
         appointment.code_attempts = 0
         appointment.code_locked_at = None
         _bump(ctx, appointment, "rebooked", {"from": old, "to": f"{day} {window}"})
+        landlord_events.record_for_appointment(
+            ctx.session,
+            appointment=appointment,
+            kind=landlord_events.APPOINTMENT_CHANGED,
+            by="resident",
+            now=ctx.now,
+        )
         return appointment.id
     return None
 
@@ -254,6 +268,13 @@ def _cancel(action: CancelVisit, ctx: ActionContext) -> bool:
         job.history = [*job.history, {"at": ctx.now.isoformat(), "event": "visit cancelled"}]
         ctx.session.add(job)
     _bump(ctx, appointment, "cancelled", {})
+    landlord_events.record_for_appointment(
+        ctx.session,
+        appointment=appointment,
+        kind=landlord_events.APPOINTMENT_CANCELLED,
+        by="resident",
+        now=ctx.now,
+    )
     return True
 
 
@@ -308,7 +329,9 @@ def _opt(to: Channel, ctx: ActionContext, *, out: bool) -> None:
             ctx.session, resident_id=resident.id, channel=channel, at=ctx.now
         )
     else:
-        reachability.record_opt_in(ctx.session, resident_id=resident.id, channel=channel)
+        reachability.record_opt_in(
+            ctx.session, resident_id=resident.id, channel=channel, at=ctx.now
+        )
 
 
 def _task(action: RaiseTask, ctx: ActionContext) -> int | None:
@@ -326,7 +349,31 @@ def _task(action: RaiseTask, ctx: ActionContext) -> int | None:
     )
     ctx.session.add(task)
     ctx.session.flush()
+    if task.kind in (TaskKind.CALLBACK, TaskKind.HANDOFF) and ctx.resident is not None:
+        _callback_requested(ctx, ctx.resident, task, appointment_id)
     return task.id
+
+
+def _callback_requested(
+    ctx: ActionContext, resident: Resident, task: StaffTask, appointment_id: int | None
+) -> None:
+    """The resident asked for a person (or a call): the landlord hears of it, by references
+    only; what they said stays with the staff task."""
+    appointment = ctx.session.get(Appointment, appointment_id) if appointment_id else None
+    job = ctx.session.get(RepairJob, appointment.job_id) if appointment else None
+    landlord_events.record(
+        ctx.session,
+        landlord_id=resident.landlord_id,
+        kind=landlord_events.CALLBACK_REQUESTED,
+        now=ctx.now,
+        data={
+            "resident": resident.reference,
+            "reason": "asked for a person" if task.kind == TaskKind.HANDOFF else "call back",
+            "urgent": task.urgent,
+            "channel": ctx.channel.value,
+        },
+        job=job,
+    )
 
 
 def _appointment_event(action: RecordVisitEvent, ctx: ActionContext) -> None:
@@ -359,19 +406,32 @@ def _repair_request(action: ReportRepair, ctx: ActionContext) -> int | None:
         return None
     priority = JobPriority(action.priority)
     count = repair_job_count(ctx.session)
-    ctx.session.add(
-        RepairJob(
-            landlord_id=resident.landlord_id,
-            reference=f"RQ-{ctx.now:%y%m%d}-{count + 1}",
-            property_id=resident.property_id,
-            resident_id=resident.id,
-            description=action.description[:2000],
-            priority=priority,
-            status=JobStatus.TRIAGE,
-            history=[{"at": ctx.now.isoformat(), "event": "reported by text", "by": "resident"}],
-            created_at=ctx.now,
-        )
+    job = RepairJob(
+        landlord_id=resident.landlord_id,
+        reference=f"RQ-{ctx.now:%y%m%d}-{count + 1}",
+        property_id=resident.property_id,
+        resident_id=resident.id,
+        description=action.description[:2000],
+        priority=priority,
+        status=JobStatus.TRIAGE,
+        history=[{"at": ctx.now.isoformat(), "event": "reported by text", "by": "resident"}],
+        created_at=ctx.now,
     )
+    ctx.session.add(job)
+    if priority == JobPriority.EMERGENCY:
+        ctx.session.flush()
+        landlord_events.record(
+            ctx.session,
+            landlord_id=resident.landlord_id,
+            kind=landlord_events.EMERGENCY_REPORTED,
+            now=ctx.now,
+            data={
+                "resident": resident.reference,
+                "description": job.description,
+                "channel": ctx.channel.value,
+            },
+            job=job,
+        )
     if priority != JobPriority.EMERGENCY:
         summary = f"New repair reported: {action.description}"
         return _task(RaiseTask(kind=TaskKind.TRIAGE, summary=summary), ctx)
@@ -410,6 +470,34 @@ def _feedback(action: SaveFeedback, ctx: ActionContext) -> None:
     if action.complete:
         row.completed_at = ctx.now
     ctx.session.add(row)
+    if action.complete:
+        _feedback_received(ctx, appointment, row)
+
+
+def _feedback_received(ctx: ActionContext, appointment: Appointment, row: Feedback) -> None:
+    """Completed feedback goes to the landlord: the rating, the code-of-conduct answers and
+    the resident's comment (their words to their landlord), by references."""
+    operative = ctx.session.get(Operative, appointment.operative_id)
+    landlord_events.record_for_appointment(
+        ctx.session,
+        appointment=appointment,
+        kind=landlord_events.FEEDBACK_RECEIVED,
+        by="resident",
+        now=ctx.now,
+        extra={
+            "feedback": {
+                "rating": row.rating,
+                "showed_id": row.showed_id,
+                "asked_before_facilities": row.asked_before_facilities,
+                "left_tidy": row.left_tidy,
+                "respectful": row.respectful,
+                "comment": row.comment,
+                "flagged": row.flagged,
+            },
+            "resident": ctx.resident.reference if ctx.resident else None,
+            "operative": operative.reference if operative else None,
+        },
+    )
 
 
 def _complaint(action: LogComplaint, ctx: ActionContext) -> tuple[int | None, int | None]:
@@ -427,6 +515,22 @@ def _complaint(action: LogComplaint, ctx: ActionContext) -> tuple[int | None, in
     ctx.session.flush()
     summary = f"Formal complaint C{complaint.id} logged"
     task_id = _task(RaiseTask(kind=TaskKind.ALERT, summary=summary, urgent=False), ctx)
+    resident = ctx.resident
+    assert resident is not None
+    job = ctx.session.get(RepairJob, appointment.job_id) if appointment else None
+    landlord_events.record(
+        ctx.session,
+        landlord_id=resident.landlord_id,
+        kind=landlord_events.COMPLAINT_RAISED,
+        now=ctx.now,
+        data={
+            "complaint": f"C{complaint.id}",
+            "resident": resident.reference,
+            "text": complaint.text,
+            "respond_by": complaint.respond_by.isoformat() if complaint.respond_by else None,
+        },
+        job=job,
+    )
     return complaint.id, task_id
 
 

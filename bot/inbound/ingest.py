@@ -127,4 +127,6 @@ def _mirror_opt_out(session: Session, message: InboundMessage, *, opted_out: boo
             session, resident_id=resident.id, channel=Channel.SMS, at=message.received_at
         )
     else:
-        reachability.record_opt_in(session, resident_id=resident.id, channel=Channel.SMS)
+        reachability.record_opt_in(
+            session, resident_id=resident.id, channel=Channel.SMS, at=message.received_at
+        )

@@ -27,7 +27,7 @@ from storage.models import (
     RepairJob,
     Resident,
 )
-from storage.repositories import briefings
+from storage.repositories import briefings, landlord_events
 from storage.repositories.operatives import booked_visits_on
 
 #: The conduct points residents are asked about afterwards (the feedback flow's questions).
@@ -102,9 +102,11 @@ def record_disclosures(session: Session, brief: DayBrief, *, now: datetime) -> i
         already = briefings.disclosed_need_ids(
             session, appointment_id=visit.appointment_id, operative_id=brief.operative_id
         )
+        shared = []
         for need in visit.needs:
             if need.access_need_id in already:
                 continue
+            shared.append(need.wording)
             session.add(
                 Disclosure(
                     appointment_id=visit.appointment_id,
@@ -115,8 +117,28 @@ def record_disclosures(session: Session, brief: DayBrief, *, now: datetime) -> i
                 )
             )
             added += 1
+        if shared:
+            _tell_landlord(session, visit.appointment_id, shared, now)
     session.flush()
     return added
+
+
+def _tell_landlord(
+    session: Session, appointment_id: int, wordings: Sequence[str], now: datetime
+) -> None:
+    """access_needs.shared (issue 14): exactly what was disclosed to the operative for this
+    visit, which is only what the resident agreed to share."""
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        return
+    landlord_events.record_for_appointment(
+        session,
+        appointment=appointment,
+        kind=landlord_events.ACCESS_NEEDS_SHARED,
+        by="doorstep",
+        now=now,
+        extra={"needs": [{"wording": w} for w in wordings]},
+    )
 
 
 def _visit(session: Session, appointment: Appointment, day: date) -> VisitBrief:

@@ -49,7 +49,7 @@ from flows.local_time import LONDON
 from storage.db import Database
 from storage.enums import AppointmentStatus, Channel
 from storage.models import Appointment, AppointmentEvent, Message, Operative, RepairJob, Resident
-from storage.repositories import operative_desk
+from storage.repositories import landlord_events, operative_desk
 from storage.repositories.people import resident_by_address
 
 log = logging.getLogger(__name__)
@@ -408,6 +408,24 @@ class OperativeDesk:
         if job is not None:
             job.history = [*job.history, {"at": now.isoformat(), "event": "no_access"}]
             session.add(job)
+        # The landlord hears of it with the evidence (issue 14): when the operative knocked,
+        # how long they waited, and that the resident did not answer our message meanwhile.
+        landlord_events.record_for_appointment(
+            session,
+            appointment=appointment,
+            kind=landlord_events.VISIT_NO_ACCESS,
+            by="operative",
+            now=now,
+            extra={
+                "evidence": {
+                    "cant_get_in_at": knocked.at.isoformat(),
+                    "no_access_at": now.isoformat(),
+                    "waited_minutes": int(waited.total_seconds() // 60),
+                    "resident_answered": False,
+                    "resident_messaged": True,
+                }
+            },
+        )
         return "Recorded: no access. Thank you for waiting."
 
     # --- helpers ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from storage.enums import AppointmentStatus, JobStatus
 from storage.models import Appointment, AppointmentEvent, RepairJob
+from storage.repositories import landlord_events
 
 
 class VisitStatus(StrEnum):
@@ -56,5 +57,12 @@ def record_status(
             job.status = JobStatus.COMPLETED
             job.history = [*job.history, {"at": now.isoformat(), "event": "completed"}]
             session.add(job)
+        landlord_events.record_for_appointment(
+            session,
+            appointment=appointment,
+            kind=landlord_events.VISIT_COMPLETED,
+            by="operative",
+            now=now,
+        )
     session.flush()
     return event

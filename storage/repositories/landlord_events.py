@@ -10,7 +10,7 @@ delivery worker (bot/outbound/webhooks.py) sends them, in order per job.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import insert
@@ -106,7 +106,8 @@ def record(
 
 def appointment_data(session: Session, appointment: Appointment, *, by: str) -> dict[str, Any]:
     """What an appointment event says: the visit as it now stands, and who changed it
-    ("resident", "landlord", "staff" or "operative")."""
+    ("resident", "landlord", "staff", "operative", or "doorstep" for what the service did
+    itself, such as sharing access needs in an operative's briefing)."""
     operative = session.get(Operative, appointment.operative_id)
     return {
         "appointment": {
@@ -150,3 +151,18 @@ def page(
     if kinds:
         query = query.where(col(LandlordEvent.kind).in_(list(kinds)))
     return session.exec(query.order_by(col(LandlordEvent.id)).limit(limit)).all()
+
+
+def envelope(event: LandlordEvent, *, landlord_reference: str) -> dict[str, Any]:
+    """An event as the feed gives it and as a webhook's body carries it (one shape):
+    `id` (the feed's cursor), `type`, `occurred_at` (UTC, ISO 8601), `landlord` and
+    `job` (the landlord's own references; `job` is null for events of no job), `data`."""
+    assert event.id is not None
+    return {
+        "id": event.id,
+        "type": event.kind,
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "landlord": landlord_reference,
+        "job": event.job_reference,
+        "data": event.data,
+    }

@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 
 from storage.enums import Channel, Decision, OutboxStatus, TaskKind
 from storage.models import ContactDecision, OutboxMessage, Resident, StaffTask
+from storage.repositories import landlord_events
 
 #: Longest reason kept on an outbox row.
 _REASON_MAX = 500
@@ -53,10 +54,11 @@ def record_opt_out(session: Session, *, resident_id: int, channel: Channel, at: 
             return False
         resident.sms_opted_out_at = at
     session.add(resident)
+    _tell_landlord(session, resident, channel, at, kind=landlord_events.RESIDENT_OPTED_OUT)
     return True
 
 
-def record_opt_in(session: Session, *, resident_id: int, channel: Channel) -> bool:
+def record_opt_in(session: Session, *, resident_id: int, channel: Channel, at: datetime) -> bool:
     """The resident opted back in to `channel`; True when they had been opted out."""
     resident = session.get(Resident, resident_id)
     if resident is None:
@@ -68,7 +70,23 @@ def record_opt_in(session: Session, *, resident_id: int, channel: Channel) -> bo
         was = resident.sms_opted_out_at is not None
         resident.sms_opted_out_at = None
     session.add(resident)
+    if was:
+        _tell_landlord(session, resident, channel, at, kind=landlord_events.RESIDENT_OPTED_IN)
     return was
+
+
+def _tell_landlord(
+    session: Session, resident: Resident, channel: Channel, at: datetime, *, kind: str
+) -> None:
+    """A new opt-out, or the end of one, is an event for the resident's landlord (issue 14):
+    by the landlord's reference for the resident, never the number."""
+    landlord_events.record(
+        session,
+        landlord_id=resident.landlord_id,
+        kind=kind,
+        now=at,
+        data={"resident": resident.reference, "channel": channel.value},
+    )
 
 
 def record_unreachable(
