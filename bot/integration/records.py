@@ -1,0 +1,372 @@
+"""The records a landlord's system sends us (issue 14), as pydantic models: what each field
+may hold, checked before anything touches the database.
+
+Field names follow the HACT UK Housing Data Standard where it names one (`uprn`,
+`address_line_1`, `town_or_city`, `postcode`, `sor_code`, `raised_at`, `target_date`).
+Every record is keyed by the landlord's own `reference`; references to other records
+(`property`, `resident`, `operative`) are the landlord's references too, resolved within
+the landlord's own records only. Unknown fields are refused, so a typo is never silently
+dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic.config import JsonDict
+
+from flows.policy.rules import ContactRules
+from storage.enums import Nation, Trade
+from storage.phones import PhoneNumberError, normalise_uk_mobile
+
+#: A landlord's reference: letters, digits and . _ - : ~ (no spaces, no slashes), since it
+#: appears in URLs (/api/v1/properties/{reference}).
+REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:~-]{0,99}$"
+Reference = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=100, pattern=REFERENCE_PATTERN
+    ),
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+#: The shape of a UK postcode (outward code, then inward code: digit and two letters).
+_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+_HOURS_KEYS = ("weekday", "sunday")
+
+
+class HazardCategory(StrEnum):
+    """Hazards a landlord must act on quickly (Awaab's Law; HHSRS groups, simplified)."""
+
+    DAMP_MOULD = "damp_mould"
+    LEAK = "leak"
+    STRUCTURAL = "structural"
+    FIRE = "fire"
+    ELECTRICAL = "electrical"
+    GAS = "gas"
+    EXCESS_COLD = "excess_cold"
+    PESTS = "pests"
+    OTHER = "other"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def normalise_postcode(raw: str) -> str:
+    """'sw1a1aa' -> 'SW1A 1AA'; ValueError if it is not the shape of a UK postcode."""
+    compact = re.sub(r"\s+", "", raw).upper()
+    match = _POSTCODE.match(compact)
+    if match is None:
+        raise ValueError("not a UK postcode")
+    return f"{match.group(1)} {match.group(2)}"
+
+
+def _uk_phone(raw: str) -> str:
+    text = raw.strip()
+    try:
+        number = phonenumbers.parse(text, "GB")
+    except NumberParseException as exc:
+        raise ValueError("not a phone number") from exc
+    if number.country_code != 44 or not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid UK phone number")
+    return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+
+
+# --- properties -------------------------------------------------------------------------
+
+
+class PropertyFields(_Strict):
+    uprn: str | None = Field(
+        default=None, description="Unique Property Reference Number, 1-12 digits."
+    )
+    address_line_1: Text
+    address_line_2: Text | None = None
+    town_or_city: Text
+    postcode: str = Field(description="A UK postcode; stored as 'SW1A 1AA'.")
+    nation: Nation = Nation.ENGLAND
+
+    @field_validator("uprn", mode="before")
+    @classmethod
+    def _uprn(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,12}", value.strip()):
+            raise ValueError("a UPRN is 1 to 12 digits")
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("postcode")
+    @classmethod
+    def _postcode(cls, value: str) -> str:
+        return normalise_postcode(value)
+
+
+class PropertyBody(PropertyFields):
+    """A home, as sent to PUT /properties/{reference}."""
+
+    reference: Reference | None = Field(
+        default=None, description="Optional here; if given it must match the path."
+    )
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "uprn": "100023336956",
+                    "address_line_1": "Flat 4, Ash Court",
+                    "address_line_2": "12 Mill Lane",
+                    "town_or_city": "Leeds",
+                    "postcode": "LS6 2AB",
+                    "nation": "england",
+                }
+            ]
+        },
+    )
+
+
+class PropertyRecord(PropertyFields):
+    reference: Reference
+
+    def address(self) -> str:
+        lines = (self.address_line_1, self.address_line_2, self.town_or_city)
+        return ", ".join(line for line in lines if line)
+
+
+# --- residents --------------------------------------------------------------------------
+
+
+class Nominee(_Strict):
+    """Someone the resident asked us to involve (HACT: nominated contact)."""
+
+    name: Text
+    phone: str = Field(description="A UK phone number.")
+    relationship: Text
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return _uk_phone(value)
+
+
+class ResidentFields(_Strict):
+    name: Text
+    mobile: str = Field(description="A UK mobile number; stored in E.164 (+447...).")
+    property: Reference = Field(description="The landlord's reference of the resident's home.")
+    preferred_channel: Literal["sms", "telegram"] = "sms"
+    language: str = Field(default="en", description="A language tag: en, cy, pl, pt-BR ...")
+    contact_hours: dict[str, list[str] | None] = Field(
+        default_factory=dict,
+        description=(
+            "Narrows the landlord's contact hours: {'weekday': ['09:00', '18:00'], "
+            "'sunday': null}. weekday = Monday to Saturday; null or [] = never that day."
+        ),
+    )
+    nominee: Nominee | None = None
+    door_password: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        default=None,
+        description="A word the operative must say at the door. Stored only as a hash; "
+        "never shown again.",
+    )
+
+    @field_validator("mobile")
+    @classmethod
+    def _mobile(cls, value: str) -> str:
+        try:
+            return normalise_uk_mobile(value)
+        except PhoneNumberError:
+            raise ValueError("not a UK mobile number") from None
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if not _LANGUAGE.fullmatch(value):
+            raise ValueError("not a language tag like 'en', 'cy' or 'pl'")
+        return value
+
+    @field_validator("contact_hours")
+    @classmethod
+    def _hours(cls, value: dict[str, list[str] | None]) -> dict[str, list[str] | None]:
+        unknown = sorted(set(value) - set(_HOURS_KEYS))
+        if unknown:
+            raise ValueError(f"unknown key(s) {', '.join(unknown)}: use weekday and sunday")
+        try:
+            ContactRules.from_config(None, value)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        return {key: value[key] for key in _HOURS_KEYS if key in value}
+
+
+_RESIDENT_EXAMPLE: JsonDict = {
+    "name": "Margaret Hughes",
+    "mobile": "07400 900123",
+    "property": "PR-1001",
+    "preferred_channel": "sms",
+    "language": "en",
+    "contact_hours": {"weekday": ["09:00", "18:00"], "sunday": None},
+    "nominee": {"name": "Sian Hughes", "phone": "07400 900456", "relationship": "daughter"},
+}
+
+
+class ResidentBody(ResidentFields):
+    """A resident, as sent to PUT /residents/{reference}."""
+
+    reference: Reference | None = Field(default=None, description="Optional; must match.")
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"examples": [_RESIDENT_EXAMPLE]}
+    )
+
+
+class ResidentRecord(ResidentFields):
+    reference: Reference
+
+
+# --- operatives -------------------------------------------------------------------------
+
+
+class OperativeFields(_Strict):
+    name: Text
+    employer: Text = Field(description="The contractor's name; created if new.")
+    badge_number: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
+    ] = Field(description="Shown to residents at the door; unique across Doorstep.")
+    trades: list[Trade] = Field(min_length=1, max_length=len(Trade))
+    active: StrictBool = True
+
+    @field_validator("trades")
+    @classmethod
+    def _trades(cls, value: list[Trade]) -> list[Trade]:
+        return sorted(set(value))
+
+
+class OperativeBody(OperativeFields):
+    """An operative, as sent to PUT /operatives/{reference}."""
+
+    reference: Reference | None = Field(default=None, description="Optional; must match.")
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Dave Price",
+                    "employer": "Price Plumbing Ltd",
+                    "badge_number": "PP-0421",
+                    "trades": ["plumbing", "gas"],
+                    "active": True,
+                }
+            ]
+        },
+    )
+
+
+class OperativeRecord(OperativeFields):
+    reference: Reference
+
+
+# --- jobs -------------------------------------------------------------------------------
+
+
+class JobFields(_Strict):
+    property: Reference = Field(description="The landlord's reference of the home.")
+    resident: Reference | None = Field(
+        default=None, description="The landlord's reference of the resident to contact."
+    )
+    trade: Trade | None = Field(default=None, description="Give a trade, a sor_code or both.")
+    sor_code: (
+        Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._/-]{1,40}$")]
+        | None
+    ) = None
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ]
+    priority: Literal["emergency", "urgent", "routine"] = "routine"
+    hazard_category: HazardCategory | None = None
+    raised_at: AwareDatetime | None = Field(
+        default=None, description="When the repair was reported, with a UTC offset."
+    )
+    target_date: date | None = None
+
+    @model_validator(mode="after")
+    def _trade_or_sor(self) -> JobFields:
+        if self.trade is None and self.sor_code is None:
+            raise ValueError("give a trade or a sor_code")
+        return self
+
+
+class JobBody(JobFields):
+    """A repair job, as sent to PUT /jobs/{reference}."""
+
+    reference: Reference | None = Field(default=None, description="Optional; must match.")
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "property": "PR-1001",
+                    "resident": "TN-2001",
+                    "trade": "plumbing",
+                    "sor_code": "PL0101",
+                    "description": "Kitchen tap dripping constantly",
+                    "priority": "routine",
+                    "hazard_category": "leak",
+                    "raised_at": "2026-11-30T09:12:00+00:00",
+                    "target_date": "2026-12-28",
+                }
+            ]
+        },
+    )
+
+
+class JobRecord(JobFields):
+    reference: Reference
+
+
+# --- windows ----------------------------------------------------------------------------
+
+
+class WindowRecord(_Strict):
+    """An operative's capacity in one named visit window of one day."""
+
+    operative: Reference
+    date: date
+    window: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
+        description="A visit window of the landlord: morning, afternoon by default."
+    )
+    capacity: StrictInt = Field(ge=0, le=100, description="Visits the operative can take.")
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {"operative": "OP-421", "date": "2026-12-01", "window": "morning", "capacity": 2}
+            ]
+        },
+    )
+
+    @property
+    def reference(self) -> str:
+        return window_reference(self.operative, self.date.isoformat(), self.window)
+
+
+def window_reference(operative: str, day: str, window: str) -> str:
+    """'OP-421/2026-12-01/morning': how a window is named in results."""
+    return f"{operative}/{day}/{window}"
