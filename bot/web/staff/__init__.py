@@ -13,6 +13,7 @@ from fastapi import APIRouter
 
 from bot.web.staff import (
     routes_account,
+    routes_api_keys,
     routes_auth,
     routes_broadcasts,
     routes_feedback,
@@ -26,6 +27,7 @@ router.include_router(routes_auth.public)
 router.include_router(routes_auth.router)
 router.include_router(routes_account.enrol_router)
 router.include_router(routes_account.router)
+router.include_router(routes_api_keys.router)
 router.include_router(routes_feedback.router)
 router.include_router(routes_visits.router)
 router.include_router(routes_tasks.router)
