@@ -25,12 +25,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
+from bot.outbound import invitations
 from bot.outbound.policy_inputs import PolicyInputs, route
 from flows import feedback
 from flows.engine import IDLE_FLOW, START_STATE
@@ -47,6 +49,7 @@ from storage.db import Database
 from storage.enums import AppointmentStatus, Channel, Decision, OutboxStatus
 from storage.models import (
     Appointment,
+    Contractor,
     Conversation,
     Landlord,
     Operative,
@@ -114,6 +117,9 @@ def plan(db: Database, *, now: datetime, zone: ZoneInfo = LONDON, chunk: int = C
             enqueue_planned(session, wanted, now=now, zone=zone, stats=stats)
         if len(appointments) < chunk:
             break
+    # Jobs from the landlord's systems with no visit booked: invite, follow up, list.
+    judge = partial(judge_new_rows, now=now, zone=zone, stats=stats)
+    invitations.plan_invitations(db, now=now, judge=judge, chunk=chunk)
     if stats.planned:
         log.info(
             "planned appointments=%d new=%d queued=%d deferred=%d expired=%d blocked=%d",
@@ -148,6 +154,7 @@ def load_facts(
     resident_ids = {j.resident_id for j in jobs.values() if j.resident_id is not None}
     residents = by_id(session, Resident, resident_ids)
     operatives = by_id(session, Operative, {a.operative_id for a in appointments})
+    employers = by_id(session, Contractor, {o.contractor_id for o in operatives.values()})
     landlords = by_id(session, Landlord, {r.landlord_id for r in residents.values()})
     events: dict[int, list[VisitEvent]] = defaultdict(list)
     for event in visits.events(session, appointment_ids=ids):
@@ -167,6 +174,7 @@ def load_facts(
         if resident is None or appointment.id is None:
             continue  # a visit with nobody to tell
         operative = operatives.get(appointment.operative_id)
+        employer = employers.get(operative.contractor_id) if operative else None
         landlord = landlords.get(resident.landlord_id)
         facts.append(
             VisitFacts(
@@ -185,6 +193,9 @@ def load_facts(
                 review_dates=tuple(reviews.get(resident.id or -1, ())),
                 is_next_visit=next_visit.get(resident.id or -1) == appointment.id,
                 feedback_given=appointment.id in given,
+                operative_employer=employer.name if employer else "",
+                operative_badge=operative.badge_number if operative else "",
+                job_description=job.description if job else "",
             )
         )
     return facts

@@ -19,10 +19,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row
 from sqlmodel import Session
 
-from flows.policy import Candidate, ContactRules, Purpose, PurposeState, Recipient, Verdict, decide
-from storage.enums import AppointmentStatus, Channel, Nation
+from flows.invitations import JOB_KINDS
+from flows.policy import (
+    Candidate,
+    ContactRules,
+    Purpose,
+    PurposeState,
+    Reason,
+    Recipient,
+    Verdict,
+    decide,
+)
+from storage.enums import AppointmentStatus, Channel, JobStatus, Nation
 from storage.models import Appointment, Landlord, OutboxMessage, Resident
-from storage.repositories import contact_policy
+from storage.repositories import contact_policy, invitations
 
 #: An outbox row as an ORM object or as a plain Core row with the same columns: the
 #: dispatcher reads thousands a second and only needs the values.
@@ -71,6 +81,8 @@ class PolicyInputs:
     feedback_done: set[int] = field(default_factory=set)
     #: Operative briefings (issue 7): (operative id, ISO day) with a visit still booked.
     operative_days: set[tuple[int, str]] = field(default_factory=set)
+    #: Invitations to book (issue 14): each job's status and whether a visit is booked.
+    jobs: dict[int, tuple[JobStatus, bool]] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -120,6 +132,9 @@ class PolicyInputs:
                 (operative_id, day.isoformat())
                 for operative_id, day in contact_policy.booked_days(session, operative_ids=briefed)
             }
+        job_ids = {_job_id(r) for r in rows if r.kind in JOB_KINDS}
+        if job_ids:
+            inputs.jobs = invitations.job_states(session, job_ids=job_ids)
         return inputs
 
     def note_sent(self, row: OutboxRow, at: datetime) -> None:
@@ -162,6 +177,8 @@ class PolicyInputs:
         if row.purpose == OPERATIVE_BRIEFING:  # issue 7
             day = str((row.payload or {}).get("day", ""))
             return PurposeState(exists=(row.operative_id or -1, day) in self.operative_days)
+        if row.kind in JOB_KINDS:  # issue 14: the resident's own repair, still unbooked
+            return self._job_purpose(row)
         if row.appointment_id is None:
             return None
         if appointment is None:
@@ -178,6 +195,22 @@ class PolicyInputs:
         return PurposeState(
             exists=True, current_version=appointment.version, active=active, still_needed=needed
         )
+
+    def _job_purpose(self, row: OutboxRow) -> PurposeState:
+        found = self.jobs.get(_job_id(row))
+        if found is None:
+            return PurposeState(exists=False)
+        status, booked = found
+        if status in (JobStatus.CANCELLED, JobStatus.COMPLETED):
+            return PurposeState(exists=True, active=False)
+        if booked or status == JobStatus.BOOKED:
+            return PurposeState(exists=True, still_needed=False, unneeded_reason=Reason.JOB_BOOKED)
+        return PurposeState(exists=True, still_needed=status == JobStatus.OPEN)
+
+
+def _job_id(row: OutboxRow) -> int:
+    value = (row.payload or {}).get("job_id")
+    return value if isinstance(value, int) else -1
 
 
 def opted_out(resident: Resident | None) -> frozenset[Channel]:

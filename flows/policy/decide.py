@@ -90,6 +90,9 @@ class PurposeState:
     current_version: int | None = None
     active: bool = True
     still_needed: bool = True
+    #: Why it is not needed, when a more telling code than `no_longer_needed` applies
+    #: (an invitation to book a repair that is booked now: `job_booked`).
+    unneeded_reason: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +222,10 @@ def _purpose_block(
     if not state.active:
         return Reason.PURPOSE_ENDED, "appointment or case cancelled"
     if not state.still_needed:
-        return Reason.NO_LONGER_NEEDED, f"{candidate.kind} no longer needed"
+        return (
+            state.unneeded_reason or Reason.NO_LONGER_NEEDED,
+            f"{candidate.kind} no longer needed",
+        )
     return None
 
 

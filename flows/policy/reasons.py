@@ -35,6 +35,8 @@ class Reason(StrEnum):
     STALE_VERSION = "stale_version"
     PURPOSE_ENDED = "purpose_ended"
     NO_LONGER_NEEDED = "no_longer_needed"
+    #: An invitation to book (issue 14) for a repair that has been booked meanwhile.
+    JOB_BOOKED = "job_booked"
     NO_CONTACT_HOURS = "no_contact_hours"
 
     @property
@@ -76,6 +78,7 @@ _EXPLANATIONS: dict[Reason, str] = {
     Reason.STALE_VERSION: "Not sent: the appointment has changed since this message was made.",
     Reason.PURPOSE_ENDED: "Not sent: the appointment or case it was about has been cancelled.",
     Reason.NO_LONGER_NEEDED: "Not sent: the appointment no longer needs this message.",
+    Reason.JOB_BOOKED: "Not sent: the repair it invited the resident to book is booked now.",
     Reason.NO_CONTACT_HOURS: (
         "Not sent: the contact hours leave no moment it could be sent; check the settings."
     ),

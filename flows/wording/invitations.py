@@ -1,0 +1,71 @@
+"""Words for inviting a resident to book a repair the landlord raised (issue 14, item 3).
+
+Each is an SMS first: GSM-7 and within two segments with the option line the SMS renderer
+adds ("1 Choose a time"), whatever the landlord's system wrote in the job's description:
+that is cut to DESCRIPTION_LIMIT characters and made GSM-7 (curly quotes straightened,
+accents dropped, anything else left out). On Telegram the option is a button. Options are
+numbers, never carrier keywords.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from flows.sms import GSM7_BASIC, GSM7_EXTENDED
+
+#: The job description as the landlord's system wrote it is cut to this.
+DESCRIPTION_LIMIT = 100
+#: The one option an invitation offers: its button on Telegram, "1 Choose a time" by SMS.
+CHOOSE_A_TIME = "Choose a time"
+
+_SWAPS = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2026": "...",
+    "\u00a0": " ",
+}
+
+
+def short_description(description: str) -> str:
+    """The repair as the resident will read it: one GSM-7 line of bounded length."""
+    swapped = "".join(_SWAPS.get(c, c) for c in description)
+    kept = []
+    for c in swapped:
+        if c in GSM7_BASIC or c in GSM7_EXTENDED or c.isspace():
+            kept.append(c)
+            continue
+        base = unicodedata.normalize("NFKD", c)[:1]  # "ô" -> "o"; no base letter: dropped
+        if base and (base in GSM7_BASIC or base in GSM7_EXTENDED):
+            kept.append(base)
+    text = " ".join("".join(kept).split()).rstrip(". ")
+    if len(text) > DESCRIPTION_LIMIT:
+        text = text[: DESCRIPTION_LIMIT - 3].rstrip() + "..."
+    return text or "a repair"
+
+
+def invite(first_name: str, description: str) -> str:
+    return (
+        f"Hello {first_name}, we have a repair to book at your home: "
+        f"{short_description(description)}. Reply 1 to choose a time for the visit."
+    )
+
+
+def follow_up(first_name: str, description: str) -> str:
+    return (
+        f"Hello {first_name}, your repair still needs a visit: "
+        f"{short_description(description)}. Reply 1 to choose a time, "
+        "or we will call you to arrange it."
+    )
+
+
+def emergency_call(first_name: str, description: str, emergency_phone: str) -> str:
+    """An emergency job never waits for a reply: staff call the resident the same day."""
+    return (
+        f"Hello {first_name}, we have an emergency repair for your home: "
+        f"{short_description(description)}. We will call you today to arrange it. "
+        f"If it gets worse, call our emergency line on {emergency_phone}."
+    )
