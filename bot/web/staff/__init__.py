@@ -17,6 +17,7 @@ from bot.web.staff import (
     routes_auth,
     routes_broadcasts,
     routes_feedback,
+    routes_import,
     routes_records,
     routes_tasks,
     routes_visits,
@@ -33,5 +34,6 @@ router.include_router(routes_visits.router)
 router.include_router(routes_tasks.router)
 router.include_router(routes_records.router)
 router.include_router(routes_broadcasts.router)
+router.include_router(routes_import.router)
 
 __all__ = ["router"]
