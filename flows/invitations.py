@@ -78,6 +78,9 @@ class JobFacts:
     #: The invite's and the follow-up's outbox rows (None: not planned, or not found).
     invite: Sent | None = None
     follow_up: Sent | None = None
+    #: The emergency call message is planned already (a job made an emergency later
+    #: still gets one, however far the invitation had gone).
+    emergency_planned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +111,7 @@ def key(job_id: int, kind: str) -> str:
 def next_step(facts: JobFacts, *, now: datetime) -> Step:
     """What the job needs now; WAIT while a message is on its way or its time has not come."""
     if facts.priority == JobPriority.EMERGENCY:
-        return Step.EMERGENCY if facts.invited_at is None else Step.LIST
+        return Step.LIST if facts.emergency_planned else Step.EMERGENCY
     if facts.invited_at is None:
         return Step.INVITE
     went = _went(facts.invite, facts.invited_at)

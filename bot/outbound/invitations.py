@@ -94,7 +94,7 @@ def _step_chunk(
         rules.key(j.id, kind)
         for j in jobs
         if j.id is not None
-        for kind in (rules.INVITE, rules.FOLLOW_UP)
+        for kind in (rules.INVITE, rules.FOLLOW_UP, rules.EMERGENCY)
     ]
     sent = {
         k: rules.Sent(status, at) for k, (status, at) in repo.outcomes(session, keys=keys).items()
@@ -116,6 +116,7 @@ def _step_chunk(
             followed_up_at=job.invite_followed_up_at,
             invite=sent.get(rules.key(job.id, rules.INVITE)),
             follow_up=sent.get(rules.key(job.id, rules.FOLLOW_UP)),
+            emergency_planned=rules.key(job.id, rules.EMERGENCY) in sent,
         )
         match rules.next_step(facts, now=now):
             case rules.Step.INVITE:
@@ -136,7 +137,8 @@ def _step_chunk(
                     resident_id=resident.id,
                     now=now,
                 )
-                job.invited_at = job.unbooked_listed_at = now
+                job.invited_at = job.invited_at or now
+                job.unbooked_listed_at = now
                 wanted.append((job, message))
                 done.emergencies += 1
             case rules.Step.LIST:

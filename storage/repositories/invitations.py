@@ -37,8 +37,8 @@ def due_chunk(
     """Up to `size` jobs with id above `after` that may need their next step now.
 
     Open, the resident's own, from a landlord's system, not listed yet, no booked visit,
-    and either never invited or invited (or followed up) long enough ago for the next
-    step. On PostgreSQL the rows are locked SKIP LOCKED: a job being booked or changed
+    and either never invited, an emergency, or invited (or followed up) long enough ago
+    for the next step. On PostgreSQL the rows are locked SKIP LOCKED: a job being booked or changed
     right now is looked at on the next run.
     """
     query = (
@@ -51,6 +51,7 @@ def due_chunk(
             col(RepairJob.unbooked_listed_at).is_(None),
             or_(
                 col(RepairJob.invited_at).is_(None),
+                col(RepairJob.priority) == JobPriority.EMERGENCY,
                 and_(
                     col(RepairJob.invite_followed_up_at).is_(None),
                     col(RepairJob.invited_at) <= now - follow_up_after,

@@ -269,6 +269,24 @@ def test_an_emergency_is_called_at_once_even_at_nine_at_night(demo_db: Database)
     assert len(tasks(demo_db)) == 1 and list(rows(demo_db)) == ["job_emergency_call"]
 
 
+def test_a_job_made_an_emergency_after_its_invite_is_called_at_once(demo_db: Database) -> None:
+    job_id = make_job(demo_db)
+    plan(demo_db, now=MONDAY)
+    dispatch_at(demo_db, MONDAY)
+    with demo_db.session() as session:  # the landlord's next sync raises the priority
+        found = session.get(RepairJob, job_id)
+        assert found is not None
+        found.priority = JobPriority.EMERGENCY
+        session.add(found)
+    plan(demo_db, now=MONDAY + timedelta(hours=2))
+    assert len(tasks(demo_db)) == 1
+    sent = dispatch_at(demo_db, MONDAY + timedelta(hours=2)).sent
+    assert [m.text[:58] for m in sent] == [
+        "Hello Margaret, we have an emergency repair for your home:"
+    ]
+    assert job(demo_db, job_id).unbooked_listed_at == MONDAY + timedelta(hours=2)
+
+
 def test_an_emergency_for_an_opted_out_resident_raises_the_task_but_sends_nothing(
     demo_db: Database,
 ) -> None:
