@@ -344,7 +344,7 @@ def resend(session: Session, *, delivery_id: int, now: datetime) -> bool:
         return False
     row.status = PENDING
     row.attempts = 0
-    row.not_before = now
+    row.not_before = min(row.not_before, now)  # due at once
     row.created_at = now
     row.claimed_at = row.claimed_by = None
     row.delivered_at = None
