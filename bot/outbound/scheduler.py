@@ -13,6 +13,9 @@ idempotency keys, the advisory lock) is the only shared state.
   25 s). On SQLite there is one process, and it is always the leader.
 - **dispatcher** and **reconcile** run on every instance: dispatchers share the outbox
   safely (SKIP LOCKED on PostgreSQL).
+- **webhooks** runs on every instance too: it delivers landlord events to their webhook
+  subscriptions (bot/outbound/webhooks.py), claiming deliveries the same way, in order
+  per job.
 - Nothing is planned and no conversation is timed out between 01:00 and 03:00 UK time,
   when the clocks change. The dispatcher keeps running (replies go at any hour; the
   policy holds service messages out of that band).
@@ -47,6 +50,7 @@ from bot.outbound.dispatcher import Dispatcher
 from bot.outbound.planning import PlanStats, on_sent, plan
 from bot.outbound.sending import Sender
 from bot.outbound.sweeps import expire_conversations
+from bot.outbound.webhooks import WebhookStats, WebhookWorker
 from flows.clock import Clock
 from flows.engine import FlowRegistry
 from flows.local_time import in_quiet_band
@@ -61,6 +65,7 @@ log = logging.getLogger(__name__)
 LEADER_EVERY = 15.0
 RECONCILE_EVERY = 60.0
 TIMEOUTS_EVERY = 60.0
+WEBHOOKS_EVERY = 10.0
 #: Operatives' morning briefing, UK wall clock (issue 7).
 BRIEFING_AT = time(7, 0)
 BRIEFING_UNTIL = time(12, 0)
@@ -74,6 +79,7 @@ class Intervals:
     timeouts: float = TIMEOUTS_EVERY
     leader: float = LEADER_EVERY
     recover: float = 60.0
+    webhooks: float = WEBHOOKS_EVERY
 
 
 class Scheduler:
@@ -114,6 +120,7 @@ class Scheduler:
             if dispatch
             else None
         )
+        self.webhooks = WebhookWorker(db=db, clock=clock, worker_id=worker_id) if dispatch else None
         self._scheduler: AsyncIOScheduler | None = None
 
     @property
@@ -135,6 +142,8 @@ class Scheduler:
                 ("dispatcher", self.dispatch_job, self.intervals.dispatch),
                 ("reconcile", self.reconcile_job, self.intervals.reconcile),
             ]
+        if self.webhooks is not None:
+            jobs.append(("webhooks", self.webhooks_job, self.intervals.webhooks))
         for offset, (name, job, every) in enumerate(jobs):
             scheduler.add_job(
                 _guarded(name, job),
@@ -210,6 +219,12 @@ class Scheduler:
     async def reconcile_job(self) -> None:
         if self.dispatcher is not None:
             await self.dispatcher.reconcile_stuck()
+
+    async def webhooks_job(self) -> WebhookStats | None:
+        """Landlord events to their webhook subscriptions (issue 14)."""
+        if self.webhooks is None:
+            return None
+        return await self.webhooks.run_once()
 
 
 def _guarded(name: str, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:

@@ -512,3 +512,40 @@ def test_the_cli_adds_lists_removes_and_resends(
     assert removed.exit_code == 0 and "removed" in removed.output
     assert runner.invoke(app, ["webhooks", "list"]).output.strip() == ""
     assert runner.invoke(app, ["webhooks", "remove", subscription_id]).exit_code == 2
+
+
+def test_the_running_scheduler_delivers_webhooks(
+    demo_db: Database, clock: FixedClock, receiver: Receiver
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.common.flowset import default_flows
+    from bot.outbound.fake import RecordingSender
+    from bot.outbound.scheduler import Intervals, Scheduler
+    from storage.enums import Channel
+
+    _subscribe(demo_db, clock, receiver.url)
+    event = _event(demo_db, clock, None, 0)
+    every = 60.0
+    jobs = Scheduler(
+        db=demo_db,
+        clock=clock,
+        zone=ZoneInfo("Europe/London"),
+        flows=default_flows(),
+        senders={Channel.SMS: RecordingSender()},
+        intervals=Intervals(
+            plan=every, dispatch=every, reconcile=every, timeouts=every, leader=every, webhooks=0.2
+        ),
+        worker_id="solo",
+    )
+
+    async def run() -> None:
+        await jobs.start()
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if receiver.got:
+                break
+        await jobs.shutdown()
+
+    asyncio.run(run())
+    assert _ids(receiver) == [event]
