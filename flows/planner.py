@@ -10,14 +10,23 @@ plan time and again at send time (bot/outbound/planning.py, bot/dispatch).
 
 What a visit needs (times are Europe/London wall clock):
 
-- `change_confirmation`: a change staff made (the latest version is theirs), at once;
-  useless after the visit starts (a cancellation: after its end); time-critical same day.
+- `booking_confirmation`: a visit the landlord's scheduler booked (issue 14): day, window,
+  who is coming (name, employer, badge) and the visit code, at once; the resident booked
+  nothing themselves, so this is their first word of it. Useless after the visit starts.
+- `change_confirmation`: a change staff or the landlord's scheduler made (the latest
+  version is theirs), at once; useless after the visit starts (a cancellation: after its
+  end); time-critical same day.
 - `reminder_evening`: 18:00 the day before, until the visit starts.
 - `reminder_morning`: 08:00 on the day, until the window ends; time-critical.
 - `needs_review`: once an access need's review date has passed, before the next visit.
 - `on_the_way`, `arrived`, `running_late`, `cant_get_in`: at the operative's report;
   time-critical; the key carries the event id (a second report is a second message).
 - `feedback_request`: 2 hours after completion, for 7 days (the feedback flow's window).
+- `no_access`: the landlord's system reports nobody could get in (issue 14), at once, with
+  "reply 1 to choose a new time"; for 2 days. (An operative's own report was preceded by
+  `cant_get_in` while they stood at the door, which already offered a new time.)
+- `follow_on`: the visit is done but the repair needs another one (the landlord's system
+  says so), at once, with "reply 1 to choose a time"; for 7 days.
 
 Nothing is planned for 01:00-03:00 UK time (the clocks change then); a moment in that
 band moves to 03:00.
@@ -44,8 +53,15 @@ FEEDBACK_AFTER = timedelta(hours=2)
 #: An evening reminder first planned later than this after 18:00 (the planner was down) is
 #: left out: the morning reminder follows anyway.
 EVENING_GRACE = timedelta(hours=2)
-#: Event kinds that change the appointment's version (bot/inbound/actions.py `_bump`).
+#: Event kinds that change the appointment's version (storage.repositories.appointments
+#: `bump_version`).
 VERSION_EVENTS = frozenset({"rebooked", "cancelled"})
+#: Who made a change the resident did not make themselves, so must be told of: staff
+#: ("staff", "staff:<id>") and the landlord's own systems through the API.
+LANDLORD = "landlord"
+#: How long the news of a landlord's no-access report or a follow-on visit is worth sending.
+NO_ACCESS_USE_BY = timedelta(days=2)
+FOLLOW_ON_USE_BY = timedelta(days=7)
 STATUS_EVENTS = ("on_the_way", "arrived", "running_late", "cant_get_in")
 #: How long after the report a status message is still worth sending.
 _STATUS_USE_BY = {
@@ -88,6 +104,10 @@ class VisitFacts:
     #: The resident's earliest booked visit from now on: the one a review prompt is for.
     is_next_visit: bool = True
     feedback_given: bool = False
+    #: Said in a confirmation of a visit the resident did not book themselves.
+    operative_employer: str = ""
+    operative_badge: str = ""
+    job_description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +138,19 @@ def plan_visit(
     made_at = version_made_at(facts)
     plan = _Plan(facts, zone)
     if facts.status == AppointmentStatus.BOOKED:
+        plan.booking_confirmation()
         plan.change_confirmation(made_at)
         plan.reminders(made_at, now)
         plan.needs_review(now)
         plan.status_news(made_at)
     elif facts.status == AppointmentStatus.CANCELLED:
         plan.change_confirmation(made_at)
-    elif facts.status == AppointmentStatus.COMPLETED and not facts.feedback_given:
-        plan.feedback()
+    elif facts.status == AppointmentStatus.COMPLETED:
+        plan.follow_on()
+        if not facts.feedback_given:
+            plan.feedback()
+    elif facts.status == AppointmentStatus.NO_ACCESS:
+        plan.no_access()
     return [m for m in plan.messages if m.expires_at > now]
 
 
@@ -146,6 +171,11 @@ def outside_quiet_band(moment: datetime, zone: ZoneInfo = LONDON) -> datetime:
         local_day = moment.astimezone(zone).date()
         return datetime.combine(local_day, QUIET_END, tzinfo=zone).astimezone(UTC)
     return moment
+
+
+def told_of(actor: str) -> bool:
+    """Whether a change by `actor` must be confirmed to the resident (they did not make it)."""
+    return actor.startswith("staff") or actor == LANDLORD
 
 
 def _version_of(event: VisitEvent) -> int | None:
@@ -237,6 +267,35 @@ class _Plan:
             "menu": [["1", "Choose a new time", "rebook", a]],
         }
 
+    def _book_menu(self) -> dict[str, Any]:
+        """ "1" books a new time for the repair (the visit itself is over or off)."""
+        return {
+            "options": [{"key": "1", "label": "Choose a new time"}],
+            "menu": [["1", "Choose a new time", "book", None]],
+        }
+
+    def booking_confirmation(self) -> None:
+        f = self.facts
+        booked = next((e for e in f.events if e.kind == "booked"), None)
+        if f.version != 1 or booked is None or not told_of(booked.actor):
+            return
+        text = words.landlord_booked(
+            f.label,
+            f.job_description,
+            f.operative_name,
+            f.operative_employer,
+            f.operative_badge,
+            f.visit_code,
+        )
+        self.add(
+            "booking_confirmation",
+            text,
+            not_before=booked.at,
+            expires_at=f.starts_at,
+            time_critical=booked.at.astimezone(self.zone).date() == f.day,
+            payload=self._visit_menu(),
+        )
+
     def change_confirmation(self, made_at: datetime) -> None:
         f = self.facts
         change = next(
@@ -247,22 +306,18 @@ class _Plan:
             ),
             None,
         )
-        if change is None or not change.actor.startswith("staff"):
+        if change is None or not told_of(change.actor):
             return
         same_day = made_at.astimezone(self.zone).date() == f.day
         if change.kind == "cancelled":
             text = words.staff_cancelled(f.resident_first_name, f.label)
-            book_again = {
-                "options": [{"key": "1", "label": "Choose a new time"}],
-                "menu": [["1", "Choose a new time", "book", None]],
-            }
             self.add(
                 "change_confirmation",
                 text,
                 not_before=made_at,
                 expires_at=f.ends_at,
                 time_critical=same_day,
-                payload=book_again,
+                payload=self._book_menu(),
             )
             return
         text = words.staff_rebooked(f.resident_first_name, f.label, f.operative_name, f.visit_code)
@@ -350,6 +405,34 @@ class _Plan:
                 key_suffix=f":{event.id}",
                 payload=payload,
             )
+
+    def no_access(self) -> None:
+        f = self.facts
+        report = next((e for e in reversed(f.events) if e.kind == "no_access"), None)
+        if report is None or report.actor != LANDLORD:
+            return
+        self.add(
+            "no_access",
+            words.no_access(f.resident_first_name, f.label, f.operative_name),
+            not_before=report.at,
+            expires_at=report.at + NO_ACCESS_USE_BY,
+            time_critical=False,
+            payload=self._book_menu(),
+        )
+
+    def follow_on(self) -> None:
+        f = self.facts
+        report = next((e for e in reversed(f.events) if e.kind == "follow_on_needed"), None)
+        if report is None:
+            return
+        self.add(
+            "follow_on",
+            words.follow_on(f.resident_first_name, f.label),
+            not_before=report.at,
+            expires_at=report.at + FOLLOW_ON_USE_BY,
+            time_critical=False,
+            payload=self._book_menu(),
+        )
 
     def feedback(self) -> None:
         f = self.facts

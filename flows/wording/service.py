@@ -16,6 +16,8 @@ from flows.local_time import local_twelve_hour
 #: Free text a member of staff types (a disruption's reason) is cut to this, so the message
 #: stays within two segments whatever they write.
 REASON_LIMIT = 90
+#: A repair's description as the landlord's system wrote it is cut to this.
+DESCRIPTION_LIMIT = 30
 
 
 def evening_reminder(first_name: str, visit: str, operative: str, code: str) -> str:
@@ -93,6 +95,32 @@ def staff_cancelled(first_name: str, visit: str) -> str:
     )
 
 
+def landlord_booked(
+    visit: str, repair: str, operative: str, employer: str, badge: str, code: str
+) -> str:
+    """A visit the landlord's scheduler booked: what the booking flow's confirmation says
+    (flows/wording/visits.confirmation), in one message (a second would wait for the caps)."""
+    return (
+        f"Your repair visit ({sms_safe(repair, DESCRIPTION_LIMIT)}) is booked: {visit}. "
+        f"{operative} from {employer}, ID badge {badge}, will say visit code {code} at the "
+        "door: if they cannot, do not let them in."
+    )
+
+
+def no_access(first_name: str, visit: str, operative: str) -> str:
+    return (
+        f"Hello {first_name}, {operative} came for your repair visit on {visit} but could not "
+        "get in. Reply 1 to choose a new time."
+    )
+
+
+def follow_on(first_name: str, visit: str) -> str:
+    return (
+        f"Hello {first_name}, thank you for letting us in on {visit}. Your repair needs "
+        "another visit to finish it. Reply 1 to choose a time."
+    )
+
+
 def disruption(first_name: str, visit: str, reason: str) -> str:
     return (
         f"Hello {first_name}, we are sorry: your repair visit on {visit} cannot go ahead "
@@ -102,6 +130,12 @@ def disruption(first_name: str, visit: str, reason: str) -> str:
 
 def clean_reason(reason: str) -> str:
     """Staff text made SMS-safe: straight quotes and hyphens, one line, a bounded length."""
+    return sms_safe(reason, REASON_LIMIT)
+
+
+def sms_safe(text: str, limit: int) -> str:
+    """Text from outside (staff, a landlord's system) made SMS-safe: straight quotes and
+    hyphens, one line, at most `limit` characters."""
     swaps = {
         "\u2018": "'",
         "\u2019": "'",
@@ -111,7 +145,7 @@ def clean_reason(reason: str) -> str:
         "\u2014": "-",
         "\u2026": "...",
     }
-    text = " ".join("".join(swaps.get(c, c) for c in reason).split()).rstrip(".")
-    if len(text) > REASON_LIMIT:
-        text = text[: REASON_LIMIT - 3].rstrip() + "..."
+    text = " ".join("".join(swaps.get(c, c) for c in text).split()).rstrip(".")
+    if len(text) > limit:
+        text = text[: limit - 3].rstrip() + "..."
     return text

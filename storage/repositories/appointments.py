@@ -16,7 +16,14 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from storage.enums import AppointmentStatus, Decision, OutboxStatus
-from storage.models import Appointment, AppointmentEvent, Availability, ContactDecision
+from storage.models import (
+    Appointment,
+    AppointmentEvent,
+    Availability,
+    ContactDecision,
+    Operative,
+    RepairJob,
+)
 from storage.repositories.outbox import pending_for_version
 
 
@@ -81,9 +88,10 @@ def add_event(
     return event
 
 
-def live_for_job(session: Session, *, job_id: int) -> Appointment | None:
-    """The job's booked appointment, if it has one (the latest, should there be several)."""
-    return session.exec(
+def live_for_job(session: Session, *, job_id: int, lock: bool = False) -> Appointment | None:
+    """The job's booked appointment, if it has one (the latest, should there be several);
+    locked on PostgreSQL when asked, so the planner plans it after the change."""
+    query = (
         select(Appointment)
         .where(
             col(Appointment.job_id) == job_id,
@@ -91,7 +99,10 @@ def live_for_job(session: Session, *, job_id: int) -> Appointment | None:
         )
         .order_by(col(Appointment.id).desc())
         .limit(1)
-    ).first()
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()
 
 
 def latest_for_job(session: Session, *, job_id: int) -> Appointment | None:
@@ -129,4 +140,26 @@ def last_event(
         )
         .order_by(col(AppointmentEvent.at).desc(), col(AppointmentEvent.id).desc())
         .limit(1)
+    ).first()
+
+
+def job_of(
+    session: Session, *, landlord_id: int, reference: str, lock: bool = False
+) -> RepairJob | None:
+    """The landlord's job by its own reference; locked for the change on PostgreSQL, so two
+    calls about the same job (or a call and the resident) take turns."""
+    query = select(RepairJob).where(
+        col(RepairJob.landlord_id) == landlord_id, col(RepairJob.reference) == reference
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def operative_of(session: Session, *, landlord_id: int, reference: str) -> Operative | None:
+    """The landlord's operative by its own reference."""
+    return session.exec(
+        select(Operative).where(
+            col(Operative.landlord_id) == landlord_id, col(Operative.reference) == reference
+        )
     ).first()

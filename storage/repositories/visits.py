@@ -41,6 +41,9 @@ def live_chunk(
                 (col(Appointment.status) == AppointmentStatus.CANCELLED)
                 & (col(Appointment.updated_at) > now - cancelled_lookback)
                 & (col(Appointment.ends_at) > now),
+                # A no access the landlord's system reported is news to the resident.
+                (col(Appointment.status) == AppointmentStatus.NO_ACCESS)
+                & (col(Appointment.updated_at) > now - cancelled_lookback),
             ),
         )
         .order_by(col(Appointment.id))
