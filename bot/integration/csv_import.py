@@ -561,6 +561,7 @@ def run_import(
             report.problems[:0] = refused.problems
         if progress is not None:
             progress(source.tell())
+        report.problems.sort(key=lambda p: p.row)  # stable: a row's problems keep their order
         if dry_run or not report.ok:
             session.rollback()
             return report

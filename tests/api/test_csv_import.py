@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import codecs
 import io
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from click.testing import Result
+from sqlmodel import col, select
+from typer.testing import CliRunner
 
+from bot.cli.main import app as cli_app
 from bot.integration.csv_import import (
     KINDS,
     SPECS,
@@ -22,6 +27,8 @@ from bot.integration.csv_import import (
     scrub,
     template_csv,
 )
+from storage.db import Database
+from storage.models import AuditEvent, Availability, Operative, Property, RepairJob, Resident
 
 ROOT = Path(__file__).resolve().parents[2]
 RESIDENTS_HEADER = "reference,name,mobile,property"
@@ -196,3 +203,155 @@ def test_the_guide_names_every_column_of_every_kind() -> None:
     for spec in SPECS.values():
         for column in spec.columns:
             assert f"`{column.name}`" in guide, (spec.kind, column.name)
+
+
+# ---------------------------------------------------------------------------- doorstep import
+
+runner = CliRunner()
+RESIDENTS = (
+    "reference,name,mobile,property,door_password,nominee_name,nominee_phone,nominee_relationship\n"
+    "CSV-1,Ann Able,07400 900101,PR-1001,bluebird,Sian Able,07400 900201,daughter\n"
+    "CSV-2,Bob Baker,07400 900102,PR-1002,,,,\n"
+)
+#: Row 4: not a mobile; row 5: no such home; row 6: a nominee without a phone; row 7: CSV-1
+#: again.
+BAD_RESIDENTS = RESIDENTS + (
+    "CSV-3,Cat Cole,01632 960001,PR-1001,,,,\n"
+    "CSV-4,Dan Dale,07400 900104,NOPE-1,,,,\n"
+    "CSV-5,Eve East,07400 900105,PR-1001,,Sam East,,son\n"
+    "CSV-1,Ann Able,07400 900106,PR-1001,,,,\n"
+)
+
+
+@pytest.fixture
+def cli_db(demo_db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
+    """`doorstep` run against the demo database (either engine)."""
+    monkeypatch.setenv("DOORSTEP_DATABASE_URL", demo_db.url)
+    monkeypatch.setenv("DOORSTEP_NLU", "keyword")
+    return demo_db
+
+
+def doorstep_import(tmp_path: Path, kind: str, text: str, *flags: str) -> Result:
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(text, encoding="utf-8")
+    return runner.invoke(cli_app, ["import", kind, str(path), "--landlord", "demo", *flags])
+
+
+def residents(db: Database) -> dict[str, tuple[str | None, datetime | None]]:
+    with db.session() as session:
+        rows = session.exec(select(Resident).where(col(Resident.reference).like("CSV-%"))).all()
+        return {r.reference or "": (r.mobile, r.updated_at) for r in rows}
+
+
+def test_a_dry_run_checks_everything_and_writes_nothing(cli_db: Database, tmp_path: Path) -> None:
+    result = doorstep_import(tmp_path, "residents", RESIDENTS, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "residents: 2 rows: 2 would be created, 0 would be updated, 0 unchanged. "
+        "Dry run: nothing was written."
+    ]
+    assert residents(cli_db) == {}
+
+
+def test_one_bad_row_means_nothing_is_written_and_every_bad_row_is_listed(
+    cli_db: Database, tmp_path: Path
+) -> None:
+    result = doorstep_import(tmp_path, "residents", BAD_RESIDENTS)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("residents: 6 rows: 2 would be created")
+    assert "4 bad rows. Nothing was written" in lines[0]
+    assert lines[1:] == [
+        "  row 4, mobile: not a UK mobile number",
+        "  row 5, property: no property has this reference",
+        "  row 6, nominee_phone: required",
+        "  row 7, reference: the same reference as row 2",
+    ]
+    for secret in ("01632", "960001", "07400", "+4474", "bluebird"):
+        assert secret not in result.output
+    assert residents(cli_db) == {}
+
+
+def test_skipping_bad_rows_writes_the_good_ones_and_says_how_many_were_skipped(
+    cli_db: Database, tmp_path: Path
+) -> None:
+    result = doorstep_import(tmp_path, "residents", BAD_RESIDENTS, "--skip-bad-rows")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        "residents: 6 rows: 2 created, 0 updated, 0 unchanged; 4 bad rows skipped."
+    )
+    assert {ref: mobile for ref, (mobile, _) in residents(cli_db).items()} == {
+        "CSV-1": "+447400900101",
+        "CSV-2": "+447400900102",
+    }
+    with cli_db.session() as session:
+        ann = session.exec(select(Resident).where(Resident.reference == "CSV-1")).one()
+        audit = session.exec(select(AuditEvent).where(AuditEvent.action == "import.csv")).one()
+    assert ann.nominee_phone == "+447400900201"
+    assert ann.door_password_hash and "bluebird" not in ann.door_password_hash
+    assert audit.actor == "cli"
+    assert audit.detail["created"] == 2 and audit.detail["skipped"] == 4
+
+
+def test_importing_the_same_file_again_changes_nothing(cli_db: Database, tmp_path: Path) -> None:
+    assert doorstep_import(tmp_path, "residents", RESIDENTS).exit_code == 0
+    first = residents(cli_db)
+    again = doorstep_import(tmp_path, "residents", RESIDENTS)
+    assert again.exit_code == 0
+    assert again.stdout.splitlines() == ["residents: 2 rows: 0 created, 0 updated, 2 unchanged."]
+    assert residents(cli_db) == first
+    changed = doorstep_import(tmp_path, "residents", RESIDENTS.replace("Bob Baker", "Robert Baker"))
+    assert "1 updated, 1 unchanged" in changed.stdout
+
+
+def test_every_kind_imports_from_its_template_in_order(cli_db: Database, tmp_path: Path) -> None:
+    for kind in ("properties", "residents", "operatives", "windows", "jobs"):
+        template = (ROOT / "docs" / "import" / f"{kind}.csv").read_text(encoding="utf-8")
+        result = doorstep_import(tmp_path, kind, template)
+        assert result.exit_code == 0, (kind, result.output)
+        assert "1 created" in result.stdout, (kind, result.output)
+        again = doorstep_import(tmp_path, kind, template)
+        assert "1 unchanged" in again.stdout, (kind, again.output)
+    with cli_db.session() as session:
+        job = session.exec(select(RepairJob).where(RepairJob.reference == "JOB-50001")).one()
+        operative = session.exec(select(Operative).where(Operative.reference == "OP-301")).one()
+        slot = session.exec(
+            select(Availability).where(Availability.operative_id == operative.id)
+        ).one()
+    assert job.sor_code == "PL0101" and job.hazard_category == "leak"
+    assert sorted(operative.trades) == ["gas", "plumbing"]
+    assert (slot.day.isoformat(), slot.window, slot.capacity) == ("2026-12-01", "morning", 3)
+
+
+def test_large_files_go_in_chunks_and_a_bad_row_in_the_last_chunk_stops_them_all(
+    cli_db: Database, tmp_path: Path
+) -> None:
+    header = "reference,address_line_1,town_or_city,postcode\n"
+    rows = [f"BULK-{n},{n} Long Road,Leeds,LS1 4AB\n" for n in range(2500)]
+    broken = header + "".join(rows) + "BULK-X,1 Short Road,Leeds,NOT A POSTCODE\n"
+    refused = doorstep_import(tmp_path, "properties", broken)
+    assert refused.exit_code == 1
+    assert refused.stdout.splitlines()[1:] == ["  row 2502, postcode: not a UK postcode"]
+    with cli_db.session() as session:
+        assert session.exec(select(Property).where(Property.reference == "BULK-0")).first() is None
+    done = doorstep_import(tmp_path, "properties", header + "".join(rows))
+    assert done.exit_code == 0
+    assert done.stdout.startswith("properties: 2500 rows: 2500 created")
+
+
+def test_a_wrong_landlord_file_or_header_is_a_clear_refusal(
+    cli_db: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(RESIDENTS)
+    nobody = runner.invoke(cli_app, ["import", "residents", str(path), "--landlord", "nobody"])
+    assert nobody.exit_code == 2
+    assert "no landlord 'nobody'" in nobody.output
+    missing = runner.invoke(cli_app, ["import", "residents", "nope.csv", "--landlord", "demo"])
+    assert missing.exit_code == 2
+    header = doorstep_import(tmp_path, "jobs", RESIDENTS)
+    assert header.exit_code == 1
+    assert header.stdout.splitlines()[0] == (
+        "jobs: nothing imported: the header row has problems (row 1)"
+    )
+    assert "  row 1, description: required column missing" in header.stdout.splitlines()
