@@ -20,7 +20,9 @@ from bot.web.staff import (
     routes_import,
     routes_records,
     routes_tasks,
+    routes_unbooked,
     routes_visits,
+    routes_webhooks,
 )
 
 router = APIRouter(tags=["staff"], include_in_schema=False)
@@ -32,8 +34,10 @@ router.include_router(routes_api_keys.router)
 router.include_router(routes_feedback.router)
 router.include_router(routes_visits.router)
 router.include_router(routes_tasks.router)
+router.include_router(routes_unbooked.router)
 router.include_router(routes_records.router)
 router.include_router(routes_broadcasts.router)
 router.include_router(routes_import.router)
+router.include_router(routes_webhooks.router)
 
 __all__ = ["router"]
