@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from bot.channels.senders import senders_from_settings
+from bot.channels.telegram.sender import inline_keyboard
 from bot.common.clock import FixedClock
 from bot.outbound.dispatcher import Dispatcher
 from bot.outbound.fake import RecordingSender
@@ -151,6 +152,29 @@ def test_a_new_job_invites_the_resident_once(demo_db: Database) -> None:
     assert job(demo_db, job_id).invited_at == MONDAY
     plan(demo_db, now=MONDAY + timedelta(hours=5))
     assert dispatch_at(demo_db, MONDAY + timedelta(hours=5)).sent == []
+
+
+def test_on_telegram_the_invite_carries_a_button(demo_db: Database) -> None:
+    make_job(demo_db)
+    with demo_db.session() as session:
+        resident = session.exec(select(Resident).where(Resident.mobile == MARGARET)).one()
+        resident.telegram_id, resident.preferred_channel = 900001, Channel.TELEGRAM
+        session.add(resident)
+    plan(demo_db, now=MONDAY)
+    telegram = RecordingSender()
+    dispatcher = Dispatcher(
+        db=demo_db,
+        senders={Channel.SMS: RecordingSender(), Channel.TELEGRAM: telegram},
+        clock=FixedClock(MONDAY),
+        zone=LONDON,
+        on_sent=on_sent,
+    )
+    asyncio.run(dispatcher.run_once())
+    [sent] = telegram.sent
+    assert sent.address == "900001"
+    keyboard = inline_keyboard(sent.outbox_id, sent.options)
+    assert keyboard is not None
+    assert [[b.text for b in row] for row in keyboard.inline_keyboard] == [["Choose a time"]]
 
 
 def test_demo_jobs_and_jobs_with_a_visit_are_not_invited(demo_db: Database) -> None:
