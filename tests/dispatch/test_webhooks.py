@@ -6,13 +6,9 @@ limit a delivery is dead, on the dead-letter list, and a resend delivers it."""
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,73 +22,12 @@ from bot.common.clock import FixedClock
 from bot.common.webhook_signing import sign, verify
 from bot.outbound.dispatcher import Backoff
 from bot.outbound.webhooks import SubscriptionRefused, WebhookWorker, check_url, subscribe
+from fakes.webhook_receiver import Receiver
 from simphone import Phone
 from storage.db import Database
 from storage.models import Landlord, RepairJob, WebhookDelivery
 from storage.repositories import landlord_events
 from storage.repositories import webhooks as webhook_rows
-
-
-@dataclass
-class Received:
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def event(self) -> dict[str, Any]:
-        value: dict[str, Any] = json.loads(self.body)
-        return value
-
-
-@dataclass
-class Receiver:
-    """A landlord's webhook receiver: a real HTTP server on 127.0.0.1 in a thread.
-
-    `mode`: "ok" answers 204, "500" answers 500, "slow" waits 2 s before answering.
-    `down()` closes the port; `up()` opens it again on the same port.
-    """
-
-    port: int = 0
-    mode: str = "ok"
-    got: list[Received] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/doorstep"
-
-    def up(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length)
-                if receiver.mode == "slow":
-                    time.sleep(2)
-                if receiver.mode == "500":
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                receiver.got.append(Received(dict(self.headers.items()), body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        server.daemon_threads = True
-        self.port = server.server_address[1]
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self._server = server
-
-    def down(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from bot.web.staff import (
     routes_tasks,
     routes_unbooked,
     routes_visits,
+    routes_webhooks,
 )
 
 router = APIRouter(tags=["staff"], include_in_schema=False)
@@ -37,5 +38,6 @@ router.include_router(routes_unbooked.router)
 router.include_router(routes_records.router)
 router.include_router(routes_broadcasts.router)
 router.include_router(routes_import.router)
+router.include_router(routes_webhooks.router)
 
 __all__ = ["router"]
