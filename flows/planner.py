@@ -108,6 +108,8 @@ class VisitFacts:
     operative_employer: str = ""
     operative_badge: str = ""
     job_description: str = ""
+    #: The visit's repair: "1" books a new visit for that very job.
+    job_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +273,7 @@ class _Plan:
         """ "1" books a new time for the repair (the visit itself is over or off)."""
         return {
             "options": [{"key": "1", "label": "Choose a new time"}],
-            "menu": [["1", "Choose a new time", "book", None]],
+            "menu": [["1", "Choose a new time", "book", self.facts.job_id]],
         }
 
     def booking_confirmation(self) -> None:
@@ -309,6 +311,16 @@ class _Plan:
         if change is None or not told_of(change.actor):
             return
         same_day = made_at.astimezone(self.zone).date() == f.day
+        if change.kind == "cancelled" and change.data.get("job") == "cancelled":
+            # The landlord cancelled the repair itself: there is nothing to book again.
+            self.add(
+                "change_confirmation",
+                words.repair_cancelled(f.resident_first_name, f.label),
+                not_before=made_at,
+                expires_at=f.ends_at,
+                time_critical=same_day,
+            )
+            return
         if change.kind == "cancelled":
             text = words.staff_cancelled(f.resident_first_name, f.label)
             self.add(

@@ -321,8 +321,14 @@ def _cancel(
         if live.availability_id is not None:
             release_capacity(session, availability_id=live.availability_id)
         live.status = AppointmentStatus.CANCELLED
+        # "job": the repair is cancelled too, so the resident is not offered a new time.
         visits.bump_version(
-            session, appointment=live, kind="cancelled", data=_noted(note), actor=LANDLORD, now=now
+            session,
+            appointment=live,
+            kind="cancelled",
+            data={"job": "cancelled", **_noted(note)},
+            actor=LANDLORD,
+            now=now,
         )
         session.flush()
         landlord_events.record_for_appointment(
@@ -336,6 +342,16 @@ def _cancel(
     _history(job, now, "cancelled")
     session.add(job)
     return True
+
+
+def _reopen(job: RepairJob, when: datetime, now: datetime, event: str) -> None:
+    """The repair needs a visit again. The resident's message (flows/planner.py) offers one,
+    so it counts as the job's invitation to book (flows/invitations.py): no second invite,
+    and the follow-up and the unbooked list follow from it."""
+    job.status = JobStatus.OPEN
+    if job.invited_at is None:
+        job.invited_at = now
+    _history(job, when, event)
 
 
 def _visit_started(live: Appointment, when: datetime, zone: ZoneInfo) -> None:
@@ -413,9 +429,7 @@ def _no_access(
     visits.add_event(
         session, appointment=live, kind="no_access", actor=LANDLORD, now=when, data=_noted(note)
     )
-    job.status = JobStatus.OPEN
-    _history(job, when, "no_access")
-    session.add(job)
+    _reopen(job, when, now, "no_access")
     session.flush()
     landlord_events.record_for_appointment(
         session,
@@ -463,7 +477,5 @@ def _follow_on(
         now=when,
         data=_noted(note),
     )
-    job.status = JobStatus.OPEN
-    _history(job, when, "follow-on visit needed")
-    session.add(job)
+    _reopen(job, when, now, "follow-on visit needed")
     return True

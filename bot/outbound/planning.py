@@ -196,6 +196,7 @@ def load_facts(
                 operative_employer=employer.name if employer else "",
                 operative_badge=operative.badge_number if operative else "",
                 job_description=job.description if job else "",
+                job_id=job.id if job else None,
             )
         )
     return facts

@@ -95,6 +95,14 @@ def staff_cancelled(first_name: str, visit: str) -> str:
     )
 
 
+def repair_cancelled(first_name: str, visit: str) -> str:
+    """The landlord cancelled the repair itself, and with it the visit."""
+    return (
+        f"Hello {first_name}, your repair visit on {visit} is called off: our repairs team "
+        "has closed this repair. If something still needs fixing, reply to tell us."
+    )
+
+
 def landlord_booked(
     visit: str, repair: str, operative: str, employer: str, badge: str, code: str
 ) -> str:

@@ -265,8 +265,11 @@ def test_cancelled_by_the_landlord_is_confirmed_and_frees_the_place(
     assert (body["appointment"]["status"], body["appointment"]["version"]) == ("cancelled", 2)
     assert booked_places(demo_db, "OP-55102", date(2026, 12, 3), "morning") == 0
     (notice,) = to_margaret(deliver(demo_db, clock.now()))
-    assert "called off your repair visit on Thu 3 Dec, morning 8am-12pm" in notice.text
-    assert [o.label for o in notice.options] == ["Choose a new time"]
+    assert notice.text.startswith(
+        "Hello Margaret, your repair visit on Thu 3 Dec, morning 8am-12pm is called off: our "
+        "repairs team has closed this repair."
+    )
+    assert notice.options == ()  # the repair is closed: no new time is offered
     again = api.post(f"{JOB}/events", {"type": "cancelled"})
     assert again.status_code == 200 and again.json()["changed"] is False
     assert deliver(demo_db, clock.now() + timedelta(hours=1)) == []
@@ -307,6 +310,28 @@ def test_no_access_reported_by_the_landlord_offers_a_new_time(
     phone.say("1")  # "Reply 1 to choose a new time"
     offer = phone.pop()
     assert len(offer["options"]) >= 2  # times offered for the same repair, open again
+
+
+def test_a_landlords_job_reopened_by_no_access_gets_no_second_invitation(
+    api: Api, demo_db: Database, clock: FixedClock
+) -> None:
+    job = {
+        "property": "PR-1001",
+        "resident": "TN-2001",
+        "trade": "plumbing",
+        "description": "Bath panel loose",
+        "priority": "routine",
+    }
+    assert api.put("/jobs/LL-1", job).status_code == 201
+    booked = api.put("/jobs/LL-1/appointment", {**THURSDAY, "date": "2026-12-01"})
+    assert booked.status_code == 201
+    (confirmation,) = to_margaret(deliver(demo_db, clock.now()))
+    assert "(Bath panel loose) is booked: Tue 1 Dec" in confirmation.text
+    clock.advance(datetime(2026, 12, 1, 13, 0, tzinfo=UTC) - clock.now())
+    assert api.post("/jobs/LL-1/events", {"type": "no_access"}).json()["job_status"] == "open"
+    (news,) = to_margaret(deliver(demo_db, clock.now()))
+    assert "could not get in" in news.text
+    assert deliver(demo_db, clock.now() + timedelta(hours=3)) == []
 
 
 def _op(reference: str) -> dict[str, str]:
@@ -417,6 +442,7 @@ VISIT = "Wed 30 Sep, afternoon 12pm-5pm"
 OPTIONS = {
     "book": ["Choose a new time"],
     "visit": ["Change the time", "Call the visit off"],
+    "none": [],
 }
 TEXTS = [
     (
@@ -432,6 +458,7 @@ TEXTS = [
     ),
     (words.no_access(LONGEST, VISIT, f"{LONGEST} Smythe"), "book"),
     (words.follow_on(LONGEST, VISIT), "book"),
+    (words.repair_cancelled(LONGEST, VISIT), "none"),
 ]
 
 
