@@ -409,7 +409,7 @@ class OperativeDesk:
             job.history = [*job.history, {"at": now.isoformat(), "event": "no_access"}]
             session.add(job)
         # The landlord hears of it with the evidence (issue 14): when the operative knocked,
-        # how long they waited, and that the resident did not answer our message meanwhile.
+        # how long they waited, and that the resident did not answer us meanwhile.
         landlord_events.record_for_appointment(
             session,
             appointment=appointment,
@@ -422,7 +422,6 @@ class OperativeDesk:
                     "no_access_at": now.isoformat(),
                     "waited_minutes": int(waited.total_seconds() // 60),
                     "resident_answered": False,
-                    "resident_messaged": True,
                 }
             },
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.world import Api
+from fastapi.testclient import TestClient
 
 from simphone import Phone
 
@@ -128,3 +129,74 @@ def test_the_feed_needs_a_key(client: Any) -> None:
     response = client.get("/api/v1/events")
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_move_is_a_change_with_the_new_time(api: Api, phone: Phone) -> None:
+    phone.say("book a visit")
+    phone.say("1")
+    phone.say("1")
+    phone.inbox.clear()
+    phone.say("1")  # "To change the time reply 1"
+    phone.say("2")
+    booked, changed = _feed(api)["events"]
+    assert changed["type"] == "appointment.changed" and changed["job"] == booked["job"]
+    before, after = booked["data"]["appointment"], changed["data"]["appointment"]
+    assert after["version"] == 2 and (after["date"], after["window"]) != (
+        before["date"],
+        before["window"],
+    )
+
+
+def test_a_visit_done_then_feedback_and_a_complaint(
+    api: Api, phone: Phone, client: TestClient
+) -> None:
+    _book(phone)
+    visits = client.get("/simulator/api/visits", params={"phone": phone.number}).json()
+    (visit,) = [v for v in visits if v["status"] == "booked"]
+    client.post("/simulator/api/clock", json={"set": "2026-12-01T11:00:00+00:00"})
+    done = client.post(f"/simulator/api/visits/{visit['id']}/status", json={"status": "done"})
+    assert done.status_code == 200, done.text
+    client.post("/simulator/api/clock", json={"set": "2026-12-01T15:00:00+00:00"})
+    phone.say("the visit today was 2 out of 5")
+    for answer in ("yes", "no", "no", "yes"):
+        phone.say(answer)
+    phone.say("he left mud on the carpet")
+    phone.say("1")
+    phone.say("The operative tracked mud through the flat")
+    events = _feed(api)["events"]
+    assert [e["type"] for e in events] == [
+        "appointment.booked",
+        "visit.completed",
+        "feedback.received",
+        "complaint.raised",
+    ]
+    job = events[0]["job"]
+    assert all(e["job"] == job for e in events)
+    completed, feedback, complaint = events[1:]
+    assert completed["data"]["by"] == "operative"
+    assert completed["data"]["appointment"]["status"] == "completed"
+    assert feedback["data"]["feedback"] == {
+        "rating": 2,
+        "showed_id": True,
+        "asked_before_facilities": False,
+        "left_tidy": False,
+        "respectful": True,
+        "comment": "he left mud on the carpet",
+        "flagged": True,
+    }
+    assert feedback["data"]["resident"].startswith("TN-")
+    assert feedback["data"]["operative"].startswith("OP-")
+    assert complaint["data"]["complaint"].startswith("C")
+    assert complaint["data"]["text"] == "The operative tracked mud through the flat"
+    assert complaint["data"]["respond_by"].startswith("2026-12-15")
+
+
+def test_asking_for_a_person_is_a_call_back_request_without_their_words(
+    api: Api, phone: Phone
+) -> None:
+    phone.say("can i speak to a real person please")
+    (event,) = _feed(api)["events"]
+    assert event["type"] == "callback.requested"
+    assert event["data"]["resident"].startswith("TN-")
+    assert event["data"]["reason"] == "asked for a person"
+    assert "real person" not in str(event)
