@@ -484,3 +484,24 @@ def test_the_running_scheduler_delivers_webhooks(
 
     asyncio.run(run())
     assert _ids(receiver) == [event]
+
+
+def test_two_workers_at_once_send_each_event_once_in_order_per_job(
+    demo_db: Database, clock: FixedClock, receiver: Receiver
+) -> None:
+    """Two instances' workers share the deliveries (SKIP LOCKED on PostgreSQL): no event
+    goes twice and no job's events overtake each other."""
+    _subscribe(demo_db, clock, receiver.url)
+    jobs = _jobs(demo_db, 4)
+    events = [_event(demo_db, clock, jobs[i % 4], i) for i in range(40)]
+    one = _worker(demo_db, clock, worker_id="one", batch_size=3, concurrency=2)
+    two = _worker(demo_db, clock, worker_id="two", batch_size=3, concurrency=2)
+
+    async def both() -> None:
+        await asyncio.gather(one.run_once(), two.run_once())
+
+    asyncio.run(both())
+    for _ in range(5):  # a worker that found a job's next event blocked leaves it for later
+        asyncio.run(both())
+    assert sorted(_ids(receiver)) == events
+    _assert_in_order_per_job(receiver)
