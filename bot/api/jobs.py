@@ -17,13 +17,21 @@ from bot.api.auth import WriteCaller, runtime_of
 from bot.api.problems import CONFLICT, Problem, field_error
 from bot.api.routing import api_router
 from bot.integration import visits
+from bot.integration.records import REFERENCE_PATTERN
 
 router = api_router()
 
 JobRef = Annotated[
     str,
-    Path(min_length=1, max_length=100, description="The landlord's own job reference"),
+    Path(
+        min_length=1,
+        max_length=100,
+        pattern=REFERENCE_PATTERN,
+        description="The landlord's own job reference",
+    ),
 ]
+#: No NUL and no other control character in free text (PostgreSQL refuses NUL).
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
 
 
 class AppointmentIn(BaseModel):
@@ -38,10 +46,16 @@ class AppointmentIn(BaseModel):
 
     date: dt.date = Field(description="The day of the visit (not in the past)")
     window: str = Field(
-        min_length=1, max_length=40, description="One of the landlord's named visit windows"
+        min_length=1,
+        max_length=40,
+        pattern=PLAIN_TEXT,
+        description="One of the landlord's named visit windows",
     )
     operative: str = Field(
-        min_length=1, max_length=100, description="The landlord's reference for the operative"
+        min_length=1,
+        max_length=100,
+        pattern=REFERENCE_PATTERN,
+        description="The landlord's reference for the operative",
     )
 
 
@@ -86,7 +100,9 @@ class JobEventIn(BaseModel):
     )
 
     type: Literal["completed", "cancelled", "no_access", "follow_on_needed"]
-    note: str | None = Field(default=None, max_length=500, description="Kept with the visit")
+    note: str | None = Field(
+        default=None, max_length=500, pattern=PLAIN_TEXT, description="Kept with the visit"
+    )
     at: AwareDatetime | None = Field(
         default=None, description="When it happened (with its zone); now if left out"
     )

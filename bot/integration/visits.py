@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: The actor of every change the landlord's systems make (flows.planner.LANDLORD).
 LANDLORD = "landlord"
+#: How long ago an event may have happened and still be reported.
+OLDEST_REPORT = timedelta(days=366)
 #: Job statuses a visit can no longer be booked for or reported on.
 FINISHED = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED})
 
@@ -284,6 +286,8 @@ def report(
     when = at or now
     if when > now:
         raise Refused(422, "The event cannot have happened in the future.", field="at")
+    if when < now - OLDEST_REPORT:
+        raise Refused(422, "The event is more than a year old.", field="at")
     live = visits.live_for_job(session, job_id=job.id, lock=True)
     latest = live or visits.latest_for_job(session, job_id=job.id)
     if event == JobEvent.CANCELLED:

@@ -420,6 +420,12 @@ def test_refusals_are_problem_details_naming_the_field(api: Api, acme: Api, read
     assert body["errors"][0]["field"] == "type"
     body = problem(api.post(f"{JOB}/events", {"type": "completed", "at": "2026-12-01T09:00"}), 422)
     assert body["errors"][0]["field"] == "at"
+    body = problem(api.post(f"{JOB}/events", {"type": "completed", "at": "2025-01-01T09:00Z"}), 422)
+    assert body["errors"][0]["field"] == "at"
+    body = problem(api.post(f"{JOB}/events", {"type": "no_access", "note": "a\u0000b"}), 422)
+    assert body["errors"][0]["field"] == "note"
+    body = problem(api.put(f"{JOB}/appointment", {**THURSDAY, "operative": "OP\u00001"}), 422)
+    assert body["errors"][0]["field"] == "operative"
     # A finished job takes no visit (Margaret's repair RH-10300 was done last month).
     problem(api.put("/jobs/RH-10300/appointment", THURSDAY), 409)
     problem(reader.put(f"{JOB}/appointment", THURSDAY), 403)
