@@ -11,23 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from sqlmodel import Session
 
-from bot.integration.csv_import import ImportReport, run_import
 from bot.settings import SettingsError, load_settings
-from storage.models import AuditEvent
-from storage.repositories import landlords as landlord_rows
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from bot.integration.csv_import import ImportReport
     from storage.db import Database
 
 
@@ -73,6 +63,7 @@ def import_file(
     """
     from storage.db import Database
     from storage.migrate import is_up_to_date
+    from storage.repositories import landlords as landlord_rows
 
     if not file.is_file():
         raise _fail(f"no file {str(file)!r}")
@@ -105,6 +96,20 @@ def _run(
     dry_run: bool,
     skip_bad_rows: bool,
 ) -> ImportReport:
+    # Imported here, not at the top: every other `doorstep` command starts without them.
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from bot.integration.csv_import import run_import
+    from storage.models import AuditEvent
+
     now = datetime.now(UTC)  # the CLI is the edge: it may read the wall clock
     size = file.stat().st_size
     console = Console(stderr=True)
