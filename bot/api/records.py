@@ -12,6 +12,7 @@ The work is done by bot.integration.sync, which the CSV import shares.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -163,7 +164,7 @@ class RecordBatch(BaseModel):
     )
 
 
-class Result(BaseModel):
+class RecordResult(BaseModel):
     """What happened to one record of a batch."""
 
     index: int = Field(examples=[0], description="The record's position in the batch")
@@ -173,20 +174,20 @@ class Result(BaseModel):
 
 
 class BatchResult(BaseModel):
-    results: list[Result]
+    results: list[RecordResult]
     counts: dict[str, int] = Field(
         examples=[{"created": 1, "updated": 0, "unchanged": 0, "invalid": 0, "conflict": 0}]
     )
 
 
-class Slot(BaseModel):
+class WindowSlot(BaseModel):
     capacity: int = Field(examples=[2])
     booked: int = Field(examples=[1])
 
 
 class WindowsBody(BaseModel):
     """Capacity per visit window for one day: {"windows": {"morning": 2, "afternoon": 0}}.
-    Windows left out are left as they are; 0 means no visits in that window."""
+    OperativeWindows left out are left as they are; 0 means no visits in that window."""
 
     windows: dict[str, int] = Field(
         min_length=1,
@@ -196,18 +197,18 @@ class WindowsBody(BaseModel):
     )
 
 
-class Windows(BaseModel):
+class OperativeWindows(BaseModel):
     operative: str = Field(examples=["OP-421"])
     date: date
-    windows: dict[str, Slot]
-    results: list[Result] = Field(default_factory=list)
+    windows: dict[str, WindowSlot]
+    results: list[RecordResult] = Field(default_factory=list)
 
 
 # --- shared machinery -------------------------------------------------------------------
 
 
-def _result(outcome: RecordOutcome) -> Result:
-    return Result(
+def _result(outcome: RecordOutcome) -> RecordResult:
+    return RecordResult(
         index=outcome.index,
         reference=outcome.reference,
         status=outcome.status,
@@ -244,11 +245,27 @@ def _sync(
     raise AssertionError("unreachable")
 
 
-def _batch(request: Request, who: Caller, kind: RecordKind, body: RecordBatch) -> BatchResult:
-    def answer(_: Session, outcomes: list[RecordOutcome]) -> BatchResult:
-        return BatchResult(results=[_result(o) for o in outcomes], counts=counts(outcomes))
+def _batch(request: Request, who: Caller, kind: RecordKind, body: RecordBatch) -> Response:
+    """Answered as JSON built here (a BatchResult): a thousand results are not worth a
+    thousand models on the way out."""
 
-    result: BatchResult = _sync(request, who, kind, body.records, answer)
+    def answer(_: Session, outcomes: list[RecordOutcome]) -> Response:
+        results = [
+            {
+                "index": o.index,
+                "reference": o.reference,
+                "status": o.status,
+                "errors": [{"field": e.field, "reason": e.reason} for e in o.errors],
+            }
+            for o in outcomes
+        ]
+        content = {"results": results, "counts": counts(outcomes)}
+        return Response(
+            json.dumps(content, ensure_ascii=True, separators=(",", ":")),
+            media_type="application/json",
+        )
+
+    result: Response = _sync(request, who, kind, body.records, answer)
     return result
 
 
@@ -307,8 +324,11 @@ def _not_found(what: str) -> Problem:
 
 After = Annotated[str | None, Query(max_length=19, description="The `next` of the previous page.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-_CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Created"}}
-_PUT: dict[int | str, dict[str, Any]] = {**CONFLICT, **_CREATED}
+
+
+def _put(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """A single PUT's extra answers: 201 with what was stored, 409."""
+    return {**CONFLICT, 201: {"model": model, "description": "Created"}}
 
 
 # --- reading rows as the API shows them -------------------------------------------------
@@ -432,7 +452,7 @@ def _next(rows: Sequence[Any], limit: int) -> str | None:
 @router.put(
     "/properties/{reference}",
     response_model=Stored[PropertyOut],
-    responses=_PUT,
+    responses=_put(Stored[PropertyOut]),
     tags=["records"],
     summary="Create or replace a property by its reference",
 )
@@ -453,7 +473,7 @@ def put_property(
     tags=["records"],
     summary="Create or replace up to 1,000 properties",
 )
-def put_properties(request: Request, who: WriteCaller, body: RecordBatch) -> BatchResult:
+def put_properties(request: Request, who: WriteCaller, body: RecordBatch) -> Response:
     """Each record is a PropertyBody with its `reference`."""
     return _batch(request, who, RecordKind.PROPERTIES, body)
 
@@ -495,7 +515,7 @@ def list_properties(
 @router.put(
     "/residents/{reference}",
     response_model=Stored[ResidentOut],
-    responses=_PUT,
+    responses=_put(Stored[ResidentOut]),
     tags=["records"],
     summary="Create or replace a resident by their reference",
 )
@@ -517,7 +537,7 @@ def put_resident(
     tags=["records"],
     summary="Create or replace up to 1,000 residents",
 )
-def put_residents(request: Request, who: WriteCaller, body: RecordBatch) -> BatchResult:
+def put_residents(request: Request, who: WriteCaller, body: RecordBatch) -> Response:
     """Each record is a ResidentBody with its `reference`."""
     return _batch(request, who, RecordKind.RESIDENTS, body)
 
@@ -559,7 +579,7 @@ def list_residents(
 @router.put(
     "/operatives/{reference}",
     response_model=Stored[OperativeOut],
-    responses=_PUT,
+    responses=_put(Stored[OperativeOut]),
     tags=["records"],
     summary="Create or replace an operative by their reference",
 )
@@ -581,7 +601,7 @@ def put_operative(
     tags=["records"],
     summary="Create or replace up to 1,000 operatives",
 )
-def put_operatives(request: Request, who: WriteCaller, body: RecordBatch) -> BatchResult:
+def put_operatives(request: Request, who: WriteCaller, body: RecordBatch) -> Response:
     """Each record is an OperativeBody with its `reference`."""
     return _batch(request, who, RecordKind.OPERATIVES, body)
 
@@ -620,33 +640,33 @@ def list_operatives(
 # --- windows ----------------------------------------------------------------------------
 
 
-def _windows_of(session: Session, who: Caller, reference: str, day: date) -> Windows:
+def _windows_of(session: Session, who: Caller, reference: str, day: date) -> OperativeWindows:
     operative = repo.one(session, model=Operative, landlord_id=who.landlord_id, reference=reference)
     if operative is None or operative.id is None:
         raise _not_found("operative")
     slots = repo.operative_slots(session, operative_id=operative.id, day=day)
     order = {name: n for n, name in enumerate(window_names(session, landlord_id=who.landlord_id))}
     ordered = sorted(slots, key=lambda s: (order.get(s.window, len(order)), s.window))
-    return Windows(
+    return OperativeWindows(
         operative=reference,
         date=day,
-        windows={s.window: Slot(capacity=s.capacity, booked=s.booked) for s in ordered},
+        windows={s.window: WindowSlot(capacity=s.capacity, booked=s.booked) for s in ordered},
     )
 
 
 @router.put(
     "/operatives/{reference}/windows/{day}",
-    response_model=Windows,
+    response_model=OperativeWindows,
     responses=CONFLICT,
     tags=["records"],
     summary="Set an operative's capacity per visit window for one day",
 )
 def put_windows(
     request: Request, who: WriteCaller, reference: PathReference, day: date, body: WindowsBody
-) -> Windows:
+) -> OperativeWindows:
     """Body {"windows": {"morning": 2, "afternoon": 0}}: window names are the landlord's
     visit windows, capacity is how many visits the operative can take in it (0 = none).
-    Windows left out are left as they are. All or nothing: a capacity below the visits
+    OperativeWindows left out are left as they are. All or nothing: a capacity below the visits
     already booked is a 409, an unknown window or a negative capacity a 422, and then
     nothing is changed."""
     records = [
@@ -654,7 +674,7 @@ def put_windows(
         for name, capacity in body.windows.items()
     ]
 
-    def answer(session: Session, outcomes: list[RecordOutcome]) -> Windows:
+    def answer(session: Session, outcomes: list[RecordOutcome]) -> OperativeWindows:
         for outcome in outcomes:
             if outcome.status == INVALID and any(e.field == "operative" for e in outcome.errors):
                 raise _not_found("operative")
@@ -678,17 +698,19 @@ def put_windows(
         stored = _windows_of(session, who, reference, day)
         return stored.model_copy(update={"results": [_result(o) for o in outcomes]})
 
-    result: Windows = _sync(request, who, RecordKind.WINDOWS, records, answer)
+    result: OperativeWindows = _sync(request, who, RecordKind.WINDOWS, records, answer)
     return result
 
 
 @router.get(
     "/operatives/{reference}/windows/{day}",
-    response_model=Windows,
+    response_model=OperativeWindows,
     tags=["records"],
     summary="An operative's capacity and bookings per visit window for one day",
 )
-def get_windows(request: Request, who: ReadCaller, reference: PathReference, day: date) -> Windows:
+def get_windows(
+    request: Request, who: ReadCaller, reference: PathReference, day: date
+) -> OperativeWindows:
     with runtime_of(request).db.session() as session:
         return _windows_of(session, who, reference, day)
 
@@ -699,7 +721,7 @@ def get_windows(request: Request, who: ReadCaller, reference: PathReference, day
     tags=["records"],
     summary="Set up to 1,000 operative capacities, one per operative, day and window",
 )
-def put_windows_batch(request: Request, who: WriteCaller, body: RecordBatch) -> BatchResult:
+def put_windows_batch(request: Request, who: WriteCaller, body: RecordBatch) -> Response:
     """Each record is {"operative": "OP-421", "date": "2026-12-01", "window": "morning",
     "capacity": 2}; results name them "OP-421/2026-12-01/morning"."""
     return _batch(request, who, RecordKind.WINDOWS, body)
@@ -711,7 +733,7 @@ def put_windows_batch(request: Request, who: WriteCaller, body: RecordBatch) -> 
 @router.put(
     "/jobs/{reference}",
     response_model=Stored[JobOut],
-    responses=_PUT,
+    responses=_put(Stored[JobOut]),
     tags=["records"],
     summary="Create or replace a repair job by its reference",
 )
@@ -733,7 +755,7 @@ def put_job(
     tags=["records"],
     summary="Create or replace up to 1,000 repair jobs",
 )
-def put_jobs(request: Request, who: WriteCaller, body: RecordBatch) -> BatchResult:
+def put_jobs(request: Request, who: WriteCaller, body: RecordBatch) -> Response:
     """Each record is a JobBody with its `reference`."""
     return _batch(request, who, RecordKind.JOBS, body)
 

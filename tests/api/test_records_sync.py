@@ -119,14 +119,14 @@ def test_residents_resolve_properties_and_mobiles_are_unique(
         demo_db,
         clock,
         RecordKind.RESIDENTS,
-        [_resident("R-1", "07400555001", door_password="bluebell")],
+        [_resident("R-1", "07400 555001", door_password="bluebell")],
     )
     assert _statuses(again) == ["unchanged"]
     changed = _sync(
         demo_db,
         clock,
         RecordKind.RESIDENTS,
-        [_resident("R-1", "07400555001", door_password="rose")],
+        [_resident("R-1", "07400 555001", door_password="rose")],
     )
     assert _statuses(changed) == ["updated"]
 
