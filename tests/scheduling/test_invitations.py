@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from bot.channels.senders import senders_from_settings
 from bot.channels.telegram.sender import inline_keyboard
 from bot.common.clock import FixedClock
+from bot.integration.sync import RecordKind, upsert_batch
 from bot.outbound.dispatcher import Dispatcher
 from bot.outbound.fake import RecordingSender
 from bot.outbound.planning import on_sent, plan
@@ -30,6 +31,7 @@ from storage.models import (
     Appointment,
     Availability,
     ContactDecision,
+    Landlord,
     OutboxMessage,
     RepairJob,
     Resident,
@@ -152,6 +154,48 @@ def test_a_new_job_invites_the_resident_once(demo_db: Database) -> None:
     assert job(demo_db, job_id).invited_at == MONDAY
     plan(demo_db, now=MONDAY + timedelta(hours=5))
     assert dispatch_at(demo_db, MONDAY + timedelta(hours=5)).sent == []
+
+
+def test_a_job_sent_by_the_landlords_sync_is_invited(demo_db: Database) -> None:
+    """Home, resident and job upserted as the API and the CSV import do (upsert_batch)."""
+    records = {
+        RecordKind.PROPERTIES: {
+            "reference": "PR-9001",
+            "address_line_1": "14 Orchard Row",
+            "town_or_city": "Leeds",
+            "postcode": "ls6 2ab",
+        },
+        RecordKind.RESIDENTS: {
+            "reference": "TN-9001",
+            "name": "Priya Shah",
+            "mobile": "07400 900123",
+            "property": "PR-9001",
+        },
+        RecordKind.JOBS: {
+            "reference": "JB-9001",
+            "property": "PR-9001",
+            "resident": "TN-9001",
+            "trade": "plumbing",
+            "description": "Toilet cistern keeps running",
+            "raised_at": "2026-11-30T08:40:00+00:00",
+        },
+    }
+    with demo_db.session() as session:
+        landlord = session.exec(select(Landlord).where(Landlord.reference == "demo")).one()
+        assert landlord.id is not None
+        for kind, record in records.items():
+            [outcome] = upsert_batch(
+                session, landlord_id=landlord.id, kind=kind, records=[record], now=MONDAY
+            )
+            assert outcome.status == "created", outcome
+    plan(demo_db, now=MONDAY)
+    sent = dispatch_at(demo_db, MONDAY).sent
+    assert [(m.address, m.text[:81]) for m in sent] == [
+        (
+            "+447400900123",
+            "Hello Priya, we have a repair to book at your home: Toilet cistern keeps running.",
+        )
+    ]
 
 
 def test_on_telegram_the_invite_carries_a_button(demo_db: Database) -> None:
