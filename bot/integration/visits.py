@@ -29,17 +29,21 @@ from sqlmodel import Session
 
 from bot.operatives.visit_status import VisitStatus, record_status
 from flows.codes import new_visit_code
+from flows.context import AppointmentView, JobView, OperativeView, ResidentView
 from flows.windows import VisitWindow, windows_from_config
-from storage.enums import AppointmentStatus, JobStatus
-from storage.models import Appointment, Landlord, Operative, RepairJob
+from flows.wording.visits import nominee_copy
+from storage.enums import AppointmentStatus, Channel, JobStatus
+from storage.models import Appointment, Contractor, Landlord, Operative, RepairJob, Resident
 from storage.repositories import appointments as visits
-from storage.repositories import landlord_events
+from storage.repositories import landlord_events, outbox
 from storage.repositories.booking import claim_capacity, release_capacity
 
 log = logging.getLogger(__name__)
 
 #: The actor of every change the landlord's systems make (flows.planner.LANDLORD).
 LANDLORD = "landlord"
+#: A nominee's copy waits this long, so the resident's own confirmation goes first.
+NOMINEE_AFTER = timedelta(minutes=2)
 #: How long ago an event may have happened and still be reported.
 OLDEST_REPORT = timedelta(days=366)
 #: Job statuses a visit can no longer be booked for or reported on.
@@ -225,11 +229,58 @@ def book(
         session.add(job)
         kind, change = landlord_events.APPOINTMENT_CHANGED, Change.MOVED
     session.flush()
+    _copy_to_nominee(session, job, appointment, now=now)
     landlord_events.record_for_appointment(
         session, appointment=appointment, kind=kind, by=LANDLORD, now=now
     )
     log.info("landlord %s visit job_id=%s appointment_id=%s", change, job.id, appointment.id)
     return BookingOutcome(_state(session, job, appointment), change, note)
+
+
+def _copy_to_nominee(
+    session: Session, job: RepairJob, appointment: Appointment, *, now: datetime
+) -> None:
+    """The resident's nominee gets the copy a booking by text sends them (flows/booking.py,
+    bot/inbound/actions.py `_notify_nominee`), for this version of the visit: after the
+    resident's own confirmation, which the planner enqueues within a minute (the copy counts
+    towards the resident's message caps, so whichever went first would hold the other)."""
+    resident = session.get(Resident, job.resident_id) if job.resident_id else None
+    operative = session.get(Operative, appointment.operative_id)
+    if resident is None or resident.id is None or not resident.nominee_phone:
+        return
+    if operative is None or operative.id is None or job.id is None or appointment.id is None:
+        return
+    employer = session.get(Contractor, operative.contractor_id)
+    view = AppointmentView(
+        id=appointment.id,
+        version=appointment.version,
+        job=JobView(job.id, job.reference, job.description, str(job.status), str(job.trade)),
+        operative=OperativeView(
+            operative.id, operative.name, employer.name if employer else "", operative.badge_number
+        ),
+        day=appointment.day,
+        window=appointment.window,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        status=str(appointment.status),
+        visit_code=appointment.visit_code,
+    )
+    who = ResidentView(id=resident.id, name=resident.name, nominee_name=resident.nominee_name)
+    outbox.enqueue(
+        session,
+        key=f"{appointment.id}:{appointment.version}:nominee_copy",
+        kind="nominee_copy",
+        purpose="appointment",
+        text=nominee_copy(who, view),
+        not_before=now + NOMINEE_AFTER,
+        now=now,
+        channel=Channel.SMS,
+        address=resident.nominee_phone,
+        resident_id=resident.id,
+        appointment_id=appointment.id,
+        appointment_version=appointment.version,
+        expires_at=appointment.ends_at,
+    )
 
 
 def _window(

@@ -179,6 +179,24 @@ def test_a_booking_without_a_free_place_is_still_booked_and_says_so(
     assert "Sam Carter" in confirmation.text
 
 
+def test_a_nominee_gets_a_copy_as_for_a_booking_by_text(
+    api: Api, demo_db: Database, clock: FixedClock
+) -> None:
+    # Arthur Bennett's daughter Susan has his consent to get copies of his visits.
+    booked = api.put("/jobs/RH-10426/appointment", THURSDAY).json()["appointment"]
+    (own,) = deliver(demo_db, clock.now())  # his own confirmation first
+    assert own.address == "+447400123461" and "is booked: Thu 3 Dec" in own.text
+    sent: list[OutgoingMessage] = []
+    for minutes in (2, 31):  # the copy waits the caps' 30 minutes after his confirmation
+        sent += deliver(demo_db, clock.now() + timedelta(minutes=minutes))
+    (copy,) = sent
+    assert copy.address == "+447400123470"
+    assert copy.text.startswith(
+        "Copy for Susan Bennett: Arthur's repair visit is booked for Thu 3 Dec"
+    )
+    assert f"visit code {booked['visit_code']}" in copy.text and "Ravi Patel" in copy.text
+
+
 # -- moving ------------------------------------------------------------------------------
 
 
