@@ -19,11 +19,12 @@ from bot.outbound.dispatcher import Dispatcher
 from bot.outbound.fake import RecordingSender
 from bot.outbound.planning import on_sent, plan
 from bot.outbound.sending import OutgoingMessage
+from flows.planner import VisitEvent, VisitFacts, plan_visit
 from flows.sms import MAX_SEGMENTS, is_gsm7, non_gsm7, sms_cost
 from flows.wording import service as words
 from simphone import Phone
 from storage.db import Database
-from storage.enums import Channel
+from storage.enums import AppointmentStatus, Channel
 from storage.models import (
     Appointment,
     Availability,
@@ -498,3 +499,60 @@ def test_a_landlords_description_is_made_sms_safe() -> None:
     text = words.landlord_booked(VISIT, "Tap \u2013 \u201cdripping\u201d", "Sam", "Co", "1", "4821")
     assert '(Tap - "dripping")' in text
     assert is_gsm7(text)
+
+
+# -- the planner's rules, without a database ----------------------------------------------
+
+
+def _facts(status: AppointmentStatus, *events: VisitEvent, version: int = 1) -> VisitFacts:
+    return VisitFacts(
+        appointment_id=7,
+        version=version,
+        status=status,
+        day=date(2026, 12, 3),
+        label="Thu 3 Dec, morning 8am-12pm",
+        starts_at=datetime(2026, 12, 3, 8, tzinfo=UTC),
+        ends_at=datetime(2026, 12, 3, 12, tzinfo=UTC),
+        created_at=NOW,
+        resident_first_name="Margaret",
+        operative_name="Ravi Patel",
+        visit_code="4821",
+        events=events,
+        operative_employer="Brightwater Plumbing Ltd",
+        operative_badge="55102",
+        job_description="Kitchen tap dripping",
+        job_id=3,
+    )
+
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def _kinds(facts: VisitFacts) -> set[str]:
+    return {m.kind for m in plan_visit(facts, now=NOW)}
+
+
+def test_only_a_visit_someone_else_booked_is_confirmed_by_the_planner() -> None:
+    by_landlord = _facts(AppointmentStatus.BOOKED, VisitEvent(1, "booked", NOW, "landlord"))
+    by_resident = _facts(AppointmentStatus.BOOKED, VisitEvent(1, "booked", NOW, "resident"))
+    assert "booking_confirmation" in _kinds(by_landlord)
+    assert "booking_confirmation" not in _kinds(by_resident)
+    moved = VisitEvent(2, "rebooked", NOW, "landlord", {"version": 2})
+    again = _facts(
+        AppointmentStatus.BOOKED, VisitEvent(1, "booked", NOW, "landlord"), moved, version=2
+    )
+    assert "change_confirmation" in _kinds(again) and "booking_confirmation" not in _kinds(again)
+    by_text = VisitEvent(2, "rebooked", NOW, "resident", {"version": 2})
+    mine = _facts(
+        AppointmentStatus.BOOKED, VisitEvent(1, "booked", NOW, "landlord"), by_text, version=2
+    )
+    assert not {"change_confirmation", "booking_confirmation"} & _kinds(mine)
+
+
+def test_a_no_access_is_news_only_when_the_landlord_reports_it() -> None:
+    # An operative's own no access came after "can't get in", which offered a new time.
+    operative = _facts(AppointmentStatus.NO_ACCESS, VisitEvent(1, "no_access", NOW, "operative:1"))
+    landlord = _facts(AppointmentStatus.NO_ACCESS, VisitEvent(1, "no_access", NOW, "landlord"))
+    assert _kinds(operative) == set()
+    (news,) = plan_visit(landlord, now=NOW)
+    assert news.payload["menu"] == [["1", "Choose a new time", "book", 3]]
