@@ -180,9 +180,9 @@ def create_app(
             {"status": "ok", "database": runtime.db.dialect, "nlu": runtime.interpreter.name}
         )
 
-    from bot.api.app import build_api  # the landlord integration API (issue 14)
+    from bot.api.app import api_mount  # the landlord integration API (issue 14)
 
-    app.mount("/api/v1", build_api(runtime))
+    app.router.routes.append(api_mount(runtime))
     from bot.web.public_pages import router as public_router
 
     app.include_router(public_router)

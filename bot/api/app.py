@@ -4,16 +4,19 @@ for every error, bodies bounded, and the routers of each subject."""
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount
 
 from bot.api.problems import Problem, on_http, on_problem, on_validation, problem_response
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+PREFIX = "/api/v1"
 VERSION = "1.0.0"
 DESCRIPTION = """\
 Doorstep's integration API for a landlord's housing management system and scheduler.
@@ -31,6 +34,8 @@ def build_api(runtime: Runtime) -> FastAPI:
         version=VERSION,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
+        # Paths in the schema are relative to the mount: tools reading it call the right URLs.
+        servers=[{"url": PREFIX}],
         docs_url=None,
         redoc_url=None,
     )
@@ -50,3 +55,18 @@ def build_api(runtime: Runtime) -> FastAPI:
     for module in (keys, records, jobs, events):
         api.include_router(module.router)
     return api
+
+
+class _EveryPathMount(Mount):
+    """A mount that takes every path under its prefix. Starlette's pattern (`.*`) stops at a
+    newline, so `/api/v1/jobs/a%0Ab` fell through to the outer app's plain JSON 404 instead of
+    the API's problem detail (found by the fuzzer)."""
+
+    def __init__(self, path: str, app: FastAPI) -> None:
+        super().__init__(path, app=app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
+
+
+def api_mount(runtime: Runtime) -> Mount:
+    """The API mounted at /api/v1: `app.router.routes.append(api_mount(runtime))`."""
+    return _EveryPathMount(PREFIX, build_api(runtime))
