@@ -81,6 +81,8 @@ class JobFacts:
     #: The emergency call message is planned already (a job made an emergency later
     #: still gets one, however far the invitation had gone).
     emergency_planned: bool = False
+    #: The landlord's system named no resident to contact: staff must arrange it.
+    has_resident: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,8 @@ def next_step(facts: JobFacts, *, now: datetime) -> Step:
     """What the job needs now; WAIT while a message is on its way or its time has not come."""
     if facts.priority == JobPriority.EMERGENCY:
         return Step.LIST if facts.emergency_planned else Step.EMERGENCY
+    if not facts.has_resident:
+        return Step.LIST
     if facts.invited_at is None:
         return Step.INVITE
     went = _went(facts.invite, facts.invited_at)
@@ -192,11 +196,16 @@ def emergency(facts: JobFacts, *, now: datetime) -> tuple[JobMessage, JobTask]:
         time_critical=True,
         payload={"job_id": facts.job_id},
     )
+    todo = (
+        "call the resident and arrange it today"
+        if facts.has_resident
+        else "no resident named to contact: arrange it today"
+    )
     task = JobTask(
         kind=TaskKind.CALLBACK,
         summary=(
-            f"EMERGENCY repair {facts.reference} ({words.short_description(facts.description)}):"
-            " call the resident and arrange it today"
+            f"EMERGENCY repair {facts.reference} "
+            f"({words.short_description(facts.description)}): {todo}"
         ),
         urgent=True,
     )

@@ -102,7 +102,7 @@ def _step_chunk(
     wanted: list[tuple[RepairJob, rules.JobMessage]] = []
     for job in jobs:
         resident = residents.get(job.resident_id or -1)
-        if resident is None or job.id is None:
+        if job.id is None:
             continue
         landlord = landlords.get(job.landlord_id)
         facts = rules.JobFacts(
@@ -110,13 +110,14 @@ def _step_chunk(
             reference=job.reference,
             description=job.description,
             priority=JobPriority(job.priority),
-            resident_first_name=resident.name.split()[0] if resident.name else "there",
+            resident_first_name=(resident.name.split() or ["there"])[0] if resident else "there",
             emergency_phone=landlord.emergency_phone if landlord else "",
             invited_at=job.invited_at,
             followed_up_at=job.invite_followed_up_at,
             invite=sent.get(rules.key(job.id, rules.INVITE)),
             follow_up=sent.get(rules.key(job.id, rules.FOLLOW_UP)),
             emergency_planned=rules.key(job.id, rules.EMERGENCY) in sent,
+            has_resident=resident is not None,
         )
         match rules.next_step(facts, now=now):
             case rules.Step.INVITE:
@@ -134,12 +135,13 @@ def _step_chunk(
                     kind=task.kind,
                     summary=task.summary,
                     urgent=task.urgent,
-                    resident_id=resident.id,
+                    resident_id=job.resident_id,
                     now=now,
                 )
                 job.invited_at = job.invited_at or now
                 job.unbooked_listed_at = now
-                wanted.append((job, message))
+                if resident is not None:
+                    wanted.append((job, message))
                 done.emergencies += 1
             case rules.Step.LIST:
                 job.unbooked_listed_at = now

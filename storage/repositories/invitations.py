@@ -36,17 +36,16 @@ def due_chunk(
 ) -> list[RepairJob]:
     """Up to `size` jobs with id above `after` that may need their next step now.
 
-    Open, the resident's own, from a landlord's system, not listed yet, no booked visit,
-    and either never invited, an emergency, or invited (or followed up) long enough ago
-    for the next step. On PostgreSQL the rows are locked SKIP LOCKED: a job being booked or changed
-    right now is looked at on the next run.
+    Open, from a landlord's system, not listed yet, no booked visit, and either never
+    invited, an emergency, or invited (or followed up) long enough ago for the next step.
+    On PostgreSQL the rows are locked SKIP LOCKED: a job being booked or changed right now
+    is looked at on the next run.
     """
     query = (
         select(RepairJob)
         .where(
             col(RepairJob.id) > after,
             col(RepairJob.status) == JobStatus.OPEN,
-            col(RepairJob.resident_id).is_not(None),
             col(RepairJob.source_hash).is_not(None),
             col(RepairJob.unbooked_listed_at).is_(None),
             or_(

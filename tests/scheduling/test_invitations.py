@@ -54,6 +54,7 @@ def make_job(
     description: str = LEAK,
     opted_out: bool = False,
     raised_at: datetime = MONDAY,
+    reference: str = "HMS-77001",
 ) -> int:
     """Margaret's new job as the landlord's system sends it."""
     with db.session() as session:
@@ -65,7 +66,7 @@ def make_job(
         session.add(resident)
         job = RepairJob(
             landlord_id=resident.landlord_id,
-            reference="HMS-77001",
+            reference=reference,
             property_id=resident.property_id,
             resident_id=resident.id,
             description=description,
@@ -313,6 +314,24 @@ def test_a_resident_with_no_mobile_is_listed_at_once(demo_db: Database) -> None:
     plan(demo_db, now=MONDAY)
     assert decisions(demo_db, rows(demo_db)["job_invite"].id) == [("block", "not_uk_mobile")]
     assert job(demo_db, job_id).unbooked_listed_at == MONDAY
+
+
+def test_a_job_with_no_resident_named_is_listed_at_once(demo_db: Database) -> None:
+    routine = make_job(demo_db)
+    emergency = make_job(demo_db, priority=JobPriority.EMERGENCY, reference="HMS-77002")
+    with demo_db.session() as session:
+        for job_id in (routine, emergency):
+            found = session.get(RepairJob, job_id)
+            assert found is not None
+            found.resident_id = None
+            session.add(found)
+    plan(demo_db, now=MONDAY)
+    assert rows(demo_db) == {}
+    assert job(demo_db, routine).unbooked_listed_at == MONDAY
+    assert job(demo_db, emergency).unbooked_listed_at == MONDAY
+    [task] = tasks(demo_db)
+    assert task.urgent and task.summary.startswith("EMERGENCY repair HMS-77002")
+    assert task.summary.endswith("no resident named to contact: arrange it today")
 
 
 def test_an_emergency_is_called_at_once_even_at_nine_at_night(demo_db: Database) -> None:
