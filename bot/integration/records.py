@@ -26,11 +26,13 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 from pydantic.config import JsonDict
+from pydantic_core import PydanticCustomError
 
+from bot.integration.photos import photo_field
 from flows.policy.rules import ContactRules
 from storage.enums import Nation, Trade
 from storage.phones import PhoneNumberError, normalise_uk_mobile
@@ -66,8 +68,25 @@ class HazardCategory(StrEnum):
     OTHER = "other"
 
 
+def _invalid(reason: str) -> PydanticCustomError:
+    """A validation error whose message is the reason alone (no "Value error, " prefix)."""
+    return PydanticCustomError("invalid", reason.replace("{", "(").replace("}", ")"))
+
+
+#: Characters no database column may hold (PostgreSQL refuses NUL; a lone surrogate
+#: cannot be encoded).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            raise _invalid("contains a character that cannot be stored")
+        return value
 
 
 def normalise_postcode(raw: str) -> str:
@@ -84,9 +103,9 @@ def _uk_phone(raw: str) -> str:
     try:
         number = phonenumbers.parse(text, "GB")
     except NumberParseException as exc:
-        raise ValueError("not a phone number") from exc
+        raise _invalid("not a phone number") from exc
     if number.country_code != 44 or not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid UK phone number")
+        raise _invalid("not a valid UK phone number")
     return str(phonenumbers.format_number(number, PhoneNumberFormat.E164))
 
 
@@ -109,13 +128,16 @@ class PropertyFields(_Strict):
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,12}", value.strip()):
-            raise ValueError("a UPRN is 1 to 12 digits")
+            raise _invalid("a UPRN is 1 to 12 digits")
         return value.strip() if isinstance(value, str) else value
 
     @field_validator("postcode")
     @classmethod
     def _postcode(cls, value: str) -> str:
-        return normalise_postcode(value)
+        try:
+            return normalise_postcode(value)
+        except ValueError as exc:
+            raise _invalid(str(exc)) from None
 
 
 class PropertyBody(PropertyFields):
@@ -192,13 +214,13 @@ class ResidentFields(_Strict):
         try:
             return normalise_uk_mobile(value)
         except PhoneNumberError:
-            raise ValueError("not a UK mobile number") from None
+            raise _invalid("not a UK mobile number") from None
 
     @field_validator("language")
     @classmethod
     def _language(cls, value: str) -> str:
         if not _LANGUAGE.fullmatch(value):
-            raise ValueError("not a language tag like 'en', 'cy' or 'pl'")
+            raise _invalid("not a language tag like 'en', 'cy' or 'pl'")
         return value
 
     @field_validator("contact_hours")
@@ -206,11 +228,11 @@ class ResidentFields(_Strict):
     def _hours(cls, value: dict[str, list[str] | None]) -> dict[str, list[str] | None]:
         unknown = sorted(set(value) - set(_HOURS_KEYS))
         if unknown:
-            raise ValueError(f"unknown key(s) {', '.join(unknown)}: use weekday and sunday")
+            raise _invalid(f"unknown key(s) {', '.join(unknown)}: use weekday and sunday")
         try:
             ContactRules.from_config(None, value)
         except ValueError as exc:
-            raise ValueError(str(exc)) from None
+            raise _invalid(str(exc)) from None
         return {key: value[key] for key in _HOURS_KEYS if key in value}
 
 
@@ -249,11 +271,22 @@ class OperativeFields(_Strict):
     ] = Field(description="Shown to residents at the door; unique across Doorstep.")
     trades: list[Trade] = Field(min_length=1, max_length=len(Trade))
     active: StrictBool = True
+    photo: str | None = Field(
+        default=None,
+        description="The operative's photo, shown to residents: base64 of a JPEG or PNG of at "
+        "most 500 KB (a data:image/...;base64, prefix is allowed). Left out: the stored photo "
+        "stays as it is; null: removed. Never given back (GET answers has_photo).",
+    )
 
     @field_validator("trades")
     @classmethod
     def _trades(cls, value: list[Trade]) -> list[Trade]:
         return sorted(set(value))
+
+    @field_validator("photo")
+    @classmethod
+    def _photo(cls, value: str | None) -> str | None:
+        return None if value is None else photo_field(value)
 
 
 class OperativeBody(OperativeFields):
@@ -293,7 +326,7 @@ class JobFields(_Strict):
     sor_code: (
         Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._/-]{1,40}$")]
         | None
-    ) = None
+    ) = Field(default=None, validate_default=True, description="Schedule of rates code.")
     description: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
     ]
@@ -304,11 +337,12 @@ class JobFields(_Strict):
     )
     target_date: date | None = None
 
-    @model_validator(mode="after")
-    def _trade_or_sor(self) -> JobFields:
-        if self.trade is None and self.sor_code is None:
-            raise ValueError("give a trade or a sor_code")
-        return self
+    @field_validator("sor_code")
+    @classmethod
+    def _trade_or_sor(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("trade") is None and "trade" in info.data:
+            raise _invalid("give a trade or a sor_code")
+        return value
 
 
 class JobBody(JobFields):

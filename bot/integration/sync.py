@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 from collections import Counter
@@ -25,11 +26,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
+from bot.integration import photos
 from bot.integration.records import (
     REFERENCE_PATTERN,
     JobRecord,
@@ -43,6 +46,8 @@ from flows.windows import DEFAULT_WINDOWS, windows_from_config
 from storage.enums import JobStatus, Trade
 from storage.models import Availability, Operative, Property, RepairJob, Resident
 from storage.repositories import landlord_records as repo
+
+log = logging.getLogger(__name__)
 
 #: The most records one batch may carry (the API refuses more; so does this module).
 MAX_BATCH = 1000
@@ -119,7 +124,7 @@ def _errors(kind: RecordKind, exc: ValidationError) -> list[RecordError]:
     for error in exc.errors(include_url=False, include_input=False):
         loc = ".".join(str(part) for part in error.get("loc", ()))
         if not loc:
-            loc = "trade" if kind is RecordKind.JOBS else "record"
+            loc = "record"
         reason = _REASONS.get(str(error.get("type")), str(error.get("msg", "invalid")))
         reason = reason.removeprefix("Value error, ")
         found.append(RecordError(loc, reason))
@@ -149,11 +154,15 @@ def upsert_batch(
     kind: RecordKind,
     records: Sequence[Mapping[str, Any]],
     now: datetime,
+    photos_dir: Path | None = None,
 ) -> list[RecordOutcome]:
-    """Create or update each record by its reference within the landlord; see the module."""
+    """Create or update each record by its reference within the landlord; see the module.
+
+    Operatives' photos are written into `photos_dir` (settings.photos_dir) before the
+    database; without it (the CSV import) a record with a photo is invalid."""
     if len(records) > MAX_BATCH:
         raise BatchTooLarge(f"at most {MAX_BATCH} records in one batch")
-    batch = _Batch(session, landlord_id, now, [None] * len(records))
+    batch = _Batch(session, landlord_id, now, [None] * len(records), photos_dir=photos_dir)
     session.flush()  # what the ORM holds is in the database before rows refer to it
     seen = _unchanged_as_sent(batch, kind, records)
     good: list[tuple[int, Any, Mapping[str, Any]]] = []
@@ -196,6 +205,7 @@ class _Batch:
     updates: list[dict[str, Any]] = field(default_factory=list)
     looked_up: dict[str, dict[str, repo.Existing | None]] = field(default_factory=dict)
     residents_looked_up: dict[str, repo.ResidentRef | None] = field(default_factory=dict)
+    photos_dir: Path | None = None
 
     def done(self, index: int, reference: str | None, status: str, *errors: RecordError) -> None:
         self.outcomes[index] = RecordOutcome(index, reference, status, tuple(errors))
@@ -225,7 +235,12 @@ class _Batch:
 
     def write(self, model: type[Any]) -> None:
         repo.insert_rows(self.session, model=model, rows=self.inserts)
-        repo.update_rows(self.session, model=model, rows=self.updates)
+        # One UPDATE per set of columns (an operative whose photo was left out keeps it).
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in self.updates:
+            by_columns.setdefault(tuple(sorted(row)), []).append(row)
+        for rows in by_columns.values():
+            repo.update_rows(self.session, model=model, rows=rows)
 
 
 def source_hash(record: Mapping[str, Any], **resolved: Any) -> str:
@@ -501,8 +516,34 @@ def _operatives(batch: _Batch, items: list[tuple[int, OperativeRecord, Mapping[s
             "trades": [str(t) for t in m.trades],
             "active": m.active,
         }
-        _stage(batch, index, m.reference, prior, hashed, values, {})
+        # A photo left out is kept as it is (a new operative has none); null removes it.
+        created: dict[str, Any] = {"photo_path": None}
+        if "photo" in m.model_fields_set:
+            error = _store_photo(batch, m, values)
+            if error is not None:
+                batch.done(index, m.reference, INVALID, error)
+                continue
+            created = {}
+        _stage(batch, index, m.reference, prior, hashed, values, created)
     batch.write(Operative)
+
+
+def _store_photo(batch: _Batch, m: OperativeRecord, values: dict[str, Any]) -> RecordError | None:
+    """Put the record's photo file in place (before the database names it) and its name in
+    `values`; or what is wrong."""
+    if m.photo is None:
+        values["photo_path"] = None
+        return None
+    if batch.photos_dir is None:
+        return RecordError("photo", "photos are sent through the API only")
+    try:
+        values["photo_path"] = photos.store(batch.photos_dir, photos.decode(m.photo))
+    except photos.PhotoError as exc:
+        return RecordError("photo", str(exc))
+    except OSError:
+        log.exception("could not store an operative's photo in the photos folder")
+        return RecordError("photo", "could not be stored just now; send it again")
+    return None
 
 
 # --- jobs -------------------------------------------------------------------------------

@@ -106,6 +106,8 @@ def test_invalid_records_are_422_problems_naming_each_field(api: Api) -> None:
     assert _fields(body) == {"mobile"}
     body = _problem(api.put("/residents/R-1", MARGARET | {"property": "P-404"}), 422)
     assert _fields(body) == {"property"}
+    body = _problem(api.put("/residents/R-1", MARGARET | {"name": "Mar\u0000garet"}), 422)
+    assert _fields(body) == {"name"}
     body = _problem(api.put("/properties/P-3", HOME | {"reference": "P-4"}), 422)
     assert _fields(body) == {"reference"}
     assert api.get("/residents/R-1").status_code == 404
