@@ -157,22 +157,26 @@ def book(
 ) -> BookingOutcome:
     """Book the job's visit as the scheduler says, move it there, or change nothing."""
     job = _job(session, landlord_id=landlord_id, reference=job_reference)
-    window = _window(session, landlord_id, request, now=now, zone=zone)
     operative = visits.operative_of(session, landlord_id=landlord_id, reference=request.operative)
     if operative is None or operative.id is None:
         raise Refused(422, f"No operative with reference {request.operative!r}.", field="operative")
-    if not operative.active:
-        raise Refused(422, "That operative is no longer active.", field="operative")
     assert job.id is not None
     live = visits.live_for_job(session, job_id=job.id, lock=True)
-    if live is not None and (live.day, live.window, live.operative_id) == (
-        request.day,
-        window.name,
-        operative.id,
+    latest = live or visits.latest_for_job(session, job_id=job.id)
+    # The visit as it stands, sent again (a nightly sync): unchanged, even once it is over.
+    # A called-off visit sent again is a new booking.
+    if (
+        latest is not None
+        and latest.status != AppointmentStatus.CANCELLED
+        and (latest.day, latest.window, latest.operative_id)
+        == (request.day, request.window, operative.id)
     ):
-        return BookingOutcome(_state(session, job, live), Change.UNCHANGED)
+        return BookingOutcome(_state(session, job, latest), Change.UNCHANGED)
     if job.status in FINISHED:
         raise Refused(409, f"The job is {job.status}: no visit can be booked for it.")
+    window = _window(session, landlord_id, request, now=now, zone=zone)
+    if not operative.active:
+        raise Refused(422, "That operative is no longer active.", field="operative")
     availability_id, note = _claim(session, operative, request.day, window)
     starts_at, ends_at = window.bounds(request.day, zone)
     where = f"{request.day} {window.name}"

@@ -372,6 +372,12 @@ def test_completed_by_the_landlord_asks_for_feedback(
     assert ask.text.startswith("How did your repair visit on Tue 1 Dec, morning 8am-12pm go?")
     again = api.post(f"{JOB}/events", {"type": "completed"})
     assert again.status_code == 200 and again.json()["changed"] is False
+    # The nightly sync sends the visit as it was booked again: nothing changes.
+    resent = api.put(
+        f"{JOB}/appointment", {"date": "2026-12-01", "window": "morning", **_op("OP-55102")}
+    )
+    assert resent.status_code == 200 and resent.json()["change"] == "unchanged"
+    assert resent.json()["appointment"]["status"] == "completed"
     assert [kind for kind, _, _ in feed(demo_db)] == ["appointment.booked", "visit.completed"]
     body = problem(api.put(f"{JOB}/appointment", THURSDAY), 409)
     assert "completed" in body["detail"]
