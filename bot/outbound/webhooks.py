@@ -169,7 +169,9 @@ class WebhookWorker:
     clock: Clock
     worker_id: str = "webhooks"
     batch_size: int = 50
-    max_attempts: int = 15
+    #: With the backoff (30 s doubling to an hour) 30 tries span about a day: `max_age` is
+    #: what usually ends a delivery to a receiver that stays down.
+    max_attempts: int = 30
     max_age: timedelta = timedelta(hours=24)
     #: Seconds a receiver has to answer (connect, send, read) before it counts as failed.
     timeout: float = 10.0

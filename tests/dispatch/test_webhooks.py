@@ -505,3 +505,27 @@ def test_two_workers_at_once_send_each_event_once_in_order_per_job(
         asyncio.run(both())
     assert sorted(_ids(receiver)) == events
     _assert_in_order_per_job(receiver)
+
+
+def test_a_busy_receivers_retry_after_is_honoured_and_a_redirect_is_not_followed(
+    demo_db: Database, clock: FixedClock, receiver: Receiver
+) -> None:
+    _subscribe(demo_db, clock, receiver.url)
+    event = _event(demo_db, clock, None, 0)
+    receiver.mode = "busy"
+    worker = _worker(demo_db, clock)
+    assert _run(worker).retried == 1
+    with demo_db.session() as session:
+        row = session.exec(select(WebhookDelivery)).one()
+    assert row.not_before == clock.now() + timedelta(seconds=600)  # not the 30 s backoff
+    assert (row.last_status_code, row.last_error) == (503, "HTTP 503")
+    receiver.mode = "moved"
+    clock.advance(timedelta(seconds=600))
+    assert _run(worker).retried == 1
+    with demo_db.session() as session:
+        row = session.exec(select(WebhookDelivery)).one()
+    assert (row.status, row.last_status_code) == ("pending", 301)
+    receiver.mode = "ok"
+    clock.advance(timedelta(hours=1))
+    assert _run(worker).delivered == 1
+    assert _ids(receiver) == [event]

@@ -26,7 +26,8 @@ class Received:
 class Receiver:
     """A landlord's webhook receiver: a real HTTP server on 127.0.0.1 in a thread.
 
-    `mode`: "ok" answers 204, "500" answers 500, "slow" waits 2 s before answering.
+    `mode`: "ok" answers 204, "500" answers 500, "slow" waits 2 s before answering,
+    "busy" answers 503 with Retry-After: 600, "moved" answers a 301 to elsewhere.
     `down()` closes the port; `up()` opens it again on the same port.
     """
 
@@ -48,8 +49,12 @@ class Receiver:
                 body = self.rfile.read(length)
                 if receiver.mode == "slow":
                     time.sleep(2)
-                if receiver.mode == "500":
-                    self.send_response(500)
+                if receiver.mode in {"500", "busy", "moved"}:
+                    self.send_response({"500": 500, "busy": 503, "moved": 301}[receiver.mode])
+                    if receiver.mode == "busy":
+                        self.send_header("Retry-After", "600")
+                    if receiver.mode == "moved":
+                        self.send_header("Location", "http://127.0.0.1:9/elsewhere")
                     self.end_headers()
                     return
                 receiver.got.append(Received(dict(self.headers.items()), body))
