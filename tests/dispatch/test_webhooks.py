@@ -6,6 +6,7 @@ limit a delivery is dead, on the dead-letter list, and a resend delivers it."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -529,3 +530,28 @@ def test_a_busy_receivers_retry_after_is_honoured_and_a_redirect_is_not_followed
     clock.advance(timedelta(hours=1))
     assert _run(worker).delivered == 1
     assert _ids(receiver) == [event]
+
+
+def test_the_worker_logs_no_body_secret_or_url(
+    demo_db: Database,
+    clock: FixedClock,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = _subscribe(demo_db, clock, receiver.url + "?token=receiver-token")
+    with demo_db.session() as session:
+        landlord_events.record(
+            session,
+            landlord_id=_demo(demo_db),
+            kind=landlord_events.COMPLAINT_RAISED,
+            now=clock.now(),
+            data={"text": "the operative was rude to my daughter"},
+        )
+    receiver.mode = "500"
+    with caplog.at_level(logging.DEBUG):
+        _run(_worker(demo_db, clock, max_attempts=1))
+    # Ours: httpx's own lines (which name the URL) are held at WARNING by configure_logging.
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("bot."))
+    assert "webhook delivery failed" in ours and "HTTP 500" in ours
+    for secret_thing in (secret, "rude to my daughter", "receiver-token", str(receiver.port)):
+        assert secret_thing not in ours
