@@ -12,7 +12,7 @@ dropped.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -336,6 +336,14 @@ class JobFields(_Strict):
         default=None, description="When the repair was reported, with a UTC offset."
     )
     target_date: date | None = None
+
+    @field_validator("raised_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        try:
+            return value.astimezone(UTC) if value is not None else None
+        except OverflowError:
+            raise _invalid("out of range") from None
 
     @field_validator("sor_code")
     @classmethod
