@@ -14,7 +14,7 @@ COPY bot ./bot
 COPY flows ./flows
 COPY nlu ./nlu
 COPY storage ./storage
-RUN pip install . && useradd --create-home doorstep && mkdir -p /app/var && chown doorstep /app/var
+RUN pip install . && useradd --create-home doorstep && mkdir -p /app/var/photos && chown -R doorstep /app/var
 USER doorstep
 
 EXPOSE 8000

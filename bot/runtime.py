@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 
 from bot.common.links import PhotoLinkSigner
 from bot.common.metrics import Metrics
+from bot.common.photos import resolve_photo
 from bot.inbound.pipeline import Pipeline
 from bot.settings import Settings
 from flows.clock import Clock
@@ -31,7 +32,9 @@ class Runtime:
     metrics: Metrics
 
     def photo_url(self, photo_path: str | None) -> str | None:
-        """Where the simulator page can show an operative's photo (simulator mode only)."""
-        if not photo_path:
+        """Where the simulator page can show an operative's photo (simulator mode only);
+        None when the photo does not resolve (bot.common.photos.resolve_photo)."""
+        path = resolve_photo(photo_path, self.settings.photos_dir)
+        if path is None:
             return None
-        return f"{self.settings.public_base_url}/simulator/photos/{Path(photo_path).name}"
+        return f"{self.settings.public_base_url}/simulator/photos/{path.name}"

@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     nlu_threshold: float = Field(default=0.4, ge=0, le=1)
     nlu_cache_dir: Path = Path("var") / "cache" / "nlu"
 
+    #: Operatives' photos sent by the landlord's system (bot/integration/photos.py); every
+    #: web worker and the scheduler must see the same folder (bot/common/photos.py).
+    photos_dir: Path = Path("var") / "photos"
+
     # Web sessions for staff pages. Generated per process when unset in simulator mode.
     secret_key: SecretStr | None = None
 

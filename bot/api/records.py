@@ -107,6 +107,7 @@ class OperativeOut(BaseModel):
     badge_number: str = Field(examples=["PP-0421"])
     trades: list[str] = Field(examples=[["gas", "plumbing"]])
     active: bool
+    has_photo: bool = Field(description="Whether a photo is stored; the photo is never shown.")
     updated_at: datetime | None = None
 
 
@@ -235,6 +236,7 @@ def _sync(
                     kind=kind,
                     records=records,
                     now=runtime.clock.now(),
+                    photos_dir=runtime.settings.photos_dir,
                 )
                 return then(session, outcomes)
         except IntegrityError:
@@ -294,7 +296,9 @@ def _put_one(
             "reference: differs from the reference in the path",
             errors=[field_error("reference", "differs from the reference in the path")],
         )
-    record = body.model_dump(mode="json", exclude={"reference"}) | {"reference": reference}
+    # A photo left out stays as it is, so it must not become "photo": null.
+    unset = {"photo"} - body.model_fields_set
+    record = body.model_dump(mode="json", exclude={"reference", *unset}) | {"reference": reference}
 
     def answer(session: Session, outcomes: list[RecordOutcome]) -> Any:
         outcome = outcomes[0]
@@ -386,6 +390,7 @@ def _operatives_out(session: Session, rows: Sequence[Operative]) -> list[Operati
             badge_number=r.badge_number,
             trades=list(r.trades or []),
             active=r.active,
+            has_photo=r.photo_path is not None,
             updated_at=r.updated_at,
         )
         for r in rows

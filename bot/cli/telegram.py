@@ -121,7 +121,7 @@ async def poll_until_stopped(settings: Settings, *, stop: asyncio.Event | None =
         db=runtime.db,
         pipeline=runtime.pipeline,
         clock=runtime.clock,
-        sender=TelegramSender(application.bot),
+        sender=TelegramSender(application.bot, photos_dir=settings.photos_dir),
     )
 
     async def on_update(update: object, _: ContextTypes.DEFAULT_TYPE) -> None:

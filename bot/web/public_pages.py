@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from bot.common.calendar import MEDIA_TYPE as CALENDAR_TYPE
 from bot.common.calendar import CalendarVisit, visit_calendar
-from bot.common.photos import PHOTOS_DIR
+from bot.common.photos import media_type, resolve_photo
 from bot.runtime import Runtime
 from flows.slots import label
 from flows.wording import calendar as calendar_wording
@@ -49,17 +49,18 @@ def _visit(runtime: Runtime, token: str) -> dict[str, Any]:
             "employer": contractor.name if contractor else "",
             "badge": operative.badge_number,
             "photo": operative.photo_path,
+            "has_photo": resolve_photo(operative.photo_path, runtime.settings.photos_dir)
+            is not None,
         }
 
 
-def photo_file(photo_path: str | None) -> Path:
-    """Only files inside the photo folder, by bare name: no path tricks."""
-    if not photo_path:
+def photo_response(photo_path: str | None, photos_dir: Path | None) -> FileResponse:
+    """The operative's photo (bot.common.photos.resolve_photo: bare names in the photos
+    folder or the demo folder only, no path tricks), or 404."""
+    path = resolve_photo(photo_path, photos_dir)
+    if path is None:
         raise HTTPException(status_code=404, detail="No photo.")
-    path = (PHOTOS_DIR / Path(photo_path).name).resolve()
-    if path.parent != PHOTOS_DIR.resolve() or not path.is_file():
-        raise HTTPException(status_code=404, detail="No photo.")
-    return path
+    return FileResponse(path, media_type=media_type(path))
 
 
 @router.get("/v/{token}", response_class=HTMLResponse)
@@ -75,7 +76,7 @@ async def visit_page(token: str, request: Request) -> HTMLResponse:
 async def visit_photo(token: str, request: Request) -> FileResponse:
     runtime: Runtime = request.app.state.runtime
     visit = await asyncio.to_thread(_visit, runtime, token)
-    return FileResponse(photo_file(visit["photo"]), media_type="image/png")
+    return photo_response(visit["photo"], runtime.settings.photos_dir)
 
 
 def _calendar_visit(runtime: Runtime, token: str) -> CalendarVisit:

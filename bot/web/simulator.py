@@ -25,7 +25,7 @@ from bot.inbound.ratelimit import over_limit, retry_after_header
 from bot.operatives.visit_status import StatusRefused, VisitStatus, record_status
 from bot.outbound.outbox_view import outbox_rows
 from bot.runtime import Runtime
-from bot.web.public_pages import photo_file
+from bot.web.public_pages import photo_response
 from storage.enums import Channel
 from storage.models import Appointment, RepairJob
 from storage.phones import PhoneNumberError, normalise_uk_mobile
@@ -105,9 +105,9 @@ async def page(request: Request) -> HTMLResponse:
 
 
 @router.get("/photos/{name}", include_in_schema=False)
-async def photo(name: str) -> FileResponse:
+async def photo(name: str, request: Request) -> FileResponse:
     """Operative photos for the simulator page (the real channels use the signed link)."""
-    return FileResponse(photo_file(name), media_type="image/png")
+    return photo_response(name, _runtime(request).settings.photos_dir)
 
 
 @router.get("/api/residents")

@@ -127,7 +127,8 @@ class Operative(SQLModel, table=True):
     contractor_id: int = Field(foreign_key="contractors.id", index=True)
     name: str
     badge_number: str = Field(unique=True, index=True)
-    #: Path relative to the package's demo/photo folder or an absolute path on disk.
+    #: A bare file name, looked up in the photos folder, then the demo folder
+    #: (bot/common/photos.py resolve_photo); never a path.
     photo_path: str | None = None
     trades: list[str] = json_field(factory=list)
     telegram_id: int | None = bigint_field(unique=True, index=True)

@@ -55,14 +55,13 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.common.photos import PHOTOS_DIR
+from bot.common.photos import resolve_photo
 from bot.outbound.sending import OutgoingMessage, SendError, SendReceipt
 from flows.messages import Option
 from storage.enums import Channel
 
 log = logging.getLogger(__name__)
 
-#: Where the demo operatives' photos live; a bare file name in `photo_path` is looked up here.
 #: Telegram's limits (Bot API docs and FAQ).
 CALLBACK_DATA_MAX_BYTES = 64
 CAPTION_MAX_CHARS = 1024
@@ -118,15 +117,6 @@ def inline_keyboard(outbox_id: int, options: tuple[Option, ...]) -> InlineKeyboa
             for i, o in enumerate(options)
         ]
     )
-
-
-def resolve_photo(photo_path: str | None, photos_dir: Path = PHOTOS_DIR) -> Path | None:
-    """The photo file on disk: an absolute path as given, else a bare name in the photo folder."""
-    if not photo_path:
-        return None
-    given = Path(photo_path)
-    path = given if given.is_absolute() else (photos_dir / given.name)
-    return path if path.is_file() else None
 
 
 class FloodLimiter:
@@ -185,10 +175,11 @@ class TelegramSender:
         bot: Bot,
         *,
         limiter: FloodLimiter | None = None,
-        photos_dir: Path = PHOTOS_DIR,
+        photos_dir: Path | None = None,
     ) -> None:
         self.bot = bot
         self.limiter = limiter or FloodLimiter()
+        #: The configured photos folder (settings.photos_dir); the demo folder comes after it.
         self._photos_dir = photos_dir
         self._ready = asyncio.Lock()
         self._started = False

@@ -77,7 +77,7 @@ def telegram_sender_from_settings(settings: Settings) -> TelegramSender | None:
     if not settings.telegram_enabled:
         log.info(OFF_MESSAGE)
         return None
-    return TelegramSender(build_bot(settings))
+    return TelegramSender(build_bot(settings), photos_dir=settings.photos_dir)
 
 
 def mount_telegram(app: FastAPI, runtime: Runtime) -> TelegramWebhook | None:
@@ -91,7 +91,7 @@ def mount_telegram(app: FastAPI, runtime: Runtime) -> TelegramWebhook | None:
         log.info(OFF_MESSAGE)
         return None
     application = build_application(settings)
-    sender = TelegramSender(application.bot)
+    sender = TelegramSender(application.bot, photos_dir=settings.photos_dir)
     inbox = TelegramInbox(
         db=runtime.db, pipeline=runtime.pipeline, clock=runtime.clock, sender=sender
     )
