@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import phonenumbers
@@ -96,6 +97,18 @@ def normalise_postcode(raw: str) -> str:
     if match is None:
         raise ValueError("not a UK postcode")
     return f"{match.group(1)} {match.group(2)}"
+
+
+@lru_cache(maxsize=1024)
+def _hours_problem(spans: tuple[tuple[str, tuple[str, ...] | None], ...]) -> str | None:
+    """What is wrong with these contact hours, or None; most residents share a few."""
+    try:
+        ContactRules.from_config(
+            None, {key: None if span is None else list(span) for key, span in spans}
+        )
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _uk_phone(raw: str) -> str:
@@ -229,10 +242,10 @@ class ResidentFields(_Strict):
         unknown = sorted(set(value) - set(_HOURS_KEYS))
         if unknown:
             raise _invalid(f"unknown key(s) {', '.join(unknown)}: use weekday and sunday")
-        try:
-            ContactRules.from_config(None, value)
-        except ValueError as exc:
-            raise _invalid(str(exc)) from None
+        spans = tuple((key, None if span is None else tuple(span)) for key, span in value.items())
+        problem = _hours_problem(spans)
+        if problem is not None:
+            raise _invalid(problem)
         return {key: value[key] for key in _HOURS_KEYS if key in value}
 
 
