@@ -45,3 +45,28 @@ def test_anything_else_gets_a_clear_error(raw: str, why: str) -> None:
 
 def test_display_is_national_format() -> None:
     assert display_uk("+447400123456") == "07400 123456"
+
+
+def test_the_fast_path_answers_exactly_as_phonenumbers_does() -> None:
+    """Numbers in every plain form, mobiles and not (all 07 ranges, landlines, Crown
+    dependencies, short and long): the fast path's answer is the full parse's answer."""
+    import random
+
+    from storage.phones import _parse_uk_mobile, _plain_mobile
+
+    rng = random.Random(20261203)
+    numbers = [f"07{rng.randrange(10**9):09d}" for _ in range(4_000)]
+    numbers += [f"0{d}{rng.randrange(10**9):09d}" for d in range(1, 10) for _ in range(100)]
+    numbers += ["07700900123", "07624123456", "07797123456", "07781123456", "0740012345"]
+    taken = 0
+    for national in numbers:
+        for form in (national, "+44" + national[1:], "0044 " + national[1:4] + " " + national[4:]):
+            fast = _plain_mobile(form)
+            try:
+                slow: str | None = _parse_uk_mobile(form)
+            except PhoneNumberError:
+                slow = None
+            if fast is not None:
+                taken += 1
+                assert fast == slow, form
+    assert taken > 8_000  # most mobiles take the fast path
