@@ -17,15 +17,19 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from storage.db import Database
+
+log = logging.getLogger(__name__)
 
 KINDS = ("properties", "residents", "operatives", "jobs", "windows")
 
@@ -33,6 +37,10 @@ KINDS = ("properties", "residents", "operatives", "jobs", "windows")
 CHUNK = 1000
 
 WITHHELD = "[withheld]"
+REFUSED = (
+    "the database refused the import (another change to the same records at the same "
+    "time?); nothing was written. Try again"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,35 +549,42 @@ def run_import(
         session.expunge_all()
         batch.clear()
 
-    with db.session() as session:
-        try:
-            batch: list[Row] = []
-            for row in read_rows(spec, source):
-                report.rows += 1
-                problem = seen(row)
-                if row.record is None or problem is not None:
-                    report.bad_rows += 1
-                    found = row.problems if problem is None else (problem,)
-                    report.problems.extend(
-                        Problem(p.row, p.column, scrub(p.reason, row.secrets)) for p in found
-                    )
-                    continue
-                batch.append(row)
-                if len(batch) >= CHUNK:
-                    flush(session, batch)
-                    if progress is not None:
-                        progress(source.tell())
-            flush(session, batch)
-        except FileRefused as refused:
-            report.file_error = refused.reason
-            report.problems[:0] = refused.problems
-        if progress is not None:
-            progress(source.tell())
-        report.problems.sort(key=lambda p: p.row)  # stable: a row's problems keep their order
-        if dry_run or not report.ok:
-            session.rollback()
-            return report
-        if audit is not None:
-            audit(session, report)
-        report.written = True
+    try:
+        with db.session() as session:
+            try:
+                batch: list[Row] = []
+                for row in read_rows(spec, source):
+                    report.rows += 1
+                    problem = seen(row)
+                    if row.record is None or problem is not None:
+                        report.bad_rows += 1
+                        found = row.problems if problem is None else (problem,)
+                        report.problems.extend(
+                            Problem(p.row, p.column, scrub(p.reason, row.secrets)) for p in found
+                        )
+                        continue
+                    batch.append(row)
+                    if len(batch) >= CHUNK:
+                        flush(session, batch)
+                        if progress is not None:
+                            progress(source.tell())
+                flush(session, batch)
+            except FileRefused as refused:
+                report.file_error = refused.reason
+                report.problems[:0] = refused.problems
+            if progress is not None:
+                progress(source.tell())
+            report.problems.sort(key=lambda p: p.row)  # stable: a row's problems keep their order
+            if dry_run or not report.ok:
+                session.rollback()
+                return report
+            if audit is not None:
+                audit(session, report)
+            report.written = True
+    except DBAPIError as exc:
+        # Another writer got there first (a mobile or badge taken meanwhile), or the
+        # database is gone. Rolled back; the log names the error's kind, never its values.
+        log.warning("CSV import of %s refused by the database: %s", kind, type(exc).__name__)
+        report.written = False
+        report.file_error = REFUSED
     return report

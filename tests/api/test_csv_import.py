@@ -12,18 +12,22 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from api.world import landlord_id
 from click.testing import Result
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from bot.cli.main import app as cli_app
+from bot.common.clock import FixedClock
 from bot.integration.csv_import import (
     KINDS,
+    REFUSED,
     SPECS,
     FileRefused,
     Row,
     duplicates,
     read_rows,
+    run_import,
     scrub,
     template_csv,
 )
@@ -355,3 +359,43 @@ def test_a_wrong_landlord_file_or_header_is_a_clear_refusal(
         "jobs: nothing imported: the header row has problems (row 1)"
     )
     assert "  row 1, description: required column missing" in header.stdout.splitlines()
+
+
+def test_the_progress_bar_follows_the_bytes_read(demo_db: Database, clock: FixedClock) -> None:
+    header = "reference,address_line_1,town_or_city,postcode\n"
+    data = (header + "".join(f"PB-{n},{n} Bar Lane,Leeds,LS1 4AB\n" for n in range(2500))).encode()
+    seen: list[int] = []
+    report = run_import(
+        demo_db,
+        landlord_id=landlord_id(demo_db, "demo"),
+        kind="properties",
+        source=io.BytesIO(data),
+        now=clock.now(),
+        progress=seen.append,
+    )
+    assert report.created == 2500
+    assert len(seen) >= 3, "once per chunk of 1,000 rows and once at the end"
+    assert seen == sorted(seen)
+    assert seen[-1] == len(data)
+
+
+def test_a_refusal_by_the_database_writes_nothing_and_says_so(
+    demo_db: Database, clock: FixedClock
+) -> None:
+    """A landlord removed mid-import (here: one that never existed) makes the database
+    refuse the rows; the import is rolled back and reported, not a traceback."""
+    template = (ROOT / "docs" / "import" / "properties.csv").read_bytes()
+    report = run_import(
+        demo_db,
+        landlord_id=999_999,
+        kind="properties",
+        source=io.BytesIO(template),
+        now=clock.now(),
+    )
+    assert report.file_error == REFUSED
+    assert not report.written and report.exit_code == 1
+    assert "nothing was written" in report.summary()
+    with demo_db.session() as session:
+        assert (
+            session.exec(select(Property).where(Property.reference == "PROP-1001")).first() is None
+        )
