@@ -9,7 +9,7 @@ repair jobs and availability made on a landlord's behalf by reference.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -225,12 +225,19 @@ def slots(
 
 
 def insert_rows(session: Session, *, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
-    """One bulk INSERT (executemany with multi-row VALUES on PostgreSQL)."""
+    """One bulk INSERT (executemany, pipelined on PostgreSQL), in the order of the rows'
+    unique keys: two batches sharing new references wait for each other, never deadlock."""
     table: Any = model.__table__  # type: ignore[attr-defined]
     if table.name not in _WRITABLE:
         raise ValueError(f"not a landlord record table: {table.name}")
     if rows:
-        session.execute(insert(table), list(rows))
+        session.execute(insert(table), sorted(rows, key=_unique_key))
+
+
+def _unique_key(row: Mapping[str, Any]) -> tuple[str, ...]:
+    if "reference" in row:
+        return (str(row["reference"]),)
+    return (str(row.get("operative_id")), str(row.get("day")), str(row.get("window")))
 
 
 def update_rows(session: Session, *, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
@@ -246,9 +253,10 @@ def update_rows(session: Session, *, model: type[SQLModel], rows: Sequence[dict[
         .where(table.c.id == bindparam("row_id"))
         .values({name: bindparam("v_" + name) for name in columns})
     )
+    ordered = sorted(rows, key=lambda row: int(row["row_id"]))  # one lock order: no deadlock
     session.execute(
         statement,
-        [{"row_id": row["row_id"], **{"v_" + n: row[n] for n in columns}} for row in rows],
+        [{"row_id": row["row_id"], **{"v_" + n: row[n] for n in columns}} for row in ordered],
     )
 
 
@@ -263,7 +271,7 @@ def update_capacities(session: Session, *, capacities: Sequence[tuple[int, int]]
         .where(table.c.id == bindparam("row_id"))
         .values(capacity=bindparam("v_capacity"))
     )
-    session.execute(statement, [{"row_id": i, "v_capacity": c} for i, c in capacities])
+    session.execute(statement, [{"row_id": i, "v_capacity": c} for i, c in sorted(capacities)])
 
 
 # --- reads for the API ------------------------------------------------------------------

@@ -3,6 +3,7 @@ replaces, a batch reports each record, reads see only the landlord's own records
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import Any
 
@@ -275,3 +276,26 @@ def test_listings_are_paginated_by_key(api: Api) -> None:
     assert [s for s in seen if s.startswith("P-")] == [f"P-{n}" for n in range(5)]
     _problem(api.get("/properties", after="x1"), 422)
     _problem(api.get("/properties", limit=201), 422)
+
+
+def test_two_systems_sending_the_same_new_records_at_once_both_succeed(api: Api) -> None:
+    """The second batch to reach a new reference waits for the first, then finds it stored
+    (no deadlock, no 500): every record is created once and reported by one of the two."""
+    forward = [HOME | {"reference": f"C-{n}"} for n in range(300)]
+    backward = list(reversed(forward))
+    answers: list[Any] = []
+
+    def send(records: list[Any]) -> None:
+        answers.append(api.put("/properties", {"records": records}))
+
+    threads = [threading.Thread(target=send, args=(batch,)) for batch in (forward, backward)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200, 200], [a.text[:200] for a in answers]
+    created = sum(a.json()["counts"]["created"] for a in answers)
+    unchanged = sum(a.json()["counts"]["unchanged"] for a in answers)
+    assert (created, unchanged) == (300, 300)
+    again = api.put("/properties", {"records": forward}).json()
+    assert again["counts"]["unchanged"] == 300
