@@ -11,8 +11,6 @@ import typer
 from sqlalchemy.exc import IntegrityError
 
 from bot.settings import SettingsError, load_settings
-from bot.web.staff.auth import normalise_email, revoke_all
-from bot.web.staff.passwords import WeakPasswordError, check_strength, hash_password
 from storage.enums import StaffRole
 from storage.models import AuditEvent, StaffUser
 from storage.repositories.staff_users import staff_user_by_email
@@ -48,6 +46,10 @@ def create_user(
     ] = False,
 ) -> None:
     """Create a staff account. Prompts for the password twice unless --password-stdin."""
+    # The staff web app's modules load FastAPI and every staff page: only when needed, so
+    # every other doorstep command starts without them.
+    from bot.web.staff.auth import normalise_email
+    from bot.web.staff.passwords import WeakPasswordError, check_strength, hash_password
     from storage.db import Database
     from storage.migrate import is_up_to_date
 
@@ -107,6 +109,7 @@ def reset_two_factor(
 
     The staff admin page does the same; this is for when no administrator can sign in.
     """
+    from bot.web.staff.auth import normalise_email, revoke_all
     from storage.db import Database
 
     address = normalise_email(email)
