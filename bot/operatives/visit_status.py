@@ -61,7 +61,8 @@ def record_status(
             session,
             appointment=appointment,
             kind=landlord_events.VISIT_COMPLETED,
-            by="operative",
+            # The landlord's own report (POST /api/v1/jobs/{ref}/events) comes back as theirs.
+            by="landlord" if actor == "landlord" else "operative",
             now=now,
         )
     session.flush()

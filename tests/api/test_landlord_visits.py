@@ -378,7 +378,10 @@ def test_completed_by_the_landlord_asks_for_feedback(
     )
     assert resent.status_code == 200 and resent.json()["change"] == "unchanged"
     assert resent.json()["appointment"]["status"] == "completed"
-    assert [kind for kind, _, _ in feed(demo_db)] == ["appointment.booked", "visit.completed"]
+    assert [(kind, by) for kind, by, _ in feed(demo_db)] == [
+        ("appointment.booked", "landlord"),
+        ("visit.completed", "landlord"),
+    ]
     body = problem(api.put(f"{JOB}/appointment", THURSDAY), 409)
     assert "completed" in body["detail"]
     problem(api.post(f"{JOB}/events", {"type": "cancelled"}), 409)
