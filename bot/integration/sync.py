@@ -270,11 +270,14 @@ def _quick_candidates(
     """Records that could be unchanged as sent: objects with a plain reference that appears
     once in the batch and no door password (that needs comparing with its stored hash)."""
     references: list[str | None] = []
+    stripped: list[str] = []  # as validation will see them: " P-1" repeats "P-1"
     for raw in records:
         reference = raw.get("reference") if isinstance(raw, Mapping) else None
         plain = isinstance(reference, str) and _PLAIN_REFERENCE.fullmatch(reference)
         references.append(reference if plain else None)
-    repeated = {r for r, n in Counter(references).items() if n > 1}
+        if isinstance(reference, str):
+            stripped.append(reference.strip())
+    repeated = {r for r, n in Counter(stripped).items() if n > 1}
     return [
         (index, reference, raw)
         for index, (reference, raw) in enumerate(zip(references, records, strict=True))

@@ -224,3 +224,20 @@ def test_jobs_and_windows(demo_db: Database, clock: FixedClock) -> None:
     assert _statuses(_sync(demo_db, clock, RecordKind.WINDOWS, [windows[0] | {"capacity": 3}])) == [
         "updated"
     ]
+
+
+def test_the_first_of_two_records_with_one_reference_wins_even_when_unchanged(
+    demo_db: Database, clock: FixedClock
+) -> None:
+    _sync(demo_db, clock, RecordKind.PROPERTIES, [_property("P-1")])
+    outcomes = _sync(
+        demo_db,
+        clock,
+        RecordKind.PROPERTIES,
+        [_property(" P-1", address_line_1="New Road"), _property("P-1")],
+    )
+    assert _statuses(outcomes) == ["updated", "invalid"]
+    assert outcomes[1].errors[0].field == "reference"
+    with demo_db.session() as session:
+        home = session.exec(select(Property).where(Property.reference == "P-1")).one()
+        assert home.address.startswith("New Road")
