@@ -58,8 +58,9 @@ def import_file(
 ) -> None:
     """Import residents, properties, operatives, jobs or visit windows from a CSV file.
 
-    Nothing is written if any row is bad, unless --skip-bad-rows; a second import of the
-    same file changes nothing. Column templates: docs/import/. Exit code 1 if rows are bad.
+    Nothing is written if a row is bad, unless --skip-bad-rows (exit code 1 if rows are bad).
+
+    The same file imported again changes nothing. Column templates: docs/import/*.csv.
     """
     from storage.db import Database
     from storage.migrate import is_up_to_date
