@@ -399,3 +399,20 @@ def test_a_refusal_by_the_database_writes_nothing_and_says_so(
         assert (
             session.exec(select(Property).where(Property.reference == "PROP-1001")).first() is None
         )
+
+
+def test_a_character_no_database_can_store_is_a_bad_row_not_a_failed_import(
+    demo_db: Database, clock: FixedClock
+) -> None:
+    data = (RESIDENTS + "CSV-9,Nul\x00Name,07400 900109,PR-1001,,,,\n").encode()
+    report = run_import(
+        demo_db,
+        landlord_id=landlord_id(demo_db, "demo"),
+        kind="residents",
+        source=io.BytesIO(data),
+        now=clock.now(),
+        skip_bad_rows=True,
+    )
+    assert report.file_error is None
+    assert (report.created, report.bad_rows) == (2, 1)
+    assert [(p.row, p.column) for p in report.problems] == [(4, "name")]
