@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 from staff.helpers import SignedIn
 
+from bot.common.clock import FixedClock
 from bot.web.staff.routes_import import MAX_UPLOAD
 from storage.db import Database
 from storage.enums import StaffRole
@@ -210,4 +212,19 @@ def test_another_persons_upload_cannot_be_imported(
     taken = admin.post("/staff/import/run", {"upload": token})
     assert taken.status_code == 404
     assert admin.post("/staff/import/run", {"upload": "../../etc/passwd"}).status_code == 404
+    assert imported(staff_users) == {}
+
+
+def test_a_checked_upload_waits_an_hour_at_most(
+    client: TestClient,
+    staff_users: Database,
+    signed_in: Callable[[StaffRole], SignedIn],
+    clock: FixedClock,
+) -> None:
+    staff = signed_in(StaffRole.STAFF)
+    token = upload_token(upload(staff, GOOD))
+    clock.advance(timedelta(hours=1, minutes=1))
+    late = staff.post("/staff/import/run", {"upload": token})
+    assert late.status_code == 404
+    assert "expired" in late.text
     assert imported(staff_users) == {}

@@ -6,7 +6,7 @@ The staff app serves one landlord: the deployment's primary landlord (the first,
 rest of the staff app and the public pages take it). Staff and administrators may import;
 viewers may not. Uploads are bounded (`MAX_UPLOAD`, 413 past it, unread) and kept between
 the check and the import in a private folder under a random token bound to the member of
-staff, for an hour at most.
+staff: refused after an hour, deleted once imported or at the next upload after that.
 """
 
 from __future__ import annotations
@@ -122,6 +122,7 @@ class Stored:
 def _folder() -> Path:
     folder = Path(tempfile.gettempdir()) / "doorstep-imports"
     folder.mkdir(mode=0o700, exist_ok=True)
+    folder.chmod(0o700)  # residents' numbers: nobody else on the server reads them
     return folder
 
 
