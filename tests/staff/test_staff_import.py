@@ -127,6 +127,7 @@ def test_check_then_import_then_the_same_file_again_changes_nothing(
     second = upload(staff, GOOD)
     assert "0 would be created, 0 would be updated, 2 unchanged" in second.text
     assert 'name="upload"' not in second.text, "nothing to import, so no Import button"
+    assert "Nothing to import: every record is already as this file has it." in second.text
 
 
 def test_bad_rows_are_listed_and_only_skipping_them_imports_the_rest(
