@@ -5,8 +5,9 @@ Set-based: one SELECT per batch for the rows a batch names (a batch is at most 1
 records, so every IN list here is bounded by the caller), bulk INSERTs and executemany
 UPDATEs by primary key. IN lists, not `= ANY(:array)`: psycopg prepares a statement run
 five times, and PostgreSQL's generic plan for ANY over an array of unknown length scanned
-the whole table (600 ms a batch at 10,000 residents, against 8 ms). Owns writes to properties, residents, operatives, contractors,
-repair jobs and availability made on a landlord's behalf by reference.
+the whole table (600 ms a batch at 10,000 residents, against 8 ms). Owns writes to
+properties, residents, operatives, contractors, repair jobs and availability made on a
+landlord's behalf by reference.
 """
 
 from __future__ import annotations
