@@ -40,7 +40,8 @@ def test_a_waiting_store_gets_the_lock_soon_after_it_is_free(sqlite_db: Database
         result = connection.exec_driver_sql(  # type: ignore[attr-defined]
             "INSERT INTO landlords (reference, name, phone, emergency_phone, contact_hours, "
             "visit_windows, code_of_conduct_text, code_of_conduct_url, compensation_policy, "
-            "created_at) VALUES ('waiting', 'Waiting Homes', '0300', '0800', '{}', '{}', '', '', '', "
+            "created_at) VALUES ('waiting', 'Waiting Homes', '0300', '0800', '{}', '{}', '', "
+            "'', '', "
             "'2026-11-24 09:00:00') RETURNING id"
         )
         return int(result.scalar_one())
