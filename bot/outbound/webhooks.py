@@ -33,7 +33,7 @@ from ipaddress import ip_address
 from typing import Final
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 from sqlmodel import Session
 
 from bot.common.webhook_signing import (
@@ -177,17 +177,17 @@ class WebhookWorker:
     timeout: float = 10.0
     concurrency: int = 16
     backoff: Backoff = field(default_factory=Backoff)
-    #: For tests only (a transport of httpx's); the real network otherwise.
-    transport: httpx.AsyncBaseTransport | None = None
 
     async def run_once(self, *, rounds: int = 100) -> WebhookStats:
         """Deliver everything due now; returns what happened."""
         stats = WebhookStats()
         stats.released = await asyncio.to_thread(self._release_stuck)
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(self.timeout),
-            follow_redirects=False,
-            transport=self.transport,
+        # aiohttp rather than httpx here: a delivery is one small POST, and aiohttp's client
+        # sends them about ten times faster (benchmarks/api.py), keeping a connection per
+        # concurrent delivery alive between batches.
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            connector=aiohttp.TCPConnector(limit=self.concurrency),
             headers={"User-Agent": USER_AGENT},
         ) as client:
             for _ in range(rounds):
@@ -213,7 +213,7 @@ class WebhookWorker:
             )
 
     async def _post_all(
-        self, client: httpx.AsyncClient, claimed: Sequence[Claimed]
+        self, client: aiohttp.ClientSession, claimed: Sequence[Claimed]
     ) -> list[_Outcome]:
         gate = asyncio.Semaphore(self.concurrency)
 
@@ -223,7 +223,7 @@ class WebhookWorker:
 
         return list(await asyncio.gather(*(one(item) for item in claimed)))
 
-    async def _post(self, client: httpx.AsyncClient, item: Claimed) -> _Outcome:
+    async def _post(self, client: aiohttp.ClientSession, item: Claimed) -> _Outcome:
         body = body_of(item)
         stamp = int(self.clock.now().timestamp())
         headers = {
@@ -234,36 +234,33 @@ class WebhookWorker:
             ATTEMPT_HEADER: str(item.attempts),
         }
         try:
-            response = await client.post(item.url, content=body, headers=headers)
-        except httpx.TimeoutException:
+            # The answer's body is never read: only its status (and Retry-After) count.
+            async with client.post(
+                item.url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                status = response.status
+                retry_after = response.headers.get("retry-after")
+        except TimeoutError:
             return _Outcome(None, "timeout: no answer in time")
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             return _Outcome(None, f"could not connect: {exc.__class__.__name__}")
         except Exception as exc:  # the delivery boundary: one bad receiver stops nothing
             log.exception("webhook delivery crashed delivery_id=%s", item.delivery_id)
             return _Outcome(None, f"error: {exc.__class__.__name__}")
-        if 200 <= response.status_code < 300:
-            return _Outcome(response.status_code, "")
-        return _Outcome(
-            response.status_code,
-            f"HTTP {response.status_code}",
-            _retry_after(response.headers.get("retry-after")),
-        )
+        if 200 <= status < 300:
+            return _Outcome(status, "")
+        return _Outcome(status, f"HTTP {status}", _retry_after(retry_after))
 
     def _record(
         self, claimed: Sequence[Claimed], outcomes: Sequence[_Outcome], stats: WebhookStats
     ) -> None:
         now = self.clock.now()
+        delivered: dict[int, list[int]] = {}
         with self.db.session() as session:
             for item, outcome in zip(claimed, outcomes, strict=True):
                 if outcome.delivered:
                     assert outcome.status_code is not None
-                    deliveries.mark_delivered(
-                        session,
-                        delivery_id=item.delivery_id,
-                        status_code=outcome.status_code,
-                        at=now,
-                    )
+                    delivered.setdefault(outcome.status_code, []).append(item.delivery_id)
                     stats.delivered += 1
                     continue
                 dead = item.attempts >= self.max_attempts or now - item.created_at >= self.max_age
@@ -288,6 +285,10 @@ class WebhookWorker:
                     stats.dead += 1
                 else:
                     stats.retried += 1
+            for status_code, ids in delivered.items():
+                deliveries.mark_all_delivered(
+                    session, delivery_ids=ids, status_code=status_code, at=now
+                )
 
 
 def _retry_after(value: str | None) -> float | None:

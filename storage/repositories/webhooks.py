@@ -210,9 +210,19 @@ def claim_due(
 
 
 def mark_delivered(session: Session, *, delivery_id: int, status_code: int, at: datetime) -> None:
+    mark_all_delivered(session, delivery_ids=[delivery_id], status_code=status_code, at=at)
+
+
+def mark_all_delivered(
+    session: Session, *, delivery_ids: Sequence[int], status_code: int, at: datetime
+) -> None:
+    """A claimed batch's deliveries that the receiver took with this status, in one UPDATE
+    (the batch is at most the worker's claim size)."""
+    if not delivery_ids:
+        return
     session.execute(
         update(_DELIVERIES)
-        .where(_DELIVERIES.c.id == delivery_id, _DELIVERIES.c.status == DELIVERING)
+        .where(_DELIVERIES.c.id.in_(list(delivery_ids)), _DELIVERIES.c.status == DELIVERING)
         .values(
             status=DELIVERED,
             delivered_at=at,
