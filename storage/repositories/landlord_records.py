@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Json
 from sqlalchemy import bindparam, func, insert, literal, update
 from sqlalchemy import select as columns
+from sqlalchemy import types as sa_types
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
@@ -238,8 +244,48 @@ def insert_rows(session: Session, *, model: type[SQLModel], rows: Sequence[dict[
     table: Any = model.__table__  # type: ignore[attr-defined]
     if table.name not in _WRITABLE:
         raise ValueError(f"not a landlord record table: {table.name}")
-    if rows:
-        session.execute(insert(table), sorted(rows, key=_unique_key))
+    if not rows:
+        return
+    ordered = sorted(rows, key=_unique_key)
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_rows(session, table, ordered)
+    else:
+        session.execute(insert(table), ordered)
+
+
+def _copy_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY, in the session's own transaction: a batch of new records in one
+    stream, with none of the per-row parameter building of an executemany (the larger part
+    of a first import's time). Every row carries the same columns."""
+    columns = list(rows[0])
+    kinds = {column.name: column.type for column in table.columns}
+    json_columns = {name for name in columns if isinstance(kinds[name], sa_types.JSON)}
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    dbapi = session.connection().connection.driver_connection
+    assert dbapi is not None
+    try:
+        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([_copy_value(row[name], name in json_columns) for name in columns])
+    except psycopg.errors.IntegrityError as exc:
+        # Raised as SQLAlchemy raises it for any other statement, so callers see one kind.
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+    except psycopg.Error as exc:
+        raise DBAPIError(f"COPY {table.name}", None, exc) from exc
+
+
+def _copy_value(value: Any, is_json: bool) -> Any:
+    if value is None:
+        return None
+    if is_json:
+        return Json(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+    return value
 
 
 def _unique_key(row: Mapping[str, Any]) -> tuple[str, ...]:
