@@ -19,10 +19,16 @@ from fastapi.responses import HTMLResponse, Response
 from bot.web.staff.audit import record
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, require_admin
-from bot.web.staff.web import StaffRoute, StaffServices, redirect, render, services
-from storage.models import ApiKey, Landlord
+from bot.web.staff.web import (
+    StaffRoute,
+    StaffServices,
+    redirect,
+    render,
+    served_landlord,
+    services,
+)
+from storage.models import ApiKey
 from storage.repositories import api_keys
-from storage.repositories.people import primary_landlord
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 
@@ -56,14 +62,6 @@ def _line(key: ApiKey) -> KeyLine:
     )
 
 
-def _landlord(staff: StaffServices) -> tuple[int, str]:
-    with staff.runtime.db.session() as session:
-        landlord: Landlord | None = primary_landlord(session)
-        if landlord is None or landlord.id is None:
-            raise HTTPException(status_code=409, detail="There is no landlord set up yet.")
-        return landlord.id, landlord.name
-
-
 def _list_page(
     request: Request,
     staff: StaffServices,
@@ -74,7 +72,7 @@ def _list_page(
     form: tuple[str, str] = ("", "write"),
     status_code: int = 200,
 ) -> Response:
-    landlord_id, landlord_name = _landlord(staff)
+    landlord_id, landlord_name = served_landlord(staff)
     with staff.runtime.db.session() as session:
         rows = api_keys.of_landlord(
             session, landlord_id=landlord_id, after_id=after, limit=PAGE + 1
@@ -138,7 +136,7 @@ async def create_key(
         )
 
     def write() -> tuple[KeyLine, str]:
-        landlord_id, _ = _landlord(staff)
+        landlord_id, _ = served_landlord(staff)
         now = staff.now()
         with staff.runtime.db.session() as session:
             new = api_keys.create(session, landlord_id=landlord_id, name=name, scope=scope, now=now)
@@ -165,7 +163,7 @@ async def create_key(
 
 
 def _live_key(staff: StaffServices, key_id: int) -> KeyLine:
-    landlord_id, _ = _landlord(staff)
+    landlord_id, _ = served_landlord(staff)
     with staff.runtime.db.session() as session:
         row = session.get(ApiKey, key_id)
         if row is None or row.landlord_id != landlord_id or row.revoked_at is not None:
@@ -196,7 +194,7 @@ async def revoke_key(
     staff: StaffServices = Depends(services),
 ) -> Response:
     def write() -> bool:
-        landlord_id, _ = _landlord(staff)
+        landlord_id, _ = served_landlord(staff)
         now = staff.now()
         with staff.runtime.db.session() as session:
             if not api_keys.revoke(session, key_id=key_id, landlord_id=landlord_id, now=now):

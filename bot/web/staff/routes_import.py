@@ -31,8 +31,7 @@ from bot.integration.csv_import import KINDS, SPECS, ImportReport, run_import, t
 from bot.web.staff import audit
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, require_editor
-from bot.web.staff.web import StaffRoute, StaffServices, render, services
-from storage.repositories.people import primary_landlord
+from bot.web.staff.web import StaffRoute, StaffServices, render, served_landlord, services
 
 #: The largest upload read (about 200,000 residents).
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -188,11 +187,7 @@ def _discard(token: str) -> None:
 
 
 def _landlord(staff: StaffServices) -> tuple[int, str]:
-    with staff.runtime.db.session() as session:
-        landlord = primary_landlord(session)
-        if landlord is None or landlord.id is None:
-            raise HTTPException(status_code=409, detail="There is no landlord to import for yet.")
-        return landlord.id, landlord.name
+    return served_landlord(staff, missing="There is no landlord to import for yet.")
 
 
 def _run(

@@ -22,11 +22,17 @@ from bot.outbound.webhooks import SubscriptionRefused, subscribe
 from bot.web.staff.audit import record
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, require_admin
-from bot.web.staff.web import StaffRoute, StaffServices, redirect, render, services
-from storage.models import Landlord, WebhookSubscription
+from bot.web.staff.web import (
+    StaffRoute,
+    StaffServices,
+    redirect,
+    render,
+    served_landlord,
+    services,
+)
+from storage.models import WebhookSubscription
 from storage.repositories import landlord_events
 from storage.repositories import webhooks as webhook_rows
-from storage.repositories.people import primary_landlord
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 
@@ -68,14 +74,6 @@ def _line(row: WebhookSubscription) -> SubscriptionLine:
     )
 
 
-def _landlord(staff: StaffServices) -> tuple[int, str]:
-    with staff.runtime.db.session() as session:
-        landlord: Landlord | None = primary_landlord(session)
-        if landlord is None or landlord.id is None:
-            raise HTTPException(status_code=409, detail="There is no landlord set up yet.")
-        return landlord.id, landlord.name
-
-
 def _list_page(
     request: Request,
     staff: StaffServices,
@@ -87,7 +85,7 @@ def _list_page(
     form: tuple[str, tuple[str, ...]] = ("", ()),
     status_code: int = 200,
 ) -> Response:
-    landlord_id, landlord_name = _landlord(staff)
+    landlord_id, landlord_name = served_landlord(staff)
     with staff.runtime.db.session() as session:
         rows = webhook_rows.subscriptions(
             session, landlord_id=landlord_id, after_id=after, limit=PAGE + 1
@@ -158,7 +156,7 @@ async def add_webhook(
     kinds = tuple(k for k in events[:50] if len(k) <= 40)
 
     def write() -> tuple[SubscriptionLine, str]:
-        landlord_id, _ = _landlord(staff)
+        landlord_id, _ = served_landlord(staff)
         now = staff.now()
         with staff.runtime.db.session() as session:
             new = subscribe(session, landlord_id=landlord_id, url=url, kinds=kinds, now=now)
@@ -195,7 +193,7 @@ async def add_webhook(
 
 
 def _live(staff: StaffServices, subscription_id: int) -> SubscriptionLine:
-    landlord_id, _ = _landlord(staff)
+    landlord_id, _ = served_landlord(staff)
     with staff.runtime.db.session() as session:
         row = webhook_rows.subscription(session, subscription_id=subscription_id)
         if row is None or row.landlord_id != landlord_id or not row.active:
@@ -255,7 +253,7 @@ async def resend_delivery(
     staff: StaffServices = Depends(services),
 ) -> Response:
     def write() -> bool:
-        landlord_id, _ = _landlord(staff)
+        landlord_id, _ = served_landlord(staff)
         now = staff.now()
         with staff.runtime.db.session() as session:
             row = webhook_rows.delivery(session, delivery_id=delivery_id)

@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 
 from bot.runtime import TEMPLATES_DIR, Runtime
 from bot.web.staff.auth import COOKIE_NAME, COOKIE_PATH, SESSION_LIFETIME
+from storage.repositories.people import primary_landlord
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,18 @@ class StaffServices:
 
     def today(self) -> date:
         return self.now().astimezone(self.zone).date()
+
+
+def served_landlord(
+    staff: StaffServices, *, missing: str = "There is no landlord set up yet."
+) -> tuple[int, str]:
+    """The landlord the staff app serves (the primary one): its id and name; 409 when the
+    database has no landlord yet."""
+    with staff.runtime.db.session() as session:
+        landlord = primary_landlord(session)
+        if landlord is None or landlord.id is None:
+            raise HTTPException(status_code=409, detail=missing)
+        return landlord.id, landlord.name
 
 
 async def services(request: Request) -> StaffServices:
