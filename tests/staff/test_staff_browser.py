@@ -8,7 +8,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -60,9 +60,12 @@ def _book_open_jobs(db: Database, *, day: date) -> None:
             )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('staff') / 'staff.sqlite3'}"
+def serve_staff_app(
+    tmp_path_factory: pytest.TempPathFactory, name: str, prepare: Callable[[Database], None]
+) -> Iterator[str]:
+    """The real app on the demo data plus the staff accounts and whatever `prepare` adds, on
+    a free loopback port in a background thread; yields its base URL."""
+    url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'staff.sqlite3'}"
     upgrade(url)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -71,7 +74,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database = Database(url)
     assert load_demo(database, now=START, public_base_url=base)
     make_staff_users(database, clock)
-    _book_open_jobs(database, day=VISIT_DAY)
+    prepare(database)
     database.dispose()
     settings = load_settings(
         database_url=url,
@@ -98,6 +101,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from serve_staff_app(
+        tmp_path_factory, "staff", lambda database: _book_open_jobs(database, day=VISIT_DAY)
+    )
 
 
 @pytest.fixture(scope="module")

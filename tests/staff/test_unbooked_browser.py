@@ -3,27 +3,23 @@ readable by a viewer, paged, and free of axe-core violations."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
-import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 from sqlmodel import select
-from staff.helpers import make_staff_users
-from staff.test_staff_browser import START, assert_accessible, browser, page, sign_in
+from staff.test_staff_browser import (
+    START,
+    assert_accessible,
+    browser,
+    page,
+    serve_staff_app,
+    sign_in,
+)
 
-from bot.app import create_app
-from bot.cli.demo import load_demo
-from bot.common.clock import FixedClock
-from bot.settings import load_settings
 from storage.db import Database
 from storage.enums import JobPriority, JobStatus, StaffRole
-from storage.migrate import upgrade
 from storage.models import RepairJob, Resident
 
 pytestmark = pytest.mark.browser
@@ -59,42 +55,7 @@ def _listed_jobs(db: Database) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('unbooked') / 'staff.sqlite3'}"
-    upgrade(url)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    clock = FixedClock(START)
-    database = Database(url)
-    assert load_demo(database, now=START, public_base_url=base)
-    make_staff_users(database, clock)
-    _listed_jobs(database)
-    database.dispose()
-    settings = load_settings(
-        database_url=url,
-        simulator=True,
-        nlu="keyword",
-        public_base_url=base,
-        scheduler_in_process=False,
-        nlu_cache_dir=tmp_path_factory.mktemp("nlu"),
-    )
-    app = create_app(settings, clock=clock)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        pytest.fail("the app did not start")
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    yield from serve_staff_app(tmp_path_factory, "unbooked", _listed_jobs)
 
 
 def test_a_viewer_pages_through_the_unbooked_list_and_it_passes_axe(page: Page) -> None:
