@@ -71,6 +71,25 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class HazardCategory(StrEnum):
+    """Hazards a landlord must act on quickly (Awaab's Law; HHSRS groups, simplified).
+
+    Named on a repair job (`RepairJob.hazard_category`) by the landlord's system or when a
+    resident reports one by text (flows/hazards.py)."""
+
+    DAMP_MOULD = "damp_mould"
+    LEAK = "leak"
+    STRUCTURAL = "structural"
+    FIRE = "fire"
+    ELECTRICAL = "electrical"
+    GAS = "gas"
+    EXCESS_COLD = "excess_cold"
+    PESTS = "pests"
+    #: Entry by intruders: an entry door or window that does not lock or close.
+    SECURITY = "security"
+    OTHER = "other"
+
+
 class AppointmentStatus(StrEnum):
     BOOKED = "booked"
     CANCELLED = "cancelled"

@@ -153,7 +153,8 @@ SPECS: dict[str, KindSpec] = {
             _c(
                 "hazard_category",
                 False,
-                "damp_mould, leak, structural, fire, electrical, gas, excess_cold, pests or other",
+                "damp_mould, leak, structural, fire, electrical, gas, excess_cold, pests, "
+                "security or other",
                 "leak",
             ),
             _c("raised_at", False, "When reported, with a UTC offset", "2026-11-30T09:12:00+00:00"),

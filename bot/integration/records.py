@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -35,7 +34,7 @@ from pydantic_core import PydanticCustomError
 
 from bot.integration.photos import photo_field
 from flows.policy.rules import ContactRules
-from storage.enums import Nation, Trade
+from storage.enums import HazardCategory, Nation, Trade
 from storage.phones import PhoneNumberError, normalise_uk_mobile
 
 #: A landlord's reference: letters, digits and . _ - : ~ (no spaces, no slashes), since it
@@ -53,20 +52,6 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _HOURS_KEYS = ("weekday", "sunday")
-
-
-class HazardCategory(StrEnum):
-    """Hazards a landlord must act on quickly (Awaab's Law; HHSRS groups, simplified)."""
-
-    DAMP_MOULD = "damp_mould"
-    LEAK = "leak"
-    STRUCTURAL = "structural"
-    FIRE = "fire"
-    ELECTRICAL = "electrical"
-    GAS = "gas"
-    EXCESS_COLD = "excess_cold"
-    PESTS = "pests"
-    OTHER = "other"
 
 
 def _invalid(reason: str) -> PydanticCustomError:
