@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flows.context import LandlordView, ResidentView
 from flows.messages import Option, Reply
+from flows.sms import quote
 
 MAIN_MENU: tuple[Option, ...] = (
     Option("1", "Book a repair visit"),
@@ -73,6 +74,51 @@ def goodbye(resident: ResidentView) -> Reply:
 
 
 def short(text: str, limit: int = 50) -> str:
-    """Keep a resident-written description from blowing the SMS length."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+    """Words a resident (or a landlord's system) wrote, as a reply quotes them: GSM-7, one
+    line, at most `limit` characters, cut at a word (flows/sms.py `quote`)."""
+    return quote(text, limit, empty="...")
+
+
+def blank_message() -> Reply:
+    """An empty or whitespace-only message (or a picture with no words)."""
+    return Reply(
+        "Your message had no words in it. Please type what you need, or reply with a number."
+    )
+
+
+def team_has_message(when: str, landlord: LandlordView) -> Reply:
+    """While staff have the conversation: the resident is heard, and told when to expect them."""
+    return Reply(
+        f"Thank you, our team has your message and will reply {when}. "
+        f"In an emergency call {landlord.emergency_phone}."
+    )
+
+
+def no_visits_while_waiting(when: str) -> Reply:
+    return Reply(
+        f"You have no repair visits booked. Our team has your message and will reply {when}."
+    )
+
+
+#: What to do next, once the first safety advice has been followed, by emergency kind.
+_AFTER_EMERGENCY = {
+    "gas": (
+        "Good. Stay outside until the gas engineer says it is safe. If you have not called "
+        "0800 111 999 yet, do it now."
+    ),
+    "carbon_monoxide": (
+        "Good. Stay in fresh air until an engineer says it is safe. If anyone feels dizzy "
+        "or sick, call 999."
+    ),
+    "fire": "Stay out and wait for the fire service. If you have not called 999, do it now.",
+    "water": "Thank you. Keep away from any electrics near the water. Our urgent job is raised.",
+    "electrical": "Thank you. Keep everyone away from it. Our urgent job is raised.",
+}
+_AFTER_ANY = "Thank you. Stay safe: our urgent job is raised and we will be in touch."
+
+
+def after_emergency(hazard: str, landlord: LandlordView) -> Reply:
+    """The resident answered our emergency advice ("ok im outside now")."""
+    return Reply(
+        f"{_AFTER_EMERGENCY.get(hazard, _AFTER_ANY)} Our emergency line: {landlord.emergency_phone}"
+    )

@@ -9,42 +9,17 @@ numbers, never carrier keywords.
 
 from __future__ import annotations
 
-import unicodedata
-
-from flows.sms import GSM7_BASIC, GSM7_EXTENDED
+from flows.sms import gsm7_safe, quote
 
 #: The job description as the landlord's system wrote it is cut to this.
 DESCRIPTION_LIMIT = 100
 #: The one option an invitation offers: its button on Telegram, "1 Choose a time" by SMS.
 CHOOSE_A_TIME = "Choose a time"
 
-_SWAPS = {
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2026": "...",
-    "\u00a0": " ",
-}
-
 
 def short_description(description: str) -> str:
     """The repair as the resident will read it: one GSM-7 line of bounded length."""
-    swapped = "".join(_SWAPS.get(c, c) for c in description)
-    kept = []
-    for c in swapped:
-        if c in GSM7_BASIC or c in GSM7_EXTENDED or c.isspace():
-            kept.append(c)
-            continue
-        base = unicodedata.normalize("NFKD", c)[:1]  # "ô" -> "o"; no base letter: dropped
-        if base and (base in GSM7_BASIC or base in GSM7_EXTENDED):
-            kept.append(base)
-    text = " ".join("".join(kept).split()).rstrip(". ")
-    if len(text) > DESCRIPTION_LIMIT:
-        text = text[: DESCRIPTION_LIMIT - 3].rstrip() + "..."
-    return text or "a repair"
+    return quote(gsm7_safe(description).rstrip(". "), DESCRIPTION_LIMIT) or "a repair"
 
 
 def invite(first_name: str, description: str) -> str:

@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flows.local_time import local_twelve_hour
+from flows.sms import gsm7_safe, quote
 
 #: Free text a member of staff types (a disruption's reason) is cut to this, so the message
 #: stays within two segments whatever they write.
@@ -142,18 +143,6 @@ def clean_reason(reason: str) -> str:
 
 
 def sms_safe(text: str, limit: int) -> str:
-    """Text from outside (staff, a landlord's system) made SMS-safe: straight quotes and
-    hyphens, one line, at most `limit` characters."""
-    swaps = {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2026": "...",
-    }
-    text = " ".join("".join(swaps.get(c, c) for c in text).split()).rstrip(".")
-    if len(text) > limit:
-        text = text[: limit - 3].rstrip() + "..."
-    return text
+    """Text from outside (staff, a landlord's system) made SMS-safe: GSM-7 (straight quotes
+    and hyphens, no emoji), one line, at most `limit` characters (flows/sms.py `quote`)."""
+    return quote(gsm7_safe(text).rstrip("."), limit)

@@ -22,7 +22,7 @@ from flows.context import (
 )
 from flows.messages import Reply
 from flows.safety import Emergency, Hazard
-from flows.sms import MAX_SEGMENTS, is_gsm7, non_gsm7, sms_cost
+from flows.sms import MAX_SEGMENTS, fit, gsm7_safe, is_gsm7, non_gsm7, quote, sms_cost
 from flows.wording import common, door, safety, visits
 from storage.models import Appointment
 
@@ -141,7 +141,7 @@ def all_templates(resident: ResidentView, appointment: AppointmentView) -> list[
         common.nothing_changed(),
         safety.opted_out(),
         safety.opted_in(),
-        safety.handoff("on Mon 4 Jan by 10am"),
+        safety.handoff("on Mon 4 Jan by 10am", LANDLORD),
     ]
     replies += [safety.emergency(Emergency(h), LANDLORD) for h in Hazard]
     return replies
@@ -179,3 +179,39 @@ def test_segment_counting_matches_the_standard() -> None:
     assert sms_cost("Siân " * 14).encoding == "UCS-2"
     assert sms_cost("â" * 70).segments == 1
     assert sms_cost("â" * 71).segments == 2
+
+
+def test_quoting_a_resident_never_switches_the_encoding() -> None:
+    said = (
+        "theres black mould \U0001f629\U0001f629 all over my son\u2019s room \u2013 "
+        "\u201chelp\u201d"
+    )
+    quoted = quote(said, 160)
+    assert quoted == 'theres black mould all over my son\'s room - "help"'
+    assert is_gsm7(quoted)
+    # Accents outside GSM-7 lose the accent (Welsh, Polish); GSM-7 ones (e, u) stay as written.
+    assert gsm7_safe("Siân, Zoë, ŵ, pleśń w łazience, café, Müller") == (
+        "Sian, Zoe, w, plesn w lazience, café, Müller"
+    )
+    # Other scripts and symbols with no plain spelling are left out, not turned into "?".
+    assert gsm7_safe("ok \U0001f44d\U0001f3fd \u00bd \u0416") == "ok"
+    assert quote("\U0001f525\U0001f525", 40, empty="...") == "..."
+
+
+def test_a_long_quote_is_cut_at_a_word_within_its_limit() -> None:
+    said = "the kitchen ceiling has a big brown stain and water drips onto the cooker"
+    quoted = quote(said, 40)
+    assert quoted == "the kitchen ceiling has a big brown..."
+    assert len(quoted) <= 40
+    assert quote("Supercalifragilisticexpialidocious", 10) == "Superca..."
+    assert quote("  two\n lines\t here ", 40) == "two lines here"
+    # An extended character (the euro sign) takes two septets of the limit.
+    assert quote("\u20ac" * 30, 20) == "\u20ac" * 8 + "..."
+
+
+def test_fit_takes_the_fullest_wording_within_budget() -> None:
+    full, terse = "x" * 150, "x" * 100
+    assert fit((full, terse)) == full
+    assert fit((full, terse), options=(("1", "Change the time"),)) == terse
+    assert fit(("x" * 400, "x" * 200)) == "x" * 200  # none fits: the cheapest
+    assert fit((full, terse), options=(("1", "Change the time"),), segments=2) == full
