@@ -121,6 +121,16 @@ def _check_code(
     return _check(state, appointment, code, ctx)
 
 
+def continue_check(
+    state: ConversationState, message: FlowInput, ctx: StepContext
+) -> StepResult | None:
+    """The door check's next step for a conversation in it, or None if this message is
+    not part of it (for a paused conversation, where the engine's re-ask does not run)."""
+    if state.flow != "door" or state.state != DoorState.CHECK_CODE:
+        return None
+    return _check_code(state, message, ctx)
+
+
 FLOW = Flow(
     name="door",
     states=DoorState,
@@ -153,10 +163,67 @@ def start(message: FlowInput, ctx: StepContext) -> StepResult:
     return StepResult(state, (identity,), (event,))
 
 
-def report_no_show(ctx: StepContext) -> StepResult:
-    """Nobody came: apologise, record it as evidence, alert staff, offer to rebook."""
+#: Live statuses that mean the operative reached the home.
+ARRIVED = frozenset({"arrived", "done"})
+
+
+def visit_under_way(ctx: StepContext) -> AppointmentView | None:
+    """Today's booked visit whose window has not ended: nobody can have missed it yet."""
+    resident = ctx.resident
+    if resident is None:
+        return None
+    waiting = [
+        a
+        for a in resident.appointments
+        if a.status == "booked" and a.day == ctx.today and ctx.now < a.ends_at
+    ]
+    return min(waiting, key=lambda a: a.starts_at) if waiting else None
+
+
+def not_here_yet(appointment: AppointmentView, ctx: StepContext) -> StepResult:
+    """ "Nobody is here yet" inside (or before) the window: the operative's live status and
+    expected time, and an offer to check on them. Nothing is recorded as missed."""
+    menu = [
+        ["1", "Yes, please check", "check_visit", appointment.id],
+        ["2", "No thanks", "nothing", None],
+    ]
+    reply = words.not_here_yet(appointment, ctx.zone, started=appointment.starts_at <= ctx.now)
+    return StepResult(IDLE.with_data(menu=menu), (reply,))
+
+
+def check_on_visit(ctx: StepContext, *, appointment_id: int | None) -> StepResult:
+    """The resident waiting at home asked us to check on their operative: a staff task
+    to contact the operative and tell the resident, and the wait on the visit's record."""
     resident = ctx.resident
     assert resident is not None
+    appointment = resident.appointment(appointment_id) if appointment_id is not None else None
+    if appointment is None or appointment.status != "booked":
+        return StepResult(IDLE, (words.visit_already_finished(),))
+    if ctx.now >= appointment.ends_at and appointment.live_status not in ARRIVED:
+        return report_no_show(ctx)
+    op = appointment.operative
+    actions = (
+        RecordVisitEvent(appointment.id, "resident_waiting"),
+        _alert(
+            f"Resident is waiting in for {appointment.job.reference} and asked us to check: "
+            f"please contact {op.name} ({op.employer}) and update the resident",
+            appointment,
+        ),
+    )
+    return StepResult(IDLE, (words.checking_on_visit(appointment, ctx.landlord),), actions)
+
+
+def report_no_show(ctx: StepContext, *, offer: bool = True) -> StepResult:
+    """Nobody came. Inside the window that is not a missed visit yet: say where the
+    operative is. Once the window has passed without an arrival: apologise, record it as
+    evidence, alert staff, offer to rebook. If the operative reported arriving, the two
+    accounts differ: staff are asked to look into it and nothing is recorded as missed.
+    `offer`: offer a new time (not while staff have the conversation)."""
+    resident = ctx.resident
+    assert resident is not None
+    under_way = visit_under_way(ctx)
+    if under_way is not None:
+        return not_here_yet(under_way, ctx)
     due = [
         a
         for a in resident.appointments
@@ -165,16 +232,28 @@ def report_no_show(ctx: StepContext) -> StepResult:
     if not due:
         return StepResult(IDLE, (words.no_show_unknown(ctx.landlord),))
     appointment = due[0]
+    if appointment.live_status in ARRIVED:
+        actions: tuple[Action, ...] = (
+            RecordVisitEvent(appointment.id, "no_show_disputed"),
+            _alert(
+                f"Resident says nobody came for {appointment.job.reference}, but "
+                f"{appointment.operative.name} reported {appointment.live_status}: please check",
+                appointment,
+            ),
+        )
+        return StepResult(
+            IDLE, (words.no_show_disputed(appointment, ctx.landlord, ctx.zone),), actions
+        )
     actions = (
         RecordVisitEvent(appointment.id, "no_show_reported"),
         _alert(f"Resident reports nobody came for {appointment.job.reference}", appointment),
     )
-    offer = words.no_show_offer(ctx.landlord)
+    sorry = words.no_show_sorry(appointment, ctx.landlord)
+    if not offer:
+        return StepResult(IDLE, (sorry,), actions)
     menu = [["1", "Book a new time", "rebook", appointment.id], ["2", "No thanks", "nothing", None]]
     return StepResult(
-        IDLE.with_data(menu=menu),
-        (words.no_show_sorry(appointment, ctx.landlord), offer),
-        actions,
+        IDLE.with_data(menu=menu), (sorry, words.no_show_offer(ctx.landlord)), actions
     )
 
 

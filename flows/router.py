@@ -17,10 +17,11 @@ has acted on them already). Cancelling a visit always asks (flows/cancel.py).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows import access, booking, cancel, complaint, door, feedback
+from flows import access, after_emergency, booking, cancel, complaint, door, feedback, paused
 from flows.actions import (
     Action,
     HandToPerson,
@@ -33,10 +34,8 @@ from flows.actions import (
 from flows.choices import pick, yes_no
 from flows.context import FlowInput, StepContext
 from flows.engine import IDLE, ConversationState, StepResult
-from flows.local_time import twelve_hour
 from flows.messages import Option, Reply
 from flows.safety import carrier_keyword, detect_emergency
-from flows.windows import format_day
 from flows.wording import common, safety
 from flows.wording import door as door_words
 from flows.wording import visits as visit_words
@@ -70,15 +69,23 @@ def interrupt(state: ConversationState, message: FlowInput, ctx: StepContext) ->
             ReportRepair(description=message.text[:500], priority=JobPriority.EMERGENCY),
             RaiseTask(kind=TaskKind.ALERT, summary=summary, urgent=True),
         )
-        # The flow they were in is kept: they can carry on once they are safe.
-        return StepResult(state, (safety.emergency(found, ctx.landlord),), actions)
+        # The flow they were in is kept: they can carry on once they are safe. What the
+        # advice was is remembered for a reply like "ok im outside now".
+        remembered = after_emergency.remember(state, found.hazard.value, ctx)
+        return StepResult(remembered, (safety.emergency(found, ctx.landlord),), actions)
     if ctx.resident is None:
         return StepResult(IDLE, (common.unknown_number(ctx.landlord),))
+    if not message.text.strip() and message.option_key is None:
+        # Blank (or only a picture): a prompt, and whatever they were doing carries on.
+        return StepResult(state, (common.blank_message(),))
     keyword = carrier_keyword(message.text) if message.channel in SMS_LIKE else None
     if keyword is not None:
         return _carrier(keyword, state, ctx)
+    followed = after_emergency.follow_up(state, message, ctx)
+    if followed is not None:
+        return followed
     if ctx.paused:
-        return StepResult(state)  # staff have this conversation; stored, not answered
+        return _while_paused(state, message, ctx)
     if state.flow != IDLE.flow:
         intent = message.parse.intent
         if INTERRUPTING.get(intent.name, 2.0) <= intent.confidence:
@@ -127,26 +134,39 @@ def _handoff(ctx: StepContext, message: FlowInput) -> StepResult:
         summary=f"Resident asked to talk to a person: {message.text[:200]}",
         urgent=False,
     )
-    return StepResult(IDLE, (safety.handoff(reply_by(ctx)),), (task, HandToPerson()))
+    due = paused.reply_due(ctx)
+    state = IDLE.with_data(**{paused.HANDOFF_KEY: due.isoformat()})
+    reply = safety.handoff(paused.due_label(due, ctx), ctx.landlord)
+    return StepResult(state, (reply,), (task, HandToPerson()))
 
 
 def reply_by(ctx: StepContext) -> str:
-    """When staff will answer, within the landlord's opening hours (Mon-Sat)."""
-    start, end = ctx.landlord.office_hours
-    local = ctx.now.astimezone(ctx.zone)
-    if local.weekday() < 6 and start <= local.hour < end - 2:
-        due = local + timedelta(hours=2)
-        return f"today by {twelve_hour(due.time())}"
-    day = local + timedelta(days=1) if local.hour >= start else local
-    while day.weekday() == 6:
-        day += timedelta(days=1)
-    opening = day.replace(hour=start, minute=0) + timedelta(hours=2)
-    label = (
-        "tomorrow"
-        if day.date() == (local + timedelta(days=1)).date()
-        else f"on {format_day(day.date())}"
-    )
-    return f"{label} by {twelve_hour(opening.time())}"
+    """When staff will answer a conversation handed over now ("today by 12pm")."""
+    return paused.due_label(paused.reply_due(ctx), ctx)
+
+
+def _while_paused(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult:
+    """Staff have this conversation: facts are answered, the rest acknowledged
+    (flows/paused.py says which is which)."""
+    due = paused.remembered_due(state, ctx)
+    ctx = replace(ctx, extras={**ctx.extras, paused.HANDOFF_KEY: due})
+    if state.flow == door.FLOW.name:
+        checked = door.continue_check(state, message, ctx)
+        if checked is not None:
+            return paused.keep_due(checked, due)
+    if state.flow != IDLE.flow:
+        state = IDLE.with_data(**{paused.HANDOFF_KEY: due.isoformat()})
+    return paused.keep_due(paused.facts_only(route(state, message, ctx)), due)
+
+
+def _waiting(ctx: StepContext) -> StepResult:
+    """The acknowledgement while staff have the conversation."""
+    return StepResult(IDLE, (common.team_has_message(_due_label(ctx), ctx.landlord),))
+
+
+def _due_label(ctx: StepContext) -> str:
+    due = ctx.extras.get(paused.HANDOFF_KEY)
+    return paused.due_label(due if isinstance(due, datetime) else paused.reply_due(ctx), ctx)
 
 
 def _menu_choice(state: ConversationState, message: FlowInput) -> tuple[str, Any, bool] | None:
@@ -274,6 +294,8 @@ def _start(
     resident = ctx.resident
     assert resident is not None
     sure = sure or _is_sure(message, action)
+    if ctx.paused and action not in paused.WHILE_PAUSED:
+        return _waiting(ctx)
     menu_here = IDLE.with_data(menu=common.MAIN_MENU_DATA)
     opt_channel = Channel.TELEGRAM if message.channel == Channel.TELEGRAM else Channel.SMS
     match action:
@@ -296,6 +318,8 @@ def _start(
                 else access.FLOW.ask(access.FLOW.enter(ctx.now), ctx)
             )
         case "appointments":
+            if ctx.paused and not resident.appointments:
+                return StepResult(IDLE, (common.no_visits_while_waiting(_due_label(ctx)),))
             reply = visit_words.appointments(resident, today=ctx.today, zone=ctx.zone)
             menu = (
                 booking.visit_menu(resident.appointments[0].id)
@@ -324,7 +348,14 @@ def _start(
         case "opt_in":
             return StepResult(IDLE, (safety.opted_in(),), (OptIn(opt_channel),))
         case "no_show":
-            return door.report_no_show(ctx) if sure else _ask_first(action, message, ctx)
+            under_way = door.visit_under_way(ctx)
+            if under_way is not None:  # not missed yet: where they are, and an offer to check
+                return door.not_here_yet(under_way, ctx)
+            if not sure:
+                return _ask_first(action, message, ctx)
+            return door.report_no_show(ctx, offer=not ctx.paused)
+        case "check_visit":
+            return door.check_on_visit(ctx, appointment_id=arg)
         case "at_home":
             return door.resident_is_in(ctx, appointment_id=arg)
         case "greet":

@@ -83,9 +83,6 @@ def test_bad_input_gets_a_clear_error_not_a_crash(client: TestClient) -> None:
     )
     assert not_mobile.status_code == 422
     assert "not a UK mobile" in not_mobile.text
-    empty = client.post("/simulator/api/messages", json={"phone": "+447400123456", "text": "   "})
-    assert empty.status_code == 422
-    assert "empty" in empty.text
     huge = client.post(
         "/simulator/api/messages", json={"phone": "+447400123456", "text": "x" * 10_001}
     )

@@ -141,9 +141,9 @@ async def residents(request: Request) -> list[dict[str, Any]]:
 async def send_message(body: MessageIn, request: Request) -> MessagesOut:
     runtime = _runtime(request)
     phone = _phone(body.phone)
+    # A blank text is answered like any other (a polite prompt, flows/router.py), as
+    # it would be on SMS or Telegram.
     text = body.text.strip()
-    if not text and not body.option_key:
-        raise HTTPException(status_code=422, detail="text is empty")
     limit = runtime.settings.webhook_rate_per_minute  # bot/inbound/ratelimit.py
     verdict = over_limit(request.app.state, limit, channel="simulator", sender=phone, text=text)
     if verdict is not None:

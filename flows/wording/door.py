@@ -5,8 +5,9 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flows.context import AppointmentView, LandlordView
+from flows.local_time import local_twelve_hour
 from flows.messages import Option, Reply
-from flows.status import live_status
+from flows.status import clock, live_status
 from flows.wording.visits import when
 
 
@@ -53,7 +54,11 @@ def told_operative_you_are_in(appointment: AppointmentView) -> Reply:
 
 
 def mismatch(landlord: LandlordView, attempts_left: int) -> Reply:
-    tries = f" You can check {attempts_left} more times." if attempts_left > 0 else ""
+    tries = (
+        f" You can check {attempts_left} more {'time' if attempts_left == 1 else 'times'}."
+        if attempts_left > 0
+        else ""
+    )
     return Reply(
         "That does NOT match. Do not let them in. Keep the door shut and call us on "
         f"{landlord.phone}. If you feel unsafe, call 999. We have told our team.{tries}"
@@ -109,4 +114,37 @@ def no_show_unknown(landlord: LandlordView) -> Reply:
     return Reply(
         "I cannot find a visit that should have happened by now. If someone was due, "
         f"please call us on {landlord.phone} and we will sort it out."
+    )
+
+
+def _window(appointment: AppointmentView, zone: ZoneInfo) -> str:
+    start = local_twelve_hour(appointment.starts_at, zone)
+    return f"{start}-{local_twelve_hour(appointment.ends_at, zone)}"
+
+
+def not_here_yet(appointment: AppointmentView, zone: ZoneInfo, *, started: bool) -> Reply:
+    """Nobody has come yet, but the window is still open: where they are, and an offer."""
+    op = appointment.operative
+    window = _window(appointment, zone)
+    lead = f"Your visit is today {window}" + ("" if started else ", so it has not started yet")
+    return Reply(
+        f"{lead}. {op.first_name} {live_status(appointment, zone)}. "
+        "Shall we check on them for you?",
+        (Option("1", "Yes, please check"), Option("2", "No thanks")),
+    )
+
+
+def checking_on_visit(appointment: AppointmentView, landlord: LandlordView) -> Reply:
+    return Reply(
+        f"Thank you. Our team will contact {appointment.operative.first_name} and let you "
+        "know. If nobody comes by the end of your window, text us."
+    )
+
+
+def no_show_disputed(appointment: AppointmentView, landlord: LandlordView, zone: ZoneInfo) -> Reply:
+    op = appointment.operative
+    at = f" at {clock(appointment.live_status_at, zone)}" if appointment.live_status_at else ""
+    return Reply(
+        f"Sorry about this. {op.first_name} told us they arrived{at}. We have asked our "
+        f"team to look into it and contact you. You can also call us on {landlord.phone}."
     )

@@ -68,9 +68,9 @@ def opted_in() -> Reply:
     return Reply("Thank you, we will send you updates about your repairs here again.")
 
 
-def handoff(when: str) -> Reply:
+def handoff(when: str, landlord: LandlordView) -> Reply:
     return Reply(
         f"I have asked a member of our team to contact you. They will reply {when}. "
-        "Until then I will not send automatic replies here, but if it is an emergency, "
-        "tell me or call our emergency line."
+        "Meanwhile I can still tell you about your visits. In an emergency call our "
+        f"emergency line on {landlord.emergency_phone}."
     )

@@ -271,3 +271,21 @@ def test_a_carrier_failure_is_sent_again_later_and_then_delivered(
             assert len(bodies) == 2  # the first try and the retry
 
     asyncio.run(scenario())
+
+
+def test_a_blank_text_or_a_picture_alone_gets_a_polite_prompt(
+    demo_db: Database, clock: FixedClock, interpreter: BuiltinInterpreter, fake: FakeTwilio
+) -> None:
+    async def scenario() -> None:
+        settings = sms_settings(demo_db.url, fake)
+        async with sms_world(settings, demo_db, clock, interpreter, fake) as world:
+            assert (await world.text("  \n ")).status_code == 200
+            picture = {"NumMedia": "1", "MediaContentType0": "image/jpeg"}
+            assert (await world.text("", extra=picture)).status_code == 200
+            assert all(m.processed_at is not None for m in world.inbound())
+            replies = [r.text for r in world.outbox()]
+            assert len(replies) == 2
+            for reply in replies:
+                assert "no words" in reply and "type what you need" in reply
+
+    asyncio.run(scenario())

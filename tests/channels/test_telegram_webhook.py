@@ -560,3 +560,27 @@ def test_a_429_holds_the_reply_for_retry_after(run: Any) -> None:
         assert len(world.fake.sent_to(GARETH_ID)) == 1
 
     run(scenario)
+
+
+def test_a_blank_message_or_a_sticker_gets_a_polite_prompt(run: Any) -> None:
+    async def scenario(world: TelegramWorld) -> None:
+        blank = world.text("   ")
+        sticker = world.text("x")
+        del sticker["message"]["text"]
+        sticker["message"]["sticker"] = {
+            "file_id": "s1",
+            "file_unique_id": "u1",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        }
+        for update in (blank, sticker):
+            assert (await world.post(update)).status_code == 200
+        answers = [s.params["text"] for s in sent_to(world.fake, GARETH_ID)]
+        assert len(answers) == 2
+        for answer in answers:
+            assert "no words" in answer and "type what you need" in answer
+
+    run(scenario)

@@ -52,6 +52,7 @@ from bot.operatives.handlers import (  # operatives (issue 7)
     OperativeDesk,
 )
 from flows.clock import Clock
+from flows.wording import common
 from storage.db import Database
 from storage.enums import Channel
 from storage.models import Message, OutboxMessage
@@ -64,7 +65,9 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query")
 CHOICE_EXPIRED = "That choice has expired"
-ONLY_TEXT = "Sorry, I can only read typed messages. Please type what you need."
+#: The answer to a message with no words (blank, a sticker, a photo): the same polite
+#: prompt as on every channel (flows/wording/common.py).
+ONLY_TEXT = common.blank_message().text
 TAKEN = (
     "This Telegram account is already linked to another tenancy. If that is wrong, please call us."
 )
