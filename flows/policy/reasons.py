@@ -24,6 +24,8 @@ class Reason(StrEnum):
     DAILY_CAP = "daily_cap"
     WEEKLY_CAP = "weekly_cap"
     MIN_GAP = "min_gap"
+    #: A message an opt-out had stopped, pending again because the resident opted back in.
+    OPTED_IN = "opted_in"
     # expire
     EXPIRED = "expired"
     TOO_LATE_WHEN_ALLOWED = "too_late_when_allowed"
@@ -65,6 +67,9 @@ _EXPLANATIONS: dict[Reason, str] = {
     Reason.DAILY_CAP: "Held: the resident already had the most messages allowed in 24 hours.",
     Reason.WEEKLY_CAP: "Held: the resident already had the most messages allowed in 7 days.",
     Reason.MIN_GAP: "Held to keep the minimum gap after the previous message.",
+    Reason.OPTED_IN: (
+        "Held again: the resident opted back in, so it is judged afresh when it is due."
+    ),
     Reason.EXPIRED: "Not sent: it was no longer useful by the time it came to be sent.",
     Reason.TOO_LATE_WHEN_ALLOWED: (
         "Not sent: the next moment it may be sent is after it stops being useful."

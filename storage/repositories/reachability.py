@@ -10,6 +10,10 @@ The rule, one for every writer:
 * `*_opted_out_at` says when the current opt-out began. Opting out sets it if it is
   unset; a repeat STOP, or a provider reporting the opt-out again, keeps the first time;
   opting back in clears it.
+* Opting back in re-plans the resident's visits: each message about a visit (at its
+  current version, still useful) that was stopped only because of the opt-out on that
+  channel is pending again, with a DEFER decision `opted_in`, and the dispatcher judges it
+  afresh when due (hours, caps, use-by). A reminder blocked at plan time goes after all.
 * `*_unreachable_at` says when the number (or Telegram chat) was first found
   unreachable: set if unset, kept on repeats, cleared only when the address is known to
   work again (e.g. the resident links Telegram). The staff NUMBER_CHECK task is created
@@ -22,14 +26,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, or_, select
 
 from storage.enums import Channel, Decision, OutboxStatus, TaskKind
-from storage.models import ContactDecision, OutboxMessage, Resident, StaffTask
+from storage.models import Appointment, ContactDecision, OutboxMessage, Resident, StaffTask
 from storage.repositories import landlord_events
 
 #: Longest reason kept on an outbox row.
 _REASON_MAX = 500
+#: The contact decision codes (flows.policy.Reason) of a send stopped by an opt-out, and of
+#: one made pending again when the resident opted back in.
+OPTED_OUT = "opted_out"
+OPTED_IN = "opted_in"
 
 
 def resident_for_mobile(session: Session, *, mobile: str) -> Resident | None:
@@ -72,7 +80,55 @@ def record_opt_in(session: Session, *, resident_id: int, channel: Channel, at: d
     session.add(resident)
     if was:
         _tell_landlord(session, resident, channel, at, kind=landlord_events.RESIDENT_OPTED_IN)
+        reopen_after_opt_in(session, resident_id=resident_id, channel=channel, at=at)
     return was
+
+
+def reopen_after_opt_in(
+    session: Session, *, resident_id: int, channel: Channel, at: datetime
+) -> list[int]:
+    """Make pending again the visit messages an opt-out of `channel` stopped; their ids.
+
+    Only messages about a visit at the version they were made for, still useful at `at`,
+    and stopped (blocked by the policy, or refused by the provider) because the resident
+    had opted out. Replies are history and stay as they were. A row routed to another
+    channel is left alone; one not routed yet (the planner leaves routing to the
+    dispatcher) is judged again on the resident's channel as it is now.
+    """
+    stopped_by_opt_out = select(ContactDecision.outbox_id).where(
+        ContactDecision.reason_code == OPTED_OUT
+    )
+    rows = session.exec(
+        select(OutboxMessage)
+        .join(Appointment, col(Appointment.id) == col(OutboxMessage.appointment_id))
+        .where(
+            OutboxMessage.resident_id == resident_id,
+            col(OutboxMessage.status).in_([OutboxStatus.BLOCKED, OutboxStatus.FAILED]),
+            OutboxMessage.purpose != "reply",
+            col(Appointment.version) == col(OutboxMessage.appointment_version),
+            or_(col(OutboxMessage.expires_at).is_(None), col(OutboxMessage.expires_at) > at),
+            or_(col(OutboxMessage.channel).is_(None), col(OutboxMessage.channel) == channel),
+            col(OutboxMessage.id).in_(stopped_by_opt_out),
+        )
+        .order_by(col(OutboxMessage.id))
+    ).all()
+    reopened = []
+    for row in rows:
+        assert row.id is not None
+        row.status = OutboxStatus.PENDING
+        row.last_error = None
+        session.add(row)
+        session.add(
+            ContactDecision(
+                outbox_id=row.id,
+                decision=Decision.DEFER,
+                reason_code=OPTED_IN,
+                detail=f"resident opted back in to {channel.value}: judged again when due",
+                at=at,
+            )
+        )
+        reopened.append(row.id)
+    return reopened
 
 
 def _tell_landlord(
