@@ -75,6 +75,19 @@ def secret_key_bits(key: str) -> float:
     return (len(key) - len(foretold)) * math.log2(max(pool, 2))
 
 
+#: Addresses a server listens on that a browser cannot open: links use the loopback one.
+_ANY_ADDRESS = frozenset({"", "0.0.0.0", "::", "[::]"})
+
+
+def own_base_url(host: str, port: int) -> str:
+    """The development server's own address, for links: http://127.0.0.1:8000."""
+    if host in _ANY_ADDRESS:
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{port}"
+
+
 class SettingsError(RuntimeError):
     """Raised with one readable line per bad variable."""
 
@@ -100,6 +113,9 @@ class Settings(BaseSettings):
     #: Proxies whose X-Forwarded-For is believed (comma-separated addresses or networks,
     #: e.g. "10.0.0.5" or "172.16.0.0/12"); empty: none, the TCP peer is the client.
     trusted_proxies: str = ""
+    #: Where residents and providers reach this service; links in messages and pages use it.
+    #: Unset, it is this process's own address (DOORSTEP_HOST and DOORSTEP_PORT), so a
+    #: development server on another port still links to itself.
     public_base_url: str = "http://127.0.0.1:8000"
     timezone: str = DEFAULT_TIMEZONE
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -207,6 +223,13 @@ class Settings(BaseSettings):
                 f"{SECRET_KEY_BITS // 8} random bytes; make one with {MAKE_A_SECRET_KEY}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _own_address_by_default(self) -> Settings:
+        if "public_base_url" not in self.model_fields_set:
+            # Frozen: set once, here, while the settings are being built.
+            object.__setattr__(self, "public_base_url", own_base_url(self.host, self.port))
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

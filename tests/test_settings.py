@@ -165,3 +165,32 @@ def test_answer_concurrency_is_one_batch_at_a_time_unless_set(
     monkeypatch.setenv("DOORSTEP_PROCESS_CONCURRENCY", "0")
     with pytest.raises(SettingsError, match="DOORSTEP_PROCESS_CONCURRENCY"):
         load_settings(_env_file=None)
+
+
+def test_links_follow_the_port_when_no_public_address_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DOORSTEP_PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("DOORSTEP_PORT", "8123")
+    assert load_settings(_env_file=None).public_base_url == "http://127.0.0.1:8123"
+    # Listening on every address: links use the loopback one a browser can open.
+    everywhere = load_settings(_env_file=None, host="0.0.0.0", port=9000)
+    assert everywhere.public_base_url == "http://127.0.0.1:9000"
+    ipv6 = load_settings(_env_file=None, host="::1", port=9000)
+    assert ipv6.public_base_url == "http://[::1]:9000"
+
+
+def test_a_public_address_that_is_set_wins_over_the_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOORSTEP_PORT", "8123")
+    monkeypatch.setenv("DOORSTEP_PUBLIC_BASE_URL", "https://repairs.example.org/")
+    assert load_settings(_env_file=None).public_base_url == "https://repairs.example.org"
+    # Production still insists on its own https address being set.
+    monkeypatch.delenv("DOORSTEP_PUBLIC_BASE_URL")
+    with pytest.raises(SettingsError, match="DOORSTEP_PUBLIC_BASE_URL"):
+        load_settings(
+            _env_file=None,
+            environment="production",
+            simulator=False,
+            secret_key=STRONG_KEY,
+            database_url="postgresql://u@db:5432/doorstep",
+        )
