@@ -20,6 +20,8 @@ SMS_SPELLINGS: dict[str, str] = {
     "r": "are",
     "pls": "please",
     "plz": "please",
+    "plis": "please",
+    "plse": "please",
     "plez": "please",
     "pleez": "please",
     "thx": "thanks",
