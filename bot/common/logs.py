@@ -52,6 +52,10 @@ LIBRARY_FLOORS: dict[str, int] = {
     "multipart": logging.INFO,
     "python_multipart": logging.INFO,
     "asyncio": logging.INFO,
+    # "Running job ..." and "Job ... executed successfully" for every run: the dispatcher
+    # runs every 2 seconds, so `make run` filled the terminal. Missed runs are WARNINGs
+    # and our own jobs log what they did (bot/outbound/scheduler.py).
+    "apscheduler": logging.WARNING,
 }
 
 _REDACTED = "[redacted]"
