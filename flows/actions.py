@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeAlias
 
-from storage.enums import Channel, JobPriority, TaskKind
+from storage.enums import Channel, HazardCategory, JobPriority, TaskKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,21 @@ class ConfirmAccessNeeds:
 
 
 @dataclass(frozen=True, slots=True)
+class ShareNeeds:
+    """The resident changed their mind about sharing: every active need is shared with
+    operatives from now on (or no longer), on the same records, so nothing is copied."""
+
+    consent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetLanguage:
+    """The resident asked for our messages in a language (an ISO 639-1 code)."""
+
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
 class OptOut:
     channel: Channel
     #: The carrier keyword (STOP, CANCEL, ...) when the carrier unsubscribed them.
@@ -99,10 +114,14 @@ class WrongDoorCode:
 
 @dataclass(frozen=True, slots=True)
 class ReportRepair:
-    """A repair reported by text, for staff triage (an emergency skips the triage task)."""
+    """A repair reported by text, for staff triage (an emergency skips the triage task).
+
+    `hazard`: the hazard it reports (flows/hazards.py), kept on the job as its
+    hazard_category; a hazard's task is an urgent alert unless its priority is routine."""
 
     description: str
     priority: JobPriority = JobPriority.ROUTINE
+    hazard: HazardCategory | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +176,8 @@ Action: TypeAlias = (
     | CancelVisit
     | RecordAccessNeed
     | ConfirmAccessNeeds
+    | ShareNeeds
+    | SetLanguage
     | OptOut
     | OptIn
     | RaiseTask
@@ -185,3 +206,5 @@ class Outcomes:
     task_id: int | None = None
     #: The complaint logged (LogComplaint).
     complaint_id: int | None = None
+    #: Its reference as the resident and the landlord see it: CMP-2026-000123.
+    complaint_reference: str | None = None

@@ -1,7 +1,7 @@
 """A formal complaint: record it in the resident's words and say what happens next.
 
 ```
-ASK_DETAILS --words--> LOGGING --(complaint id)--> DONE
+ASK_DETAILS --words--> LOGGING --(complaint reference)--> DONE
 ```
 Landlords answer stage-one complaints within 10 working days (Housing Ombudsman
 Complaint Handling Code), so that is the date we promise.
@@ -16,9 +16,8 @@ from flows.actions import LogComplaint
 from flows.choices import is_skip
 from flows.context import FlowInput, StepContext
 from flows.engine import ConversationState, Flow, StepResult
-from flows.messages import Reply
 from flows.slot_data import ComplaintSlots
-from flows.windows import format_day
+from flows.wording import complaint as words
 
 RESPONSE_WORKING_DAYS = 10
 
@@ -40,7 +39,7 @@ def working_days_after(day: date, count: int) -> date:
 def _details(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     text = message.text.strip()
     if is_skip(message):
-        return StepResult(state.goto(ComplaintState.DONE), (Reply("OK, nothing logged."),))
+        return StepResult(state.goto(ComplaintState.DONE), (words.nothing_logged(),))
     if len(text) < 3:
         return None
     return _log(state, ctx, text)
@@ -62,15 +61,10 @@ def _log(state: ConversationState, ctx: StepContext, text: str) -> StepResult:
 
 
 def _logged(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
-    complaint_id = message.outcomes.complaint_id if message.outcomes else None
+    reference = message.outcomes.complaint_reference if message.outcomes else None
     respond_by = ComplaintSlots.of(state.data).respond_by
     assert respond_by is not None  # set when the complaint went to be logged
-    reference = f" Your reference is C{complaint_id}." if complaint_id else ""
-    reply = Reply(
-        f"We have logged your complaint.{reference} A complaints officer will reply within "
-        f"{RESPONSE_WORKING_DAYS} working days, by {format_day(respond_by)}. If you are not "
-        "happy with our final answer, you can ask the Housing Ombudsman to look at it."
-    )
+    reply = words.logged(reference, respond_by, RESPONSE_WORKING_DAYS)
     return StepResult(state.goto(ComplaintState.DONE), (reply,))
 
 
@@ -78,12 +72,7 @@ FLOW = Flow(
     name="complaint",
     states=ComplaintState,
     handlers={ComplaintState.ASK_DETAILS: _details, ComplaintState.LOGGING: _logged},
-    prompts={
-        ComplaintState.ASK_DETAILS: lambda s, c: Reply(
-            "I am sorry things have gone wrong. Please tell us in your own words what "
-            "happened, and we will log it as a formal complaint."
-        )
-    },
+    prompts={ComplaintState.ASK_DETAILS: lambda s, c: words.ask_details()},
     start=ComplaintState.ASK_DETAILS,
     end=ComplaintState.DONE,
     timeout=timedelta(hours=24),

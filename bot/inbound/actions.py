@@ -38,6 +38,8 @@ from flows.actions import (
     RecordVisitEvent,
     ReportRepair,
     SaveFeedback,
+    SetLanguage,
+    ShareNeeds,
     WrongDoorCode,
 )
 from flows.codes import new_visit_code
@@ -52,7 +54,6 @@ from storage.enums import (
     TaskKind,
 )
 from storage.models import (
-    AccessNeed,
     Appointment,
     AppointmentEvent,
     Availability,
@@ -76,9 +77,11 @@ from storage.repositories.booking import (
 from storage.repositories.outbox import enqueue
 from storage.repositories.resident_records import (
     feedback_for_visit,
+    record_need,
     repair_job_count,
-    retire_active_needs,
     review_active_needs_by,
+    set_language,
+    share_active_needs,
 )
 
 log = logging.getLogger(__name__)
@@ -116,6 +119,10 @@ def _apply(action: Action, ctx: ActionContext, outcomes: Outcomes) -> Outcomes:
             _record_need(action, ctx)
         case ConfirmAccessNeeds():
             _confirm_needs(ctx)
+        case ShareNeeds():
+            share_active_needs(ctx.session, resident_id=_resident_id(ctx), consent=action.consent)
+        case SetLanguage():
+            set_language(ctx.session, resident_id=_resident_id(ctx), language=action.language)
         case OptOut():
             _opt(action.channel, ctx, out=True)
         case OptIn():
@@ -132,8 +139,13 @@ def _apply(action: Action, ctx: ActionContext, outcomes: Outcomes) -> Outcomes:
         case SaveFeedback():
             _feedback(action, ctx)
         case LogComplaint():
-            complaint_id, task_id = _complaint(action, ctx)
-            return replace(outcomes, complaint_id=complaint_id, task_id=task_id)
+            complaint, task_id = _complaint(action, ctx)
+            return replace(
+                outcomes,
+                complaint_id=complaint.id,
+                complaint_reference=complaint.reference,
+                task_id=task_id,
+            )
         case HandToPerson():
             _pause(ctx)
         case NotifyOtherChannel():
@@ -296,22 +308,19 @@ def _event(
 
 
 def _record_need(action: RecordAccessNeed, ctx: ActionContext) -> None:
-    resident_id = _resident_id(ctx)
-    if action.replace_all:
-        retire_active_needs(ctx.session, resident_id=resident_id)
     category = action.category or "other"
     if category not in AccessNeedCategory.__members__.values():
         category = "other"
-    ctx.session.add(
-        AccessNeed(
-            resident_id=resident_id,
-            category=AccessNeedCategory(category),
-            own_words=action.own_words[:1000],
-            consent_to_share=action.consent,
-            recorded_at=ctx.now,
-            review_by=(ctx.now.astimezone(ctx.zone).date() + REVIEW_AFTER),
-            source=f"resident ({ctx.channel.value})",
-        )
+    record_need(
+        ctx.session,
+        resident_id=_resident_id(ctx),
+        category=AccessNeedCategory(category),
+        own_words=action.own_words[:1000],
+        consent=action.consent,
+        at=ctx.now,
+        review_by=ctx.now.astimezone(ctx.zone).date() + REVIEW_AFTER,
+        source=f"resident ({ctx.channel.value})",
+        replace_all=action.replace_all,
     )
 
 
@@ -400,7 +409,9 @@ def _code_attempt(action: WrongDoorCode, ctx: ActionContext) -> None:
 
 
 def _repair_request(action: ReportRepair, ctx: ActionContext) -> int | None:
-    """Log the job; a routine one also goes on the triage list (that task's id is returned)."""
+    """Log the job; a routine one also goes on the triage list, a hazard that is not
+    routine on the alert list, urgent (that task's id is returned). An emergency's alert is
+    raised by the flow."""
     resident = ctx.resident
     if resident is None or resident.property_id is None:
         return None
@@ -413,6 +424,7 @@ def _repair_request(action: ReportRepair, ctx: ActionContext) -> int | None:
         resident_id=resident.id,
         description=action.description[:2000],
         priority=priority,
+        hazard_category=action.hazard.value if action.hazard is not None else None,
         status=JobStatus.TRIAGE,
         history=[{"at": ctx.now.isoformat(), "event": "reported by text", "by": "resident"}],
         created_at=ctx.now,
@@ -429,13 +441,21 @@ def _repair_request(action: ReportRepair, ctx: ActionContext) -> int | None:
                 "resident": resident.reference,
                 "description": job.description,
                 "channel": ctx.channel.value,
+                "hazard_category": job.hazard_category,
             },
             job=job,
         )
-    if priority != JobPriority.EMERGENCY:
-        summary = f"New repair reported: {action.description}"
-        return _task(RaiseTask(kind=TaskKind.TRIAGE, summary=summary), ctx)
-    return None
+        return None
+    if action.hazard is not None:
+        urgent = priority != JobPriority.ROUTINE
+        summary = (
+            f"{'Urgent hazard' if urgent else 'Hazard'} reported ({action.hazard.value}), "
+            f"job {job.reference}: {action.description}"
+        )
+        kind = TaskKind.ALERT if urgent else TaskKind.TRIAGE
+        return _task(RaiseTask(kind=kind, summary=summary, urgent=urgent), ctx)
+    summary = f"New repair reported: {action.description}"
+    return _task(RaiseTask(kind=TaskKind.TRIAGE, summary=summary), ctx)
 
 
 def _feedback(action: SaveFeedback, ctx: ActionContext) -> None:
@@ -500,8 +520,8 @@ def _feedback_received(ctx: ActionContext, appointment: Appointment, row: Feedba
     )
 
 
-def _complaint(action: LogComplaint, ctx: ActionContext) -> tuple[int | None, int | None]:
-    """The complaint's id and its staff task's id."""
+def _complaint(action: LogComplaint, ctx: ActionContext) -> tuple[Complaint, int | None]:
+    """The complaint (stored) and its staff task's id."""
     appointment = _owned_appointment(ctx, action.appointment_id)
     complaint = Complaint(
         resident_id=_resident_id(ctx),
@@ -513,7 +533,7 @@ def _complaint(action: LogComplaint, ctx: ActionContext) -> tuple[int | None, in
     )
     ctx.session.add(complaint)
     ctx.session.flush()
-    summary = f"Formal complaint C{complaint.id} logged"
+    summary = f"Formal complaint {complaint.reference} logged"
     task_id = _task(RaiseTask(kind=TaskKind.ALERT, summary=summary, urgent=False), ctx)
     resident = ctx.resident
     assert resident is not None
@@ -524,14 +544,14 @@ def _complaint(action: LogComplaint, ctx: ActionContext) -> tuple[int | None, in
         kind=landlord_events.COMPLAINT_RAISED,
         now=ctx.now,
         data={
-            "complaint": f"C{complaint.id}",
+            "complaint": complaint.reference,
             "resident": resident.reference,
             "text": complaint.text,
             "respond_by": complaint.respond_by.isoformat() if complaint.respond_by else None,
         },
         job=job,
     )
-    return complaint.id, task_id
+    return complaint, task_id
 
 
 def _pause(ctx: ActionContext) -> None:

@@ -32,6 +32,16 @@ class Feedback(SQLModel, table=True):
     review_note: str | None = None
 
 
+def complaint_reference(complaint_id: int, created_at: datetime) -> str:
+    """How a complaint is named to the resident, staff and the landlord, in the style of a
+    landlord's own complaint references: CMP-<year made>-<number, six digits>.
+
+    Made from the id and the (UTC) year, never stored, so it cannot drift; UTC and UK time
+    agree on the year (the UK is on GMT at New Year).
+    """
+    return f"CMP-{created_at.year}-{complaint_id:06d}"
+
+
 class Complaint(SQLModel, table=True):
     __tablename__ = "complaints"
 
@@ -43,6 +53,12 @@ class Complaint(SQLModel, table=True):
     status: str = "open"
     created_at: datetime = utc_field()
     respond_by: datetime | None = utc_field(nullable=True)
+
+    @property
+    def reference(self) -> str:
+        """CMP-2026-000123 (`complaint_reference`)."""
+        assert self.id is not None, "a complaint has a reference once it is stored"
+        return complaint_reference(self.id, self.created_at)
 
 
 class StaffTask(SQLModel, table=True):

@@ -59,15 +59,17 @@ def feedback_with_visits(
     return list(session.exec(query).all())
 
 
-def complaint_ids_by_feedback(session: Session, *, feedback_ids: Sequence[int]) -> dict[int, int]:
+def complaints_by_feedback(
+    session: Session, *, feedback_ids: Sequence[int]
+) -> dict[int, Complaint]:
     """The complaint opened from each of these answers, where there is one."""
-    complaints: dict[int, int] = {}
+    complaints: dict[int, Complaint] = {}
     if feedback_ids:
         for complaint in session.exec(
             select(Complaint).where(col(Complaint.feedback_id).in_(feedback_ids))
         ):
             if complaint.feedback_id is not None and complaint.id is not None:
-                complaints[complaint.feedback_id] = complaint.id
+                complaints[complaint.feedback_id] = complaint
     return complaints
 
 

@@ -4,6 +4,7 @@ landlord sees none of them; bad cursors are problems."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from api.world import Api
@@ -186,7 +187,7 @@ def test_a_visit_done_then_feedback_and_a_complaint(
     }
     assert feedback["data"]["resident"].startswith("TN-")
     assert feedback["data"]["operative"].startswith("OP-")
-    assert complaint["data"]["complaint"].startswith("C")
+    assert re.fullmatch(r"CMP-2026-\d{6}", complaint["data"]["complaint"])
     assert complaint["data"]["text"] == "The operative tracked mud through the flat"
     assert complaint["data"]["respond_by"].startswith("2026-12-15")
 

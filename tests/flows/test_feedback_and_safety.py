@@ -64,13 +64,16 @@ def test_poor_feedback_is_flagged_and_offers_a_complaint(phone: Phone, client: T
     assert row.flagged and row.rating == 2 and row.asked_before_facilities is False
     assert row.comment == "he used the toilet without asking and left mud on the carpet"
     phone.say("1")
-    assert "tell us in your own words" in phone.pop_text()
+    assert "in your own words" in phone.pop_text()
     phone.say("The operative was rude to my daughter and tracked mud through the flat")
     logged = phone.pop_text()
-    assert logged.startswith("We have logged your complaint. Your reference is C")
+    assert logged.startswith("Complaint logged")
     assert "by Tue 15 Dec" in logged  # 10 working days from Tue 1 Dec
     with _db(client).session() as session:
         complaint = session.exec(select(Complaint)).one()
+    # A landlord-style reference, not a bare sequence number.
+    assert complaint.id is not None
+    assert f"ref CMP-2026-{complaint.id:06d}." in logged
     assert complaint.appointment_id == appointment.id
     assert "rude" in complaint.text
 
@@ -85,9 +88,13 @@ def test_feedback_expires_after_seven_days(phone: Phone, client: TestClient) -> 
 def test_talking_to_a_person_pauses_automatic_replies(phone: Phone, client: TestClient) -> None:
     phone.say("can i speak to a real person please")
     text = phone.pop_text()
-    assert text.startswith("I have asked a member of our team to contact you.")
+    assert text.startswith("Our team will contact you")
     assert "today by 11am" in text  # Monday 9am: within two hours
-    assert phone.say("hello? anyone there?") == []
+    assert "0300 555 0199" in text  # the emergency line, with its number
+    # Never silent while waiting: acknowledged, with the same time and the emergency line.
+    (waiting,) = phone.say("hello? anyone there?")
+    assert "our team has your message" in waiting["text"]
+    assert "today by 11am" in waiting["text"] and "0300 555 0199" in waiting["text"]
     emergency = phone.say("now i can smell gas in the kitchen")
     assert "0800 111 999" in emergency[0]["text"]
     with _db(client).session() as session:

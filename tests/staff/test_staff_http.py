@@ -316,12 +316,13 @@ def test_review_escalate_and_export_feedback(
     assert actions.count("staff.feedback.reviewed") == 1
     assert actions.count("staff.feedback.escalated") == 1
     reviewed = client.get("/staff/feedback", params={"reviewed": "yes"})
-    assert f"complaint C{complaints[0].id}" in reviewed.text
+    assert f"complaint CMP-2026-{complaints[0].id:06d}" in reviewed.text
     export = client.get("/staff/feedback.csv", params={"flagged": "yes"})
     assert export.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(export.text)))
     assert [r["review_note"] for r in rows] == ["Called her back"]
     assert rows[0]["asked_before_facilities"] == "no"
+    assert list(rows[0].values())[-1] == f"CMP-2026-{complaints[0].id:06d}"  # the complaint
     bad = client.get("/staff/feedback", params={"rating": "nine"})
     assert bad.status_code == 400 and "Rating" in bad.text
 

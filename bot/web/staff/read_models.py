@@ -49,7 +49,7 @@ from storage.repositories.conversation_history import (
 )
 from storage.repositories.feedback import (
     FeedbackFilters,
-    complaint_ids_by_feedback,
+    complaints_by_feedback,
     feedback_with_visits,
     flagged_unreviewed_count,
 )
@@ -225,6 +225,8 @@ class FeedbackRow:
     reviewed_by: str | None
     review_note: str | None
     complaint_id: int | None
+    #: CMP-2026-000123 (storage.models.records.complaint_reference).
+    complaint_reference: str | None = None
 
     @property
     def conduct_problems(self) -> list[str]:
@@ -251,7 +253,7 @@ def _feedback_rows(
     contractors = by_id(session, Contractor, (o.contractor_id for o in operatives.values()))
     residents = by_id(session, Resident, (f.resident_id for f, _ in pairs))
     reviewers = by_id(session, StaffUser, (f.reviewed_by for f, _ in pairs))
-    complaints = complaint_ids_by_feedback(
+    complaints = complaints_by_feedback(
         session, feedback_ids=[f.id for f, _ in pairs if f.id is not None]
     )
     rows = []
@@ -260,6 +262,7 @@ def _feedback_rows(
         operative = operatives.get(appointment.operative_id)
         contractor = contractors.get(operative.contractor_id) if operative else None
         resident = residents.get(fb.resident_id)
+        complaint = complaints.get(fb.id)
         reviewer = reviewers.get(fb.reviewed_by) if fb.reviewed_by is not None else None
         rows.append(
             FeedbackRow(
@@ -283,7 +286,8 @@ def _feedback_rows(
                 reviewed_at=fb.reviewed_at,
                 reviewed_by=reviewer.email if reviewer else None,
                 review_note=fb.review_note,
-                complaint_id=complaints.get(fb.id),
+                complaint_id=complaint.id if complaint else None,
+                complaint_reference=complaint.reference if complaint else None,
             )
         )
     return rows

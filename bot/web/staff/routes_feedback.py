@@ -151,7 +151,7 @@ def feedback_csv(
                         r.reviewed_at,
                         r.reviewed_by,
                         r.review_note,
-                        f"C{r.complaint_id}" if r.complaint_id else "",
+                        r.complaint_reference or "",
                     )
                 ]
             )
@@ -256,7 +256,7 @@ def escalate_feedback(
         session.flush()
         if fb.reviewed_at is None:
             fb.reviewed_at, fb.reviewed_by = now, user.id
-            fb.review_note = f"Escalated to complaint C{complaint.id}"
+            fb.review_note = f"Escalated to complaint {complaint.reference}"
             session.add(fb)
         record(
             session,

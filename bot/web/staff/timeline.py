@@ -240,7 +240,7 @@ def _afterwards(session: Session, appointment_id: int) -> list[Entry]:
             Entry(
                 c.created_at,
                 "complaint",
-                f"Complaint C{c.id}",
+                f"Complaint {c.reference}",
                 c.text,
                 status=c.status,
                 data={"respond_by": c.respond_by.isoformat() if c.respond_by else None},
