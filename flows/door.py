@@ -163,6 +163,47 @@ def start(message: FlowInput, ctx: StepContext) -> StepResult:
     return StepResult(state, (identity,), (event,))
 
 
+#: Who did not come, in the words residents use for them.
+_WHO = (
+    r"(no ?one|no ?body|any ?one|any ?body|((the|my|our|your) )?(engineer|plumber|electrician|"
+    r"operative|workm[ae]n|man|guy|bloke|contractor|repair ?man|fitter|gas ?man|joiner|builder)|"
+    r"s?he|they)"
+)
+#: "here" about another day or time ("not here on friday") is not about today's caller.
+_NOT_LATER = r"(?! (on|at|in|from|after|before|until|till|tomorrow|next|that|this|all|every)\b)"
+#: "Nobody is here (yet)": nobody + here/came, or someone + has not come, or no sign.
+_NOBODY_CAME = re.compile(
+    r"\b("
+    r"no ?(one|body)('?s| is| has| have)? (here|come|came|turned up|shown up|showed up|arrived|"
+    rf"been|at the door|at my door|in sight){_NOT_LATER}|"
+    rf"{_WHO}('?s| is| has| have)? (not|n'?t|never|still not) (here|come|came|turned up|"
+    rf"shown up|showed up|arrived|been){_NOT_LATER}|"
+    rf"{_WHO} (never|hasn'?t|haven'?t|has not|have not|didn'?t|did not|isn'?t|is not|"
+    rf"aren'?t|are not) (come|came|turn(ed)? up|show(n|ed)? up|arrive[d]?|been|here){_NOT_LATER}|"
+    r"(still )?no sign of (him|her|them|the \w+|any ?one|any ?body|any ?\w+)|"
+    r"no[ -]show"
+    r")\b"
+)
+
+
+def nobody_came_today(message: FlowInput, ctx: StepContext) -> bool:
+    """A visit is due (under way today, or its window just passed) and the message says
+    nobody has come: read by rule as well as by the classifier, which can take "no ones
+    here yet" for a plain "no"."""
+    if visit_under_way(ctx) is None and missed_visit(ctx) is None:
+        return False
+    return says_nobody_came(message.text)
+
+
+def says_nobody_came(text: str) -> bool:
+    """Does `text` say the operative has not come (yet)? "no ones here yet", "hes not
+    here", "engineer hasnt turned up". A question about the time ("is anyone coming
+    today") is left to the classifier, which reads it as asking about the visit."""
+    lowered = text.lower().replace("\u2019", "'")
+    lowered = " ".join(re.sub(r"[^a-z' -]+", " ", lowered).split())
+    return _NOBODY_CAME.search(lowered) is not None
+
+
 #: Live statuses that mean the operative reached the home.
 ARRIVED = frozenset({"arrived", "done"})
 
@@ -178,6 +219,20 @@ def visit_under_way(ctx: StepContext) -> AppointmentView | None:
         if a.status == "booked" and a.day == ctx.today and ctx.now < a.ends_at
     ]
     return min(waiting, key=lambda a: a.starts_at) if waiting else None
+
+
+def missed_visit(ctx: StepContext) -> AppointmentView | None:
+    """The booked visit whose window started, and ended no more than two days ago."""
+    resident = ctx.resident
+    if resident is None:
+        return None
+    for appointment in resident.appointments:
+        if (
+            appointment.status == "booked"
+            and appointment.starts_at <= ctx.now <= appointment.ends_at + timedelta(days=2)
+        ):
+            return appointment
+    return None
 
 
 def not_here_yet(appointment: AppointmentView, ctx: StepContext) -> StepResult:
@@ -224,14 +279,9 @@ def report_no_show(ctx: StepContext, *, offer: bool = True) -> StepResult:
     under_way = visit_under_way(ctx)
     if under_way is not None:
         return not_here_yet(under_way, ctx)
-    due = [
-        a
-        for a in resident.appointments
-        if a.status == "booked" and a.starts_at <= ctx.now <= a.ends_at + timedelta(days=2)
-    ]
-    if not due:
+    appointment = missed_visit(ctx)
+    if appointment is None:
         return StepResult(IDLE, (words.no_show_unknown(ctx.landlord),))
-    appointment = due[0]
     if appointment.live_status in ARRIVED:
         actions: tuple[Action, ...] = (
             RecordVisitEvent(appointment.id, "no_show_disputed"),

@@ -17,11 +17,23 @@ has acted on them already). Cancelling a visit always asks (flows/cancel.py).
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows import access, after_emergency, booking, cancel, complaint, door, feedback, paused
+from flows import (
+    access,
+    after_emergency,
+    booking,
+    cancel,
+    complaint,
+    door,
+    feedback,
+    hazards,
+    paused,
+    slots,
+)
 from flows.actions import (
     Action,
     HandToPerson,
@@ -55,6 +67,9 @@ ACT_AT_ONCE = {
     "verify_operative": 0.9,
     "report_no_show": 0.9,
 }
+#: Below this a "cancel" reading of a message that names a time for a resident with no
+#: visit is taken as asking for that time ("can the plumber come half 2 friday").
+ACT_AT_ONCE_CANCEL = 0.8
 #: What each confirmation does on "yes", by the router action it confirms.
 CONFIRMABLE = frozenset({"opt_out", "human", "verify", "no_show"})
 #: How long a question "Do you want ...? 1 Yes 2 No" stays open.
@@ -66,7 +81,11 @@ def interrupt(state: ConversationState, message: FlowInput, ctx: StepContext) ->
     if found is not None:
         summary = f"EMERGENCY ({found.hazard.value}) reported by text: {message.text[:200]}"
         actions = (
-            ReportRepair(description=message.text[:500], priority=JobPriority.EMERGENCY),
+            ReportRepair(
+                description=message.text[:500],
+                priority=JobPriority.EMERGENCY,
+                hazard=found.category,
+            ),
             RaiseTask(kind=TaskKind.ALERT, summary=summary, urgent=True),
         )
         # The flow they were in is kept: they can carry on once they are safe. What the
@@ -81,6 +100,10 @@ def interrupt(state: ConversationState, message: FlowInput, ctx: StepContext) ->
     keyword = carrier_keyword(message.text) if message.channel in SMS_LIKE else None
     if keyword is not None:
         return _carrier(keyword, state, ctx)
+    # Damp, mould, leaks, pests...: raised for staff in any state, even while paused.
+    reported = hazards.answer(state, message, ctx)
+    if reported is not None:
+        return reported
     followed = after_emergency.follow_up(state, message, ctx)
     if followed is not None:
         return followed
@@ -255,12 +278,37 @@ def route(state: ConversationState, message: FlowInput, ctx: StepContext) -> Ste
     if choice is not None:
         action, arg, exact = choice
         return _start(action, arg, message, ctx, sure=exact)
-    if access.asks_what_is_shared(message):
-        return StepResult(
-            IDLE.with_data(menu=[["1", "Change my needs", "access", None]]),
-            (access.summary(ctx),),
-        )
-    return _start(_ACTION_FOR_INTENT.get(message.parse.intent.name, "menu"), None, message, ctx)
+    # What is shared, a language preference, a change of consent, who will let them in.
+    about_access = access.answer(message, ctx)
+    if about_access is not None:
+        return about_access
+    if door.nobody_came_today(message, ctx):
+        return _start("no_show", None, message, ctx)
+    action = _ACTION_FOR_INTENT.get(message.parse.intent.name, "menu")
+    return _start(_asking_for_a_time(action, message, ctx), None, message, ctx)
+
+
+#: Words that mean calling a visit off, whatever else the message says.
+_CALL_OFF = re.compile(
+    r"\b(?:cancel|call(?:ing)?\s+(?:it\s+|the\s+\w+\s+)?off|(?:don'?t|do\s+not|no\s+longer)"
+    r"\s+need)\b"
+)
+
+
+def _asking_for_a_time(action: str, message: FlowInput, ctx: StepContext) -> str:
+    """ "can the plumber come half 2 friday" from a resident with a repair waiting and no
+    visit booked is a booking, though the classifier may read moving or calling off."""
+    resident = ctx.resident
+    if resident is None or action not in ("rebook", "cancel", "menu"):
+        return action
+    if resident.appointments or not resident.open_jobs:
+        return action
+    if action == "cancel" and (
+        message.parse.intent.confidence >= ACT_AT_ONCE_CANCEL
+        or _CALL_OFF.search(message.text.lower())
+    ):
+        return action
+    return "book" if slots.hear(message, ctx).preference.wanted else action
 
 
 _ACTION_FOR_INTENT = {
@@ -308,15 +356,21 @@ def _start(
                 return booking.start_rebook(message, ctx)
             return booking.start_booking(message, ctx, job_id=arg)
         case "rebook":
+            if (
+                arg is None
+                and not resident.appointments
+                and resident.open_jobs
+                and slots.hear(message, ctx).preference.wanted
+            ):
+                # Nothing to move yet: a time they name books the repair that is waiting.
+                return booking.start_booking(message, ctx)
             return booking.start_rebook(message, ctx, appointment_id=arg)
         case "cancel":
             return cancel.start(ctx, appointment_id=arg)
         case "access":
-            return (
-                access.start(message, ctx)
-                if arg is None and message.option_key is None and not message.text.strip().isdigit()
-                else access.FLOW.ask(access.FLOW.enter(ctx.now), ctx)
-            )
+            return access.start(message, ctx, arg=arg)
+        case "share_needs":
+            return access.change_sharing(ctx, share=bool(arg))
         case "appointments":
             if ctx.paused and not resident.appointments:
                 return StepResult(IDLE, (common.no_visits_while_waiting(_due_label(ctx)),))
@@ -351,6 +405,8 @@ def _start(
             under_way = door.visit_under_way(ctx)
             if under_way is not None:  # not missed yet: where they are, and an offer to check
                 return door.not_here_yet(under_way, ctx)
+            if ctx.paused and door.missed_visit(ctx) is None:
+                return _waiting(ctx)  # "still waiting": for our team, not for a visit
             if not sure:
                 return _ask_first(action, message, ctx)
             return door.report_no_show(ctx, offer=not ctx.paused)

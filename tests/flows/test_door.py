@@ -178,3 +178,95 @@ def test_reply_1_when_the_operative_cannot_get_in(phone: Phone, client: TestClie
             ).all()
         ]
     assert kinds[-2:] == ["cant_get_in", "resident_at_home"]
+
+
+def _events(client: TestClient, kind: str) -> list[AppointmentEvent]:
+    db: Database = client.app.state.runtime.db  # type: ignore[attr-defined]
+    with db.session() as session:
+        return list(session.exec(select(AppointmentEvent).where(AppointmentEvent.kind == kind)))
+
+
+def test_nobody_here_yet_inside_the_window_is_not_a_missed_visit(
+    phone: Phone, client: TestClient
+) -> None:
+    """10am in an 8am-12pm window: where the operative is, and an offer to check."""
+    _book_for_tuesday(phone, client)
+    (answer,) = phone.say("no ones here yet?? been waiting ages")
+    text = answer["text"]
+    assert "Your visit is today 8am-12pm" in text
+    assert "Sam has not set off yet" in text
+    for wrong in ("sorry nobody came", "recorded", "20 pounds", "new time"):
+        assert wrong not in text
+    assert [o["label"] for o in answer["options"]] == ["Yes, please check", "No thanks"]
+    assert _events(client, "no_show_reported") == []
+    assert _alerts(client) == []
+    (checking,) = phone.say("1")  # yes, please check
+    assert "Our team will contact Sam" in checking["text"]
+    (alert,) = _alerts(client)
+    assert "waiting" in alert.summary and "Sam Carter" in alert.summary
+    assert alert.appointment_id == _appointment(client).id
+    assert len(_events(client, "resident_waiting")) == 1
+    assert _events(client, "no_show_reported") == []
+
+
+def test_nobody_here_yet_gives_the_operatives_expected_time(
+    phone: Phone, client: TestClient
+) -> None:
+    appointment = _book_for_tuesday(phone, client)
+    client.post(
+        f"/simulator/api/visits/{appointment.id}/status",
+        json={"status": "on_the_way", "eta_minutes": 20},
+    )
+    (answer,) = phone.say("engineer not here yet")
+    assert "Sam is on the way, due about 10:20am" in answer["text"]
+    phone.say("2")
+    assert phone.inbox[-1]["text"] == "OK. Text us any time."
+    assert _alerts(client) == [] and _events(client, "no_show_reported") == []
+
+
+def test_before_the_window_the_visit_has_not_started(phone: Phone, client: TestClient) -> None:
+    _book_for_tuesday(phone, client)
+    client.post("/simulator/api/clock", json={"set": "2026-12-01T07:15:00+00:00"})
+    (answer,) = phone.say("nobody has come yet")
+    assert "today 8am-12pm, so it has not started yet" in answer["text"]
+    assert _events(client, "no_show_reported") == []
+
+
+def test_the_window_passing_turns_a_check_into_a_missed_visit(
+    phone: Phone, client: TestClient
+) -> None:
+    """Offered a check inside the window, answered after it: recorded as missed then."""
+    _book_for_tuesday(phone, client)
+    phone.say("no ones here yet")
+    phone.inbox.clear()
+    client.post("/simulator/api/clock", json={"set": "2026-12-01T12:05:00+00:00"})
+    phone.say("1")
+    assert phone.pop_text().startswith("I am very sorry nobody came for your visit on Tue 1 Dec")
+    assert len(_events(client, "no_show_reported")) == 1
+
+
+def test_nobody_came_after_the_operative_reported_arriving_is_looked_into(
+    phone: Phone, client: TestClient
+) -> None:
+    """The window passed with an arrival on record: the accounts differ, so staff look
+    into it, and it is not recorded as a missed visit."""
+    appointment = _book_for_tuesday(phone, client)
+    client.post(f"/simulator/api/visits/{appointment.id}/status", json={"status": "arrived"})
+    client.post("/simulator/api/clock", json={"set": "2026-12-01T12:30:00+00:00"})
+    (answer,) = phone.say("nobody turned up, i waited in all morning")
+    assert "Sam told us they arrived at 10:00am" in answer["text"]
+    assert "look into it" in answer["text"]
+    assert _events(client, "no_show_reported") == []
+    assert len(_events(client, "no_show_disputed")) == 1
+    (alert,) = _alerts(client)
+    assert "nobody came" in alert.summary and "arrived" in alert.summary
+
+
+def test_one_try_left_is_said_in_the_singular(phone: Phone, client: TestClient) -> None:
+    appointment = _book_for_tuesday(phone, client)
+    wrong = "0000" if appointment.visit_code != "0000" else "9999"
+    for _ in range(3):
+        phone.say(f"check code {wrong}")
+    assert phone.inbox[-1]["text"].endswith("You can check 2 more times.")
+    phone.say(wrong)
+    assert phone.inbox[-1]["text"].endswith("You can check 1 more time.")

@@ -56,7 +56,7 @@ def _replies_to(session: Session, message_id: int) -> list[str]:
     return [row.text for row in rows]
 
 
-def test_a_conversation_paused_meanwhile_is_not_overwritten_and_gets_no_answer(
+def test_a_conversation_paused_meanwhile_is_not_overwritten_and_gets_the_paused_answer(
     client: TestClient,
 ) -> None:
     pipeline: Pipeline = client.app.state.runtime.pipeline  # type: ignore[attr-defined]
@@ -85,11 +85,13 @@ def test_a_conversation_paused_meanwhile_is_not_overwritten_and_gets_no_answer(
         assert _replies_to(session, message_id) == []
         assert _conversation(session).paused is True
 
-    # Answered again through the normal path: under lock, it sees the pause.
-    assert asyncio.run(pipeline.process(message_id, inbound)) == ()
+    # Answered again through the normal path: under lock, it sees the pause (the answer
+    # is the one a paused conversation gets: the facts, and that our team has the message).
+    (answer,) = asyncio.run(pipeline.process(message_id, inbound))
+    assert "our team has your message" in answer.text.lower()
     with pipeline.db.session() as session:
         assert session.get(Message, message_id).processed_at is not None  # type: ignore[union-attr]
-        assert _replies_to(session, message_id) == []
+        assert _replies_to(session, message_id) == [answer.text]
         assert _conversation(session).paused is True
 
 
