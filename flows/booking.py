@@ -26,12 +26,14 @@ from flows.actions import (
     NotifyNominee,
     RaiseTask,
     ReportRepair,
+    SetLanguage,
 )
 from flows.choices import is_skip, pick, yes_no
 from flows.context import AppointmentView, FlowInput, JobView, StepContext
-from flows.engine import ConversationState, Flow, StepResult
+from flows.engine import ConversationState, Flow, Handler, StepResult
 from flows.messages import Option, Reply
 from flows.slot_data import BookSlots, NeedSlots
+from flows.wording import times as time_words
 from flows.wording import visits as words
 from storage.enums import JobPriority, TaskKind
 
@@ -81,26 +83,63 @@ def _offer_reply(state: ConversationState, ctx: StepContext) -> Reply:
     return words.offer(labels, lead=BookSlots.of(state.data).offer_lead)
 
 
+def _preference(state: ConversationState, ctx: StepContext) -> slots.Preference:
+    """What the resident has said about times so far in this conversation."""
+    preference = slots.Preference.from_data(BookSlots.of(state.data).pref, ctx.zone)
+    moving = _moving(state, ctx)
+    if moving is not None and BookSlots.of(state.data).other_day:
+        preference = slots.without_day(preference, moving.day)
+    return preference
+
+
+def _hear(state: ConversationState, message: FlowInput, ctx: StepContext) -> ConversationState:
+    """Keep what a message says about times for the rest of the conversation."""
+    heard = slots.hear(message, ctx)
+    if heard.empty:
+        return state
+    kept = slots.Preference.from_data(BookSlots.of(state.data).pref, ctx.zone)
+    data: dict[str, object] = {"pref": kept.then(heard.preference).to_data()}
+    if heard.wishes.other_day:
+        data["other_day"] = True
+    return state.with_data(**data)
+
+
+def _hearing(handler: Handler, *, choosing: bool = False) -> Handler:
+    """A step that first keeps what the message says about times ("yes, after 3 pls").
+    `choosing`: the step asks which one of a list; a choice ("the one on friday") is not
+    a time wish."""
+
+    def step(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
+        prompt = FLOW.prompt(state, ctx)
+        if choosing and prompt is not None and pick(message, prompt.options) is not None:
+            return handler(state, message, ctx)
+        heard = _hear(state, message, ctx)
+        result = handler(heard, message, ctx)
+        if result is None and heard is not state and slots.only_times(message, ctx):
+            # Times said instead of an answer: keep them, say so, and ask again.
+            noted = Reply(time_words.noted(_preference(heard, ctx)))
+            return FLOW.ask(heard, ctx, noted)
+        return result
+
+    return step
+
+
 def _offer(state: ConversationState, ctx: StepContext, *lead: Reply) -> StepResult:
     """Offer windows that fit the job, what is free, and what the resident has said."""
     job = _job(state, ctx)
     if job is None:
         return StepResult(state.goto(BookState.DONE), (*lead, words.nothing_free(asked=False)))
     moving = _moving(state, ctx)
-    preference = slots.Preference.from_data(BookSlots.of(state.data).pref)
+    preference = _preference(state, ctx)
     free = [
         s
         for s in slots.candidate_slots(ctx, trade=job.trade)
         if moving is None or (s.day, s.window) != (moving.day, moving.window)
     ]
-    matching = [s for s in free if preference.accepts(s)]
-    offer_lead = ""
-    if matching:
-        chosen = slots.offers(matching)
-    elif free:
-        chosen = slots.nearest(free, preference)
-        offer_lead = "Sorry, nothing is free then. The nearest free times are these."
-    else:
+    choice = slots.choose(free, preference, ctx.zone)
+    chosen = choice.windows
+    offer_lead = time_words.nearest_lead(preference) if choice.nearest else ""
+    if not chosen:
         task = RaiseTask(
             kind=TaskKind.UNBOOKED,
             summary=f"No free windows to offer for {job.reference}",
@@ -108,7 +147,7 @@ def _offer(state: ConversationState, ctx: StepContext, *lead: Reply) -> StepResu
         )
         return StepResult(
             state.goto(BookState.DONE),
-            (*lead, words.nothing_free(asked=not preference.empty), _will_call(ctx)),
+            (*lead, _nothing_free(preference), _will_call(ctx)),
             (task,),
         )
     offered = state.goto(
@@ -117,6 +156,12 @@ def _offer(state: ConversationState, ctx: StepContext, *lead: Reply) -> StepResu
         offer_lead=offer_lead,
     )
     return StepResult(offered, (*lead, _offer_reply(offered, ctx)))
+
+
+def _nothing_free(preference: slots.Preference) -> Reply:
+    if preference.said_times:
+        return Reply(time_words.nothing_fits(preference))
+    return words.nothing_free(asked=not preference.empty)
 
 
 def _will_call(ctx: StepContext) -> Reply:
@@ -151,23 +196,39 @@ def _check_needs(
 
 
 def _ask_needs(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
-    if is_skip(message):
-        return _after_needs(state, ctx)
-    if len(message.text.strip()) < 2:
+    """'no nothing thanks' goes on to the times; 'text me in polish' sets the language and
+    goes on; a change of consent changes the needs on record and goes on; anything else
+    is a need in the resident's words, asked about sharing first."""
+    answer = access.read_answer(message, ctx)
+    if not answer.understood:
         return None
+    if answer.nothing:
+        return _after_needs(state, ctx)
+    lead: tuple[Reply, ...] = ()
+    actions: tuple[Action, ...] = ()
+    if answer.language is not None:
+        lead = (words.language_noted(answer.language.name, planned=answer.language.planned),)
+        actions = (SetLanguage(answer.language.code),)
+    elif answer.sharing is not None:
+        changed = access.change_sharing(ctx, share=answer.sharing)
+        lead, actions = changed.replies, changed.actions
+    if not answer.need:
+        done = _after_needs(state, ctx, *lead)
+        return StepResult(done.state, done.replies, (*actions, *done.actions))
     asked = state.goto(
         BookState.CONSENT,
         need_words=message.text.strip(),
         need_category=access.category_of(message),
     )
-    return FLOW.ask(asked, ctx)
+    result = FLOW.ask(asked, ctx, *lead)
+    return StepResult(result.state, result.replies, actions)
 
 
 def _consent(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
-    answer = yes_no(message)
+    answer = access.consent_given(message)
     if answer is None:
         return None
-    done = _after_needs(state, ctx, Reply("Thank you, we have noted that."))
+    done = _after_needs(state, ctx, words.need_noted_briefly(shared=answer))
     return StepResult(done.state, done.replies, (access.record(state, answer), *done.actions))
 
 
@@ -197,32 +258,47 @@ def _choose_visit(
 def _choose(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     offered = _offered(state)
     reply = _offer_reply(state, ctx)
-    key = pick(message, reply.options)
+    heard = slots.hear(message, ctx)
+    # "thursday at 2" names a time, not option 2
+    key = pick(slots.without_times(message, heard), reply.options)
     if key is not None:
         index = int(key) - 1
         if index >= len(offered):
             return FLOW.ask(state.goto(BookState.ASK_TIMES), ctx)
         return _book(state, ctx, *offered[index])
-    preference = slots.preference_from(message)
-    if preference.empty:
+    if heard.empty:
         return None
-    # "thursday afternoon" naming exactly one of the offered windows books it
-    named = [
-        (d, w)
-        for d, w in offered
-        for s in ctx.slots
-        if (s.day, s.window) == (d, w) and preference.accepts(s) and preference.wanted
-    ]
-    if len(set(named)) == 1:
-        return _book(state, ctx, *named[0])
-    return _offer(state.with_data(pref=preference.to_data()), ctx)
+    if heard.wishes.none_suit:
+        turned_down = slots.Preference(declined=tuple(offered))
+        state = state.with_data(pref=_preference(state, ctx).then(turned_down).to_data())
+        if not heard.preference.said_times and not heard.wishes.other_day:
+            return FLOW.ask(state.goto(BookState.ASK_TIMES), ctx)
+    elif heard.preference.wanted:
+        # "thursday afternoon" naming exactly one of the offered windows books it
+        named = {
+            (d, w)
+            for d, w in offered
+            for s in ctx.slots
+            if (s.day, s.window) == (d, w) and heard.preference.fits(s, ctx.zone)
+        }
+        if len(named) == 1:
+            return _book(state, ctx, *named.pop())
+    return _offer(state, ctx)
 
 
 def _ask_times(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
-    preference = slots.preference_from(message)
-    if preference.empty:
+    if slots.hear(message, ctx).empty and not slots.any_time(message):
         return None
-    return _offer(state.with_data(pref=preference.to_data()), ctx)
+    return _offer(state, ctx)
+
+
+def _times_or_needs(
+    state: ConversationState, message: FlowInput, ctx: StepContext
+) -> StepResult | None:
+    """An answer about when ("any time after the school run") is not an access need."""
+    if slots.only_times(message, ctx):
+        return _after_needs(state, ctx)
+    return _ask_needs(state, message, ctx)
 
 
 def _book(state: ConversationState, ctx: StepContext, day: date, window: str) -> StepResult:
@@ -284,13 +360,13 @@ FLOW = Flow(
     name="book",
     states=BookState,
     handlers={
-        BookState.CHECK_NEEDS: _check_needs,
-        BookState.ASK_NEEDS: _ask_needs,
-        BookState.CONSENT: _consent,
-        BookState.CHOOSE_JOB: _choose_job,
-        BookState.CHOOSE_VISIT: _choose_visit,
-        BookState.OFFER: _choose,
-        BookState.ASK_TIMES: _ask_times,
+        BookState.CHECK_NEEDS: _hearing(_check_needs),
+        BookState.ASK_NEEDS: _hearing(_times_or_needs),
+        BookState.CONSENT: _hearing(_consent),
+        BookState.CHOOSE_JOB: _hearing(_choose_job, choosing=True),
+        BookState.CHOOSE_VISIT: _hearing(_choose_visit, choosing=True),
+        BookState.OFFER: _hearing(_choose),
+        BookState.ASK_TIMES: _hearing(_ask_times),
         BookState.BOOKING: _booking,
         BookState.DESCRIBE: _describe,
     },
@@ -320,22 +396,21 @@ FLOW = Flow(
 
 
 def start_booking(message: FlowInput, ctx: StepContext, *, job_id: int | None = None) -> StepResult:
+    """Book a visit, keeping any times the first message named ("can the plumber come
+    half 2 friday")."""
     resident = ctx.resident
     assert resident is not None
-    preference = slots.preference_from(message)
-    data: dict[str, object] = {"pref": preference.to_data()} if not preference.empty else {}
     if not resident.open_jobs:
         return FLOW.ask(FLOW.enter(ctx.now, BookState.DESCRIBE), ctx)
-    if job_id is not None:
-        data["job_id"] = job_id
-    if resident.access_needs:
-        return FLOW.ask(FLOW.enter(ctx.now, BookState.CHECK_NEEDS, **data), ctx)
-    return FLOW.ask(FLOW.enter(ctx.now, BookState.ASK_NEEDS, **data), ctx)
+    data: dict[str, object] = {} if job_id is None else {"job_id": job_id}
+    first = BookState.CHECK_NEEDS if resident.access_needs else BookState.ASK_NEEDS
+    return FLOW.ask(_hear(FLOW.enter(ctx.now, first, **data), message, ctx), ctx)
 
 
 def start_rebook(
     message: FlowInput, ctx: StepContext, *, appointment_id: int | None = None
 ) -> StepResult:
+    """Move a visit, keeping any times the message named ("cant do that day now")."""
     resident = ctx.resident
     assert resident is not None
     appointments = resident.appointments
@@ -345,12 +420,8 @@ def start_rebook(
         return StepResult(
             FLOW.enter(ctx.now).goto(BookState.DONE), (words.no_visit_to_change(resident),)
         )
-    preference = slots.preference_from(message)
-    data: dict[str, object] = {"pref": preference.to_data()} if not preference.empty else {}
     if len(appointments) > 1:
-        return FLOW.ask(FLOW.enter(ctx.now, BookState.CHOOSE_VISIT, **data), ctx)
+        return FLOW.ask(_hear(FLOW.enter(ctx.now, BookState.CHOOSE_VISIT), message, ctx), ctx)
     chosen = appointments[0]
-    state = FLOW.enter(
-        ctx.now, BookState.OFFER, appointment_id=chosen.id, job_id=chosen.job.id, **data
-    )
-    return _offer(state, ctx)
+    state = FLOW.enter(ctx.now, BookState.OFFER, appointment_id=chosen.id, job_id=chosen.job.id)
+    return _offer(_hear(state, message, ctx), ctx)

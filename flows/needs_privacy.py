@@ -7,7 +7,8 @@ anyway, so it holds for every transcript already recorded too.
 - A message from the resident carries a need when the interpreter read it as
   `inform_access_needs`, when it answered our question asking for needs (the booking's
   "Is there anything the operative should know...", the access flow's "Please tell us in
-  your own words..."), or when it contains the words of a need on record.
+  your own words..."), unless it said there is nothing ("no nothing thanks"), or when
+  it contains the words of a need on record.
 - A message from us carries one when it quotes a need (every template that does begins
   its quote with one of `visits.QUOTE_LEADS`), when it is an operative's briefing that
   lists the needs, or when it contains the words of a need on record or of a message
@@ -24,7 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from flows.choices import is_skip_text
+from flows.access_reading import says_nothing_to_add
 from flows.wording import visits
 
 WITHHELD = "[withheld: access need]"
@@ -90,7 +91,7 @@ def carrying_needs(lines: Sequence[Said], *, on_record: Iterable[str] = ()) -> l
     asked = False
     for line in lines:
         if line.direction == "in":
-            answered_question = asked and not is_skip_text(line.text)
+            answered_question = asked and not says_nothing_to_add(line.text)
             carries = line.intent == NEEDS_INTENT or answered_question or words.found_in(line.text)
             if carries:
                 words.add(line.text)

@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 from flows.context import AccessNeedView, AppointmentView, JobView, LandlordView, ResidentView
 from flows.messages import Option, Reply
 from flows.slots import label
+from flows.sms import fit
 from flows.status import live_status
 from flows.wording.common import short
 
-OTHER_TIMES = "None of these, other times"
+OTHER_TIMES = "None of these"
 
 
 #: How every reply that quotes a resident's access need back to them begins its quote.
@@ -37,9 +38,14 @@ def needs_check(needs: Sequence[AccessNeedView]) -> Reply:
     )
 
 
+#: Consent covers the resident's visits: the operative of each visit sees the need for that
+#: visit only (bot/operatives/briefing.py). The question and every answer say the same.
+FOR_EACH_VISIT = "the operative at each visit"
+
+
 def need_noted(own_words: str, *, shared: bool, review: str) -> Reply:
     sharing = (
-        "We will share it with the operative for your visits."
+        f"We will share it with {FOR_EACH_VISIT}."
         if shared
         else "We will keep it private and not share it with operatives."
     )
@@ -47,6 +53,13 @@ def need_noted(own_words: str, *, shared: bool, review: str) -> Reply:
         f'{NOTED_THANKS_LEAD}{short(own_words, 80)}". {sharing} '
         f"We will check it is still right by {review}."
     )
+
+
+def need_noted_briefly(*, shared: bool) -> Reply:
+    """Booking's thanks for a need, before the times: says what happens to it."""
+    if shared:
+        return Reply(f"Thank you, we have noted that for {FOR_EACH_VISIT}.")
+    return Reply("Thank you, we have noted that and will keep it private.")
 
 
 def needs_on_record(needs: Sequence[AccessNeedView]) -> Reply:
@@ -59,13 +72,51 @@ def needs_on_record(needs: Sequence[AccessNeedView]) -> Reply:
     parts = []
     for need in needs:
         shared = (
-            "shared with the operative for each visit" if need.consent_to_share else "not shared"
+            "shared with the operative at each visit" if need.consent_to_share else "not shared"
         )
         parts.append(f'"{short(need.own_words, 60)}" ({shared})')
     listed = "; ".join(parts)
+    sharing = any(need.consent_to_share for need in needs)
     return Reply(
-        f"{ON_RECORD_LEAD[:-1]}{listed}. We never share it with anyone else. Reply 1 to change it.",
-        (Option("1", "Change my needs"),),
+        f"{ON_RECORD_LEAD[:-1]}{listed}. We never share it with anyone else. Reply 1 to change "
+        f"it, 2 to {'stop sharing it' if sharing else 'share it'}.",
+        (Option("1", "Change my needs"), sharing_option(share=not sharing)),
+    )
+
+
+def sharing_option(*, share: bool) -> Option:
+    """Option 2 under the needs on record: start sharing them (`share`), or stop."""
+    return Option("2", "Share them" if share else "Stop sharing")
+
+
+def sharing_changed(needs: Sequence[AccessNeedView], *, shared: bool) -> Reply:
+    """After 'actually dont share it' / 'u can share it now': what holds from now on."""
+    if not needs:
+        return needs_on_record(())
+    if shared:
+        return Reply(
+            f"OK, we will share your access needs with {FOR_EACH_VISIT}. Reply 2 to stop.",
+            (sharing_option(share=False),),
+        )
+    return Reply(
+        "OK, we will no longer share your access needs with operatives. They stay on your "
+        "record. Reply 2 to share them again.",
+        (sharing_option(share=True),),
+    )
+
+
+def language_noted(name: str, *, planned: bool) -> Reply:
+    """A request for our messages in a language: noted as the resident's language."""
+    if name == "English":
+        return Reply("OK, we will keep writing to you in English.")
+    if planned:
+        return Reply(
+            f"Thank you, we have noted you want our messages in {name}. Messages in {name} "
+            "are on the way; until then we will write in English."
+        )
+    return Reply(
+        f"Thank you, we have noted you prefer {name}. Our messages are in English for now. "
+        "If you need an interpreter at a visit, tell us."
     )
 
 
@@ -87,7 +138,7 @@ def ask_new_needs() -> Reply:
 
 def ask_consent(own_words: str) -> Reply:
     return Reply(
-        f'Thank you. {SHARE_LEAD}{short(own_words, 80)}" with the operative for this visit only?',
+        f'Thank you. {SHARE_LEAD}{short(own_words, 80)}" with {FOR_EACH_VISIT}?',
         (Option("1", "Yes, share it"), Option("2", "No, keep it private")),
     )
 
@@ -103,10 +154,21 @@ def choose_job(jobs: Sequence[JobView]) -> Reply:
 
 
 def offer(labels: Sequence[str], *, lead: str = "") -> Reply:
-    options = [Option(str(i), text) for i, text in enumerate(labels, 1)]
-    options.append(Option(str(len(labels) + 1), OTHER_TIMES))
+    options = tuple(
+        [Option(str(i), text) for i, text in enumerate(labels, 1)]
+        + [Option(str(len(labels) + 1), OTHER_TIMES)]
+    )
     intro = lead or "These times are free. Which suits you?"
-    return Reply(f"{intro} Reply with a number, or tell me a day and time.", tuple(options))
+    text = fit(
+        (
+            f"{intro} Reply with a number, or tell me a day and time.",
+            f"{intro} Reply with a number or tell me a day:",
+            f"{lead or 'Which suits you?'} Reply with a number or a day:",
+            f"{lead or 'Which suits you?'} Reply with a number:",
+        ),
+        options=options,
+    )
+    return Reply(text, options)
 
 
 def nothing_free(*, asked: bool) -> Reply:
@@ -135,39 +197,66 @@ def no_open_job(landlord: LandlordView) -> Reply:
 
 def repair_logged(reference_hint: str) -> Reply:
     return Reply(
-        f'Thank you. We have passed "{short(reference_hint, 60)}" to our repairs team, who '
-        "will check it and text you within 2 working days to arrange a visit."
+        fit(
+            tuple(
+                f'Thank you. We have passed "{short(reference_hint, limit)}" to our repairs '
+                "team. They will text you within 2 working days to arrange a visit."
+                for limit in (60, 40, 25)
+            )
+        )
     )
 
 
-def confirmation(appointment: AppointmentView, landlord: LandlordView) -> tuple[Reply, Reply]:
-    """Two SMS-sized messages: what and who, then how to check them and how to change."""
+def confirmation(appointment: AppointmentView, landlord: LandlordView) -> tuple[Reply, ...]:
+    """One message of at most two SMS segments: when, who, the visit code and the rule at
+    the door, the visit page (their photo, and what to expect), and how to change it. The
+    fullest wording that fits is sent; long names and links cost words, never facts."""
     op = appointment.operative
-    photo = f" Photo: {appointment.photo_link}" if appointment.photo_link else ""
-    first = Reply(
-        f"Booked: {when(appointment)}, repair {appointment.job.reference} "
-        f"({short(appointment.job.description, 40)}). {op.name} from {op.employer} will come, "
-        f"ID badge {op.badge_number}.{photo}",
-        photo_path=op.photo_path,
+    code = appointment.visit_code
+    link = appointment.photo_link
+    conduct = landlord.code_of_conduct_url
+    repair = f"repair {appointment.job.reference}"
+    options = (Option("1", "Change the time"), Option("2", "Call the visit off"))
+    page = f" Photo and what to expect: {link}" if link else ""
+    short_page = f" Photo: {link}" if link else ""
+    expect = f" What to expect: {conduct}" if conduct and not link else ""
+    text = fit(
+        (
+            f"Booked: {when(appointment)}, {repair} ({short(appointment.job.description, 40)})."
+            f" {op.name} from {op.employer}, ID badge {op.badge_number}, will say your visit "
+            f"code {code} at the door: if they cannot, do not let them in and text us."
+            f"{page}{expect}",
+            f"Booked: {when(appointment)}, {repair}. {op.name} from {op.employer}, ID badge "
+            f"{op.badge_number}, will say your visit code {code} at the door: if they cannot, "
+            f"do not let them in.{page}{expect}",
+            f"Booked: {when(appointment)}. {op.name} from {op.employer}, badge "
+            f"{op.badge_number}, will say visit code {code}. No code? Do not let them in."
+            f"{page}{expect}",
+            f"Booked: {when(appointment)}. {op.name}, {op.employer}, badge {op.badge_number}, "
+            f"will say visit code {code}. No code? Do not let them in.{short_page}{expect}",
+            f"Booked: {when(appointment)}. {op.name}, {op.employer}, badge {op.badge_number}, "
+            f"will say code {code}: no code, no entry. {link or conduct}",
+        ),
+        options=options,
+        segments=2,
     )
-    conduct = (
-        f" What to expect: {landlord.code_of_conduct_url}" if landlord.code_of_conduct_url else ""
-    )
-    second = Reply(
-        f"Your visit code is {appointment.visit_code}. {op.first_name} will say it at "
-        "the door: if they cannot, do not let them in and text us.{conduct} "
-        "To change the time reply 1, to call the visit off reply 2.".replace("{conduct}", conduct),
-        (Option("1", "Change the time"), Option("2", "Call the visit off")),
-    )
-    return first, second
+    return (Reply(text, options, photo_path=op.photo_path),)
 
 
 def nominee_copy(resident: ResidentView, appointment: AppointmentView) -> str:
     op = appointment.operative
-    return (
-        f"Copy for {resident.nominee_name or 'you'}: {resident.first_name}'s repair visit is "
-        f"booked for {when(appointment)}. {op.name} from {op.employer}, badge "
-        f"{op.badge_number}, will say visit code {appointment.visit_code} at the door."
+    nominee = resident.nominee_name or "you"
+    whose = f"{resident.first_name}'s repair visit"
+    code = appointment.visit_code
+    return fit(
+        (
+            f"Copy for {nominee}: {whose} is booked for {when(appointment)}. {op.name} from "
+            f"{op.employer}, badge {op.badge_number}, will say visit code {code} at the door.",
+            f"Copy for {nominee}: {whose} is {when(appointment)}. {op.name}, {op.employer}, "
+            f"badge {op.badge_number}, will say code {code} at the door.",
+            f"Copy for {nominee.split()[0]}: {whose} is {when(appointment)}. {op.name}, "
+            f"{op.employer}, badge {op.badge_number}, will say code {code}.",
+        )
     )
 
 
@@ -186,14 +275,22 @@ def appointments(resident: ResidentView, *, today: date, zone: ZoneInfo) -> Repl
         return Reply("You have no repair visits booked at the moment.")
     first, *others = resident.appointments
     op = first.operative
-    more = f" You have {len(others)} more booked." if others else ""
+    more = f" {len(others)} more booked." if others else ""
     status = f" {op.first_name} {live_status(first, zone)}." if first.day == today else ""
-    return Reply(
-        f"Your next visit: {when(first)}, {first.job.reference} "
-        f"({short(first.job.description, 30)}). {op.name} ({op.employer}), badge "
-        f"{op.badge_number}, visit code {first.visit_code}.{status}{more}",
-        (Option("1", "Change the time"), Option("2", "Call the visit off")),
+    options = (Option("1", "Change the time"), Option("2", "Call the visit off"))
+    who = f"{op.name} ({op.employer}), badge {op.badge_number}"
+    code = first.visit_code
+    text = fit(
+        (
+            f"Your next visit: {when(first)}, {first.job.reference} "
+            f"({short(first.job.description, 30)}). {who}, visit code {code}.{status}{more}",
+            f"Your next visit: {when(first)}, {first.job.reference}. {who}, visit code "
+            f"{code}.{status}{more}",
+            f"Next visit: {when(first)}. {who}, code {code}.{status}{more}",
+        ),
+        options=options,
     )
+    return Reply(text, options)
 
 
 def choose_visit(appointments: Sequence[AppointmentView], *, doing: str) -> Reply:

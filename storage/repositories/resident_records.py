@@ -1,6 +1,7 @@
-"""What a resident's own messages change on their record: their access needs (retired when
-replaced, reviewed when confirmed), repair requests they report by text (the next job's
-reference number) and the feedback they give on a visit.
+"""What a resident's own messages change on their record: their access needs (recorded
+without copies, retired when replaced, reviewed when confirmed, shared or not as they
+decide), the language they want our messages in, repair requests they report by text (the
+next job's reference number) and the feedback they give on a visit.
 
 The staff's side of the same tables (review lists, filters) is in access_needs.py and
 feedback.py.
@@ -8,20 +9,83 @@ feedback.py.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from storage.models import AccessNeed, Feedback, RepairJob
+from storage.enums import AccessNeedCategory
+from storage.models import AccessNeed, Feedback, RepairJob, Resident
 
 
-def retire_active_needs(session: Session, *, resident_id: int) -> None:
-    """Every active need of the resident stops being active (they are being replaced)."""
-    session.execute(
+def _same_words(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def record_need(
+    session: Session,
+    *,
+    resident_id: int,
+    category: AccessNeedCategory,
+    own_words: str,
+    consent: bool,
+    at: datetime,
+    review_by: date,
+    source: str,
+    replace_all: bool = False,
+) -> AccessNeed:
+    """Record a need in the resident's own words, and return it.
+
+    A need already active in the same words (case and spacing ignored) is that record,
+    updated in place (its consent, category and review date): telling us again, or
+    changing only whether it is shared, never adds a second copy. `replace_all` retires
+    every other active need; retired needs are kept, not deleted.
+    """
+    active = session.exec(
+        select(AccessNeed)
+        .where(col(AccessNeed.resident_id) == resident_id, col(AccessNeed.active).is_(True))
+        .order_by(col(AccessNeed.id))
+    ).all()
+    same = next((need for need in active if _same_words(need.own_words, own_words)), None)
+    if replace_all:
+        for need in active:
+            if need is not same:
+                need.active = False
+                session.add(need)
+    if same is not None:
+        same.consent_to_share = consent
+        same.category = category
+        same.review_by = review_by
+        session.add(same)
+        return same
+    need = AccessNeed(
+        resident_id=resident_id,
+        category=category,
+        own_words=own_words,
+        consent_to_share=consent,
+        recorded_at=at,
+        review_by=review_by,
+        source=source,
+    )
+    session.add(need)
+    return need
+
+
+def share_active_needs(session: Session, *, resident_id: int, consent: bool) -> int:
+    """The resident's active needs are shared with operatives from now on (or no longer),
+    on the same records. Returns how many needs that covers."""
+    result = session.execute(
         update(AccessNeed)
         .where(col(AccessNeed.resident_id) == resident_id, col(AccessNeed.active).is_(True))
-        .values(active=False)
+        .values(consent_to_share=consent)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def set_language(session: Session, *, resident_id: int, language: str) -> None:
+    """The language the resident wants our messages in (an ISO 639-1 code)."""
+    session.execute(
+        update(Resident).where(col(Resident.id) == resident_id).values(language=language)
     )
 
 

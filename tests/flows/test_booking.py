@@ -180,7 +180,7 @@ def test_changing_needs_before_booking_records_them_in_own_words(
     david.say("I am deaf and also have a guide dog")
     assert "May we share" in david.pop_text()
     david.say("2")
-    assert david.pop_text() == "Thank you, we have noted that."
+    assert "keep it private" in david.pop_text()  # said no to sharing
     with demo_db.session() as session:
         david_id = session.exec(select(Resident.id).where(Resident.name == "David Price")).one()
         needs = session.exec(select(AccessNeed).where(AccessNeed.resident_id == david_id)).all()
