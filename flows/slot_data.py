@@ -51,6 +51,8 @@ class BookSlots:
     offer_lead: str = ""
     #: What the resident said about times (flows.slots.Preference's JSON).
     pref: Mapping[str, Any] | None = None
+    #: Moving a visit: the resident cannot do its day any more ("cant do that day now").
+    other_day: bool = False
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> BookSlots:
@@ -60,6 +62,7 @@ class BookSlots:
             offers=tuple((date.fromisoformat(d), str(w)) for d, w in data.get("offers") or []),
             offer_lead=str(data.get("offer_lead") or ""),
             pref=data.get("pref"),
+            other_day=bool(data.get("other_day")),
         )
 
 

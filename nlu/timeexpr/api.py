@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from nlu.interpreter import DEFAULT_TIMEZONE
 from nlu.timeexpr.conventions import UK, Conventions
 from nlu.timeexpr.dates import Context
 from nlu.timeexpr.grammar import scan
+from nlu.timeexpr.pieces import Piece
 from nlu.timeexpr.resolve import Resolved, resolve
 
 
@@ -27,7 +28,7 @@ class TimeMatch:
     value: dict[str, str]
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     """Lower case and straight quotes, keeping every character position."""
     out = []
     for ch in text:
@@ -58,10 +59,79 @@ def find_times(
     local = now.astimezone(zone).replace(tzinfo=None)
     ctx = Context(now=local, conv=conventions)
     matches: list[TimeMatch] = []
-    for piece in scan(_normalise(text), ctx):
+    for piece in scan(normalise(text), ctx):
         resolved = resolve(piece, local, conventions, zone)
         if resolved is None:
             continue
         start, end = piece.start, piece.end
         matches.append(TimeMatch(start, end, text[start:end], _value(resolved, zone)))
     return matches
+
+
+@dataclass(frozen=True, slots=True)
+class TimeReading:
+    """What one expression pins down, in local wall-clock terms, for planning a visit.
+
+    `find_times` gives one resolved value; a booking also needs to know which parts were
+    written: "after 3" names a time of day on any day, "fridays" any Friday, "the 14th" a
+    date at any time of day. Parts not written are None.
+    """
+
+    start: int
+    end: int
+    text: str
+    #: Local dates [first, end) when a day or days were written.
+    days: tuple[date, date] | None
+    #: Written as a plain weekday name ("friday", "mondays"): 0 Monday .. 6 Sunday.
+    weekday: int | None
+    #: That weekday in any week ("mondays", "every monday"), not just the next one.
+    every: bool
+    #: Minutes after local midnight [from, to) when a time of day or range was written;
+    #: from == to for a clock time ("half 2", "at 3pm").
+    minutes: tuple[int, int] | None
+
+
+def _minutes(r: Resolved) -> tuple[int, int]:
+    start = r.start.hour * 60 + r.start.minute
+    if r.end is None:
+        return start, start
+    end = (r.end.date() - r.start.date()).days * 24 * 60 + r.end.hour * 60 + r.end.minute
+    return start, min(end, 24 * 60)
+
+
+def _reading(text: str, piece: Piece, r: Resolved) -> TimeReading:
+    days: tuple[date, date] | None = None
+    if piece.days is not None:
+        days = piece.days
+    elif piece.day is not None or piece.fixed is not None:
+        first = r.start.date()
+        days = (first, first + timedelta(days=1))
+    timed = piece.has_clock or piece.part is not None
+    if piece.fixed is not None and piece.fixed.grain == "day":
+        timed = False
+    return TimeReading(
+        start=piece.start,
+        end=piece.end,
+        text=text[piece.start : piece.end],
+        days=days,
+        weekday=piece.weekday,
+        every=piece.every,
+        minutes=_minutes(r) if timed else None,
+    )
+
+
+def read_times(
+    text: str, *, now: datetime, tz: str = DEFAULT_TIMEZONE, conventions: Conventions = UK
+) -> list[TimeReading]:
+    """Every time expression in `text`, split into the parts that were written."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone).replace(tzinfo=None)
+    ctx = Context(now=local, conv=conventions)
+    readings: list[TimeReading] = []
+    for piece in scan(normalise(text), ctx):
+        resolved = resolve(piece, local, conventions, zone)
+        if resolved is not None:
+            readings.append(_reading(text, piece, resolved))
+    return readings

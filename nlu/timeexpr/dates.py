@@ -161,7 +161,14 @@ def _weekday(m: re.Match[str], ctx: Context) -> Piece | None:
         d = coming_weekday(today, wd) + timedelta(days=7)
     else:
         d = coming_weekday(today, wd)
+        word = m.group("wd")
+        every = word.endswith("days") or bool(_EVERY_BEFORE.search(m.string[: m.start()]))
+        return Piece(m.start(), m.end(), day=d, weekday=wd, every=every)
     return _day(m, d)
+
+
+#: "every monday", "any friday", "all tuesdays": that weekday in any week.
+_EVERY_BEFORE = re.compile(r"\b(?:every|any|all)\s+(?:on\s+)?$")
 
 
 _VERB_BEFORE = re.compile(r"(?:\b(?:i|we|he|she|they|you|just|was|had|have|has|been|the|a)\s+)$")
@@ -628,7 +635,13 @@ def _offset_any(m: re.Match[str], ctx: Context) -> Piece | None:
     return Piece(m.start(), m.end(), fixed=Fixed(at, None, "minute"))
 
 
+#: "the second one", "first option": a choice from a list, not a day of the month.
+_CHOICE_AFTER = re.compile(r"\s*(?:one|1|option|choice|slot|time|window|on\s+the\s+list)\b")
+
+
 def _ordinal_any(m: re.Match[str], ctx: Context) -> Piece | None:
+    if not m.group("rel") and _CHOICE_AFTER.match(m.string, m.end()):
+        return None
     text = m.group("d") or m.group("d2") or m.group("d3")
     d = ordinal_value(text)
     if d is None or not 1 <= d <= 31:

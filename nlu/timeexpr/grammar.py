@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from nlu.timeexpr.clocks import ANY_CLOCK, HOUR_WORDS, clock_finders, parse_clock
 from nlu.timeexpr.dates import RULES, TMR, Context
 from nlu.timeexpr.lexicon import PART_WORDS, TONIGHT_WORDS, alternation
-from nlu.timeexpr.pieces import Piece, merge
+from nlu.timeexpr.pieces import Clock, Piece, merge
 
 _B = r"(?<![\w'])"
 _E = r"(?![\w'])"
@@ -67,6 +67,7 @@ _PART_HINTS = (
     "a.m",
     "p.m",
 )
+_PRONOUN_ONE = re.compile(r"one(?:\s*-?ish)?")
 _CONNECTOR = re.compile(r"(?:\s|,|\b(?:at|on|@|for|of|the|in|around|about|from|any\s*time)\b)*")
 _CLOCK_FINDERS = tuple(
     (form, re.compile(_B + rx.pattern + r"(?![\w']|[:.]\d|\s*[/-]\s*\d)"))
@@ -119,6 +120,8 @@ def _clocks(text: str) -> list[Piece]:
             clock, weak = parsed
             if (weak or form.weak) and _not_a_time(text, m.start(), m.end()):
                 continue
+            if weak and form.name == "bare" and _PRONOUN_ONE.fullmatch(m.group(0)):
+                continue  # "the one on friday", "that one": a pronoun, not 1 o'clock
             out.append(Piece(m.start(), m.end(), clock=clock, weak=weak))
     return out
 
@@ -152,6 +155,37 @@ def _ranges(text: str, ctx: Context) -> list[Piece]:
             "after" if kw in ("after", "from", "later than", "since", "not before") else "before"
         )
         out.append(Piece(m.start(), m.end(), open_range=(direction, c[0])))  # type: ignore[arg-type]
+    return out
+
+
+#: Daily routines residents plan around: (start, end) as (hour, minute) local times.
+_ROUTINES: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    "drop": ((8, 30), (9, 30)),  # the morning school or nursery run
+    "pick": ((15, 0), (15, 30)),  # collecting the children
+}
+_ROUTINE_RE = re.compile(
+    _B + r"(?P<kw>after|not\s+before|not\s+till|not\s+until|before|till|until|by)\s+"
+    r"(?:(?:the|my|our|the\s+kids'?|the\s+morning|the\s+afternoon)\s+)*"
+    r"(?:(?P<drop>(?:school|nursery)\s+run|(?:school\s+|nursery\s+)?drop\s*-?\s*offs?"
+    r"|(?:i\s+)?(?:drop(?:ping)?|take|taking)\s+(?:the\s+|my\s+)?(?:kids|children|son|daughter)"
+    r"(?:\s+(?:off|to\s+school|to\s+nursery))*)"
+    r"|(?P<pick>(?:school\s+|nursery\s+)?pick\s*-?\s*ups?|(?:i\s+)?(?:pick(?:ing)?|collect(?:ing)?)"
+    r"\s+(?:up\s+)?(?:the\s+|my\s+)?(?:kids|children|son|daughter)(?:\s+up)?))" + _E
+)
+
+
+def _routines(text: str) -> list[Piece]:
+    """ "after the school run" (from 9:30), "before school pick up" (till 3pm)."""
+    out: list[Piece] = []
+    if not any(w in text for w in ("school", "nursery", "drop", "pick", "kids", "child")):
+        return out
+    for m in _ROUTINE_RE.finditer(text):
+        start, end = _ROUTINES["drop" if m.group("drop") else "pick"]
+        kw = re.sub(r"\s+", " ", m.group("kw"))
+        after = kw in ("after", "not before", "not till", "not until")
+        h, mi = end if after else start
+        clock = Clock(hour=h, minute=mi, grain="minute", ambiguous=False)
+        out.append(Piece(m.start(), m.end(), open_range=("after" if after else "before", clock)))
     return out
 
 
@@ -198,7 +232,9 @@ def _combine(text: str, pieces: list[Piece]) -> list[Piece]:
 
 def scan(text: str, ctx: Context) -> list[Piece]:
     """All time expressions in already-normalised `text`, combined, weak leftovers dropped."""
-    cands = _dates(text, ctx) + _parts(text, ctx) + _clocks(text) + _ranges(text, ctx)
+    cands = (
+        _dates(text, ctx) + _parts(text, ctx) + _clocks(text) + _ranges(text, ctx) + _routines(text)
+    )
     pieces = _combine(text, _select(cands))
     return [p for p in pieces if not p.weak]
 

@@ -49,6 +49,10 @@ class Piece:
     open_range: tuple[Literal["after", "before"], Clock] | None = None
     fixed: Fixed | None = None
     weak: bool = False  # only meaningful next to another piece (a bare "9", "am")
+    #: The day was written as a plain weekday name ("friday", "mondays"), no "next"/date.
+    weekday: int | None = None
+    #: Any such weekday, not just the next one ("mondays", "every monday").
+    every: bool = False
 
     @property
     def has_date(self) -> bool:
@@ -87,4 +91,6 @@ def merge(a: Piece, b: Piece) -> Piece | None:
         open_range=a.open_range or b.open_range,
         fixed=a.fixed or b.fixed,
         weak=a.weak and b.weak,
+        weekday=a.weekday if a.weekday is not None else b.weekday,
+        every=a.every or b.every,
     )

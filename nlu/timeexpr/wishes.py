@@ -1,0 +1,127 @@
+"""What a resident says about when a visit may be: times that suit, times that do not.
+
+"cant do weds, tmrw pm ok?" is two wishes: Wednesday avoided, tomorrow afternoon wanted.
+A time is avoided when a negative word stands before it in the same clause ("not mondays",
+"any day but friday", "i sleep till 2", "im at work till 3") or a verdict follows it
+("fridays are no good", "thursday doesnt work"). Besides time expressions, two remarks
+matter to a booking: the visit's own day is out ("cant do that day now", "a different
+day") and none of the times offered suit ("none of them work").
+
+Pure reading: which visit is meant by "that day", and which times were offered, is the
+booking flow's business.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from nlu.interpreter import DEFAULT_TIMEZONE
+from nlu.timeexpr.api import TimeReading, normalise, read_times
+from nlu.timeexpr.conventions import UK, Conventions
+
+#: Where a clause starts: a stop, a comma, a question, or "but"/"and" joining two thoughts.
+_CLAUSE = re.compile(r"[.,;:!?\n]|\b(?:but|and|though|although|whereas|so)\b")
+#: Words that turn the time after them (same clause, within a few words) into one to avoid.
+_NEGATIVE_BEFORE = re.compile(
+    r"\b(?:can'?t|cannot|can\s+not|couldn'?t|could\s+not|won'?t\s+be|wont\s+be|not|no|never|"
+    r"except|apart\s+from|other\s+than|besides|excluding|avoid|without|busy|out|away|"
+    r"working|work|at\s+work|on\s+shift|sleep|sleeping|asleep|in\s+bed|unavailable|"
+    r"don'?t|do\s+not|isn'?t|aren'?t|anything\s+but|any\s+day\s+but|any\s+time\s+but)\b"
+    r"(?:\W+\w+){0,4}\W*$"
+)
+#: "any day but friday": "but" right before the time excludes it.
+_BUT_BEFORE = re.compile(
+    r"\b(?:any\s*(?:day|time|date|one|other\s+day)|anything|whenever|every\s*day|all\s+week)"
+    r"\s+(?:is\s+fine\s+|is\s+ok\s+|works\s+)?(?:but|except|apart\s+from|other\s+than)\s+"
+    r"(?:not\s+)?(?:on\s+)?(?:the\s+)?$"
+)
+#: A verdict after the time: "fridays are no good", "thursday doesnt work for me".
+_NEGATIVE_AFTER = re.compile(
+    r"^\W*(?:(?:is|are|r|s|'s|would\s+be|will\s+be|wud\s+be|be)\s+)?(?:also\s+|really\s+|just\s+)?"
+    r"(?:no\s+good|not\s+good|not\s+great|not\s+ideal|bad|rubbish|out|busy|no\s+go|a\s+no|"
+    r"impossible|not\s+possible|tricky|awkward|difficult|a\s+problem|"
+    r"(?:doesn'?t|does\s+not|don'?t|do\s+not|won'?t|will\s+not|wouldn'?t|would\s+not|isn'?t|"
+    r"aren'?t|not|cant|can'?t)\s+(?:work|suit|do|good|ok|okay|possible|free|any\s+good))\b"
+)
+#: "no worries", "no problem": not a refusal.
+_NOT_NEGATIVE = re.compile(
+    r"\bno\s+(?:worries|worry|problem|problems|probs|prob|bother|rush|hurry)\b"
+)
+#: A verdict after the time that says it suits: "friday is fine", "tues works".
+_POSITIVE_AFTER = re.compile(
+    r"^\W*(?:(?:is|are|r|s|'s|would\s+be|will\s+be|wud\s+be|be)\s+)?(?:also\s+|really\s+|just\s+)?"
+    r"(?:fine|good|ok|okay|great|perfect|best|better|ideal|grand|brill|works?|suits?|free)\b"
+)
+#: The day of the visit being moved is out.
+_OTHER_DAY = re.compile(
+    r"\b(?:(?:can'?t|cannot|can\s+not|not|no\s+longer|won'?t|wont)\b(?:\W+\w+){0,3}\W+"
+    r"(?:that|this|the\s+same|the|my)\s+(?:day|date)|(?:that|this|the\s+same)\s+(?:day|date)\s+"
+    r"(?:is|isnt|isn'?t|doesnt|doesn'?t|wont|won'?t|no\s+longer)\b(?:\W+\w+){0,2}?\W*"
+    r"(?:no\s+good|out|work|suit|good|ok|possible|bad)|(?:a\s+)?(?:different|another|other|new)"
+    r"\s+(?:day|date))\b"
+)
+#: None of the times offered suit.
+_NONE_SUIT = re.compile(
+    r"\b(?:none\s+of\s+(?:them|those|these|the\s+(?:times|days|dates|slots))|none(?:\s+of\s+\w+)?"
+    r"\s+(?:work|works|suit|suits|are\s+any\s+good|any\s+good|good|ok)|neither|"
+    r"(?:them|those|these)\s+(?:times|days|dates|slots)?\s*(?:are\s+|r\s+)?(?:no\s+good|all\s+bad|"
+    r"(?:don'?t|dont|wont|won'?t)\s+(?:work|suit))|"
+    r"(?:can'?t|cannot)\s+(?:do|make)\s+(?:any|none)\s+of\s+(?:them|those|these))\b"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWish:
+    """One time expression and whether the resident wants it or cannot do it."""
+
+    reading: TimeReading
+    avoid: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWishes:
+    wishes: tuple[TimeWish, ...] = ()
+    #: "cant do that day now", "a different day": not the day of the visit being moved.
+    other_day: bool = False
+    #: "none of them work": none of the times just offered suit.
+    none_suit: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.wishes and not self.other_day and not self.none_suit
+
+
+def _clause_before(text: str, start: int) -> str:
+    before = text[:start]
+    cut = 0
+    for m in _CLAUSE.finditer(before):
+        cut = m.end()
+    return before[cut:]
+
+
+def _avoided(text: str, reading: TimeReading) -> bool:
+    if _BUT_BEFORE.search(text[: reading.start]):
+        return True
+    after = text[reading.end :]
+    if _NEGATIVE_AFTER.match(after):
+        return True
+    if _POSITIVE_AFTER.match(after):
+        return False
+    clause = _NOT_NEGATIVE.sub(" ", _clause_before(text, reading.start))
+    return bool(_NEGATIVE_BEFORE.search(clause))
+
+
+def read_wishes(
+    text: str, *, now: datetime, tz: str = DEFAULT_TIMEZONE, conventions: Conventions = UK
+) -> TimeWishes:
+    """The times a message wants or rules out, and the booking remarks in it."""
+    low = normalise(text)
+    readings = read_times(text, now=now, tz=tz, conventions=conventions)
+    wishes = tuple(TimeWish(r, _avoided(low, r)) for r in readings)
+    return TimeWishes(
+        wishes=wishes,
+        other_day=bool(_OTHER_DAY.search(low)),
+        none_suit=bool(_NONE_SUIT.search(low)),
+    )
