@@ -190,3 +190,15 @@ def test_a_message_stored_but_never_answered_is_answered_at_start(
     with demo_db.session() as session:
         replies = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "reply")).all()
     assert [r.text.startswith("Hello Margaret") for r in replies] == [True]
+
+
+def test_a_blank_text_gets_a_polite_prompt_and_the_conversation_carries_on(
+    phone: Phone,
+) -> None:
+    phone.say("book a visit")
+    phone.inbox.clear()
+    for blank in ("", "   ", "\n\t "):
+        (prompt,) = phone.say(blank)
+        assert "no words" in prompt["text"] and "type what you need" in prompt["text"]
+    (offer,) = phone.say("1")  # the needs question was still open
+    assert "Which suits you?" in offer["text"]
