@@ -253,7 +253,8 @@ def answer(message: FlowInput, ctx: StepContext) -> StepResult | None:
     if ctx.resident is None:
         return None
     text = message.text
-    if asks_what_is_shared(text):
+    sharing = consent_change(text)  # before the question: "u can share it with them now"
+    if sharing is None and asks_what_is_shared(text):
         return show_needs(ctx)
     choice = language_asked(text, message.parse.entities)
     if choice is not None:
@@ -263,7 +264,6 @@ def answer(message: FlowInput, ctx: StepContext) -> StepResult | None:
         return StepResult(IDLE, (reply,), (SetLanguage(choice.code),))
     intent = message.parse.intent
     elsewhere = intent.name in _ELSEWHERE and intent.confidence >= _ELSEWHERE_AT
-    sharing = consent_change(text)
     if sharing is not None and ctx.resident.access_needs and not elsewhere:
         return change_sharing(ctx, share=sharing)
     if is_access_arrangement(text) and not elsewhere:
