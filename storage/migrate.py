@@ -8,7 +8,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import delete, inspect, text
+from sqlmodel import SQLModel
 
 from storage.db import make_engine
 
@@ -51,6 +52,25 @@ def has_tables(url: str) -> bool:
     engine = make_engine(url)
     try:
         return bool(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def empty_all_tables(url: str) -> None:
+    """Delete every row of every table the models declare, keeping the schema and its
+    revision (`doorstep demo reset`). PostgreSQL restarts the id sequences too."""
+    import storage.models  # noqa: F401  (every table registered on the metadata)
+
+    tables = SQLModel.metadata.sorted_tables
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(tables):  # children before the rows they point at
+                    connection.execute(delete(table))
     finally:
         engine.dispose()
 

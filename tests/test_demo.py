@@ -72,3 +72,16 @@ def test_demo_world_has_what_every_conversation_needs(demo_db: Database) -> None
     assert any(f.flagged for f in feedback)
     assert any(not f.flagged for f in feedback)
     assert sum(1 for m in transcript if m.appointment_id is not None) == 36
+
+
+def test_the_demo_can_be_loaded_again_after_emptying_the_tables(demo_db: Database) -> None:
+    """`doorstep demo reset` on SQLite and PostgreSQL alike: every row goes, the schema stays."""
+    from storage.migrate import empty_all_tables
+
+    empty_all_tables(demo_db.url)
+    with demo_db.session() as session:
+        assert session.exec(select(Landlord)).all() == []
+        assert session.exec(select(Message)).all() == []
+    assert load_demo(demo_db, now=MONDAY_9AM) is True
+    with demo_db.session() as session:
+        assert len(session.exec(select(Resident)).all()) == 8

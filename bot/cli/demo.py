@@ -43,6 +43,7 @@ from storage.models import (
     Resident,
 )
 from storage.phones import normalise_uk_mobile
+from storage.repositories import landlords
 from storage.repositories.people import primary_landlord
 
 CODE_OF_CONDUCT = (
@@ -165,6 +166,15 @@ def load_demo(
             return False
         _load(session, now=now, public_base_url=public_base_url.rstrip("/"))
     return True
+
+
+def holds_only_demo_data(db: Database) -> bool:
+    """Whether every landlord in the database is the demo's (or there is none): only then
+    may `doorstep demo reset` empty it."""
+    with db.session() as session:
+        # References are unique, so a second landlord is always someone else's.
+        found = landlords.listing(session, limit=2)
+        return all(landlord.reference == DEMO_LANDLORD for landlord in found)
 
 
 def _load(session: Session, *, now: datetime, public_base_url: str) -> None:

@@ -99,6 +99,52 @@ def demo_load() -> None:
     typer.echo("demo data loaded" if loaded else "database already has data; demo not loaded")
 
 
+@demo_app.command("reset")
+def demo_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before emptying")] = False,
+) -> None:
+    """Empty the database and load the demo again (a demo database only, never production)."""
+    from bot.cli.demo import holds_only_demo_data, load_demo
+    from storage.db import Database
+    from storage.migrate import empty_all_tables, has_tables, is_up_to_date, upgrade
+
+    settings = _settings()
+    if settings.environment == "production":
+        typer.secho("demo reset is refused when DOORSTEP_ENVIRONMENT=production", err=True)
+        raise typer.Exit(code=2)
+    url = settings.database_url
+    if has_tables(url):
+        if not is_up_to_date(url):
+            typer.secho("database is not migrated: run `doorstep db upgrade` first", err=True)
+            raise typer.Exit(code=2)
+        db = Database(url)
+        try:
+            demo_only = holds_only_demo_data(db)
+        finally:
+            db.dispose()
+        if not demo_only:
+            typer.secho(
+                "this database holds a landlord other than the demo one; demo reset only "
+                "empties a demo database",
+                err=True,
+            )
+            raise typer.Exit(code=2)
+    where = url.split("://", 1)[0]
+    if not yes and not typer.confirm(f"Empty this {where} database and load the demo again?"):
+        typer.echo("nothing changed")
+        raise typer.Exit(code=1)
+    if has_tables(url):
+        empty_all_tables(url)
+    else:
+        upgrade(url, "head")
+    db = Database(url)
+    try:
+        load_demo(db, now=_wall_clock_now(), public_base_url=settings.public_base_url)
+    finally:
+        db.dispose()
+    typer.echo("database emptied; demo data loaded")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Override DOORSTEP_HOST")] = None,
