@@ -41,6 +41,8 @@ class JobView:
     description: str
     status: str
     trade: str = "general"
+    #: The hazard it is about (a HazardCategory value: damp_mould, leak, ...), if any.
+    hazard_category: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,9 @@ class ResidentView:
     has_door_password: bool = False
     nominee_name: str | None = None
     sms_opted_out: bool = False
+    #: Jobs about a hazard (with a hazard category) not yet completed or cancelled, in
+    #: triage too: a hazard already on record is not raised twice (flows/hazards.py).
+    hazard_jobs: tuple[JobView, ...] = ()
 
     @property
     def first_name(self) -> str:

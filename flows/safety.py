@@ -1,5 +1,8 @@
 """Words that change everything: emergencies, and the carriers' own opt-out keywords.
 
+Other hazards (damp and mould, leaks, pests, ...) are flows/hazards.py's; an
+emergency-level one (a ceiling coming down) is recognised there and answered here.
+
 Emergencies are checked before any flow, in every state, even while a conversation is
 paused for a person: a resident mid-booking who says "I can smell gas" gets safety
 advice at once. Carrier keywords matter because on SMS the carrier acts on them before
@@ -12,6 +15,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flows.hazards import emergency_in
+from storage.enums import HazardCategory
+
 
 class Hazard(StrEnum):
     GAS = "gas"
@@ -20,6 +26,20 @@ class Hazard(StrEnum):
     FIRE = "fire"
     NO_HEAT_OR_WATER = "no_heat_or_water"
     CARBON_MONOXIDE = "carbon_monoxide"
+    #: A ceiling, roof, floor, balcony or stairs collapsing or coming down.
+    STRUCTURAL = "structural"
+
+
+#: The hazard category each emergency is raised with (Awaab's Law; on the repair job).
+CATEGORY = {
+    Hazard.GAS: HazardCategory.GAS,
+    Hazard.CARBON_MONOXIDE: HazardCategory.GAS,
+    Hazard.WATER: HazardCategory.LEAK,
+    Hazard.ELECTRICAL: HazardCategory.ELECTRICAL,
+    Hazard.FIRE: HazardCategory.FIRE,
+    Hazard.NO_HEAT_OR_WATER: HazardCategory.EXCESS_COLD,
+    Hazard.STRUCTURAL: HazardCategory.STRUCTURAL,
+}
 
 
 _PATTERNS: tuple[tuple[Hazard, re.Pattern[str]], ...] = (
@@ -45,7 +65,7 @@ _PATTERNS: tuple[tuple[Hazard, re.Pattern[str]], ...] = (
         Hazard.WATER,
         re.compile(
             r"\b(flood(ed|ing)?|water (is )?(pouring|gushing|coming through)|burst pipe|"
-            r"pipe (has )?burst|ceiling (is )?(leaking|collapsing|coming down))\b"
+            r"pipe (has )?burst|ceiling (is )?leaking)\b"
         ),
     ),
 )
@@ -74,6 +94,10 @@ class Emergency:
     #: True when the resident told us someone vulnerable is affected (no heat or water).
     vulnerable: bool = False
 
+    @property
+    def category(self) -> HazardCategory:
+        return CATEGORY[self.hazard]
+
 
 def detect_emergency(text: str) -> Emergency | None:
     lowered = text.lower()
@@ -82,6 +106,11 @@ def detect_emergency(text: str) -> Emergency | None:
             return Emergency(hazard)
     if _NO_HEAT_OR_WATER.search(lowered) and _VULNERABLE.search(lowered):
         return Emergency(Hazard.NO_HEAT_OR_WATER, vulnerable=True)
+    # Word families with typos ("the celing is coming down", "water dripping in the lights").
+    found = emergency_in(text)
+    if found is not None:
+        structural = found.category == HazardCategory.STRUCTURAL
+        return Emergency(Hazard.STRUCTURAL if structural else Hazard.WATER)
     return None
 
 

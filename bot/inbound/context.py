@@ -112,7 +112,14 @@ def _operatives(session: Session, ids: set[int]) -> dict[int, OperativeView]:
 
 def _job_view(job: RepairJob) -> JobView:
     assert job.id is not None
-    return JobView(job.id, job.reference, job.description, str(job.status), str(job.trade))
+    return JobView(
+        job.id,
+        job.reference,
+        job.description,
+        str(job.status),
+        str(job.trade),
+        hazard_category=job.hazard_category,
+    )
 
 
 #: A resident's view of the world and the operatives it mentions, by operative id.
@@ -189,6 +196,13 @@ def resident_views(
                 has_door_password=resident.door_password_hash is not None,
                 nominee_name=resident.nominee_name if resident.nominee_phone else None,
                 sms_opted_out=resident.sms_opted_out_at is not None,
+                hazard_jobs=tuple(
+                    _job_view(j)
+                    for j in jobs
+                    if j.resident_id == rid
+                    and j.hazard_category is not None
+                    and j.status not in (JobStatus.COMPLETED, JobStatus.CANCELLED)
+                ),
             ),
             mentioned.get(rid, {}),
         )

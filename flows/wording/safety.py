@@ -5,6 +5,7 @@ from __future__ import annotations
 from flows.context import LandlordView
 from flows.messages import OPT_OUT_CONFIRMATION, Option, Reply
 from flows.safety import Emergency, Hazard
+from flows.sms import fit
 
 _ADVICE = {
     Hazard.GAS: (
@@ -24,6 +25,9 @@ _ADVICE = {
         "Do not touch it. If it is safe, switch off at the fuse box and keep everyone away."
     ),
     Hazard.FIRE: "Get out, stay out and call 999 now.",
+    Hazard.STRUCTURAL: (
+        "Get everyone out of that room and keep away from it. If anyone is hurt, call 999."
+    ),
     Hazard.NO_HEAT_OR_WATER: (
         "We will treat this as urgent because someone vulnerable is affected. Keep warm "
         "and drink plenty of water."
@@ -69,8 +73,13 @@ def opted_in() -> Reply:
 
 
 def handoff(when: str, landlord: LandlordView) -> Reply:
+    emergency = f"In an emergency call our emergency line on {landlord.emergency_phone}."
     return Reply(
-        f"I have asked a member of our team to contact you. They will reply {when}. "
-        "Meanwhile I can still tell you about your visits. In an emergency call our "
-        f"emergency line on {landlord.emergency_phone}."
+        fit(
+            (
+                f"Our team will contact you and reply {when}. You can still ask me about your "
+                f"visits. {emergency}",
+                f"Our team will reply {when}. Ask me about your visits meanwhile. {emergency}",
+            )
+        )
     )

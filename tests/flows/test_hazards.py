@@ -1,0 +1,326 @@
+"""Damp and mould, leaks, structural danger, pests and homes that cannot be secured (issue 15
+item 1): recognised in any state, answered with what happens next (and safety advice where
+health is at risk), raised for staff with a hazard category, never stored as an access need,
+and never raised twice."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from flows.hazards import normalise, recognise
+from flows.safety import Hazard, detect_emergency
+from flows.sms import sms_cost
+from flows.wording import hazards as words
+from simphone import Phone
+from storage.db import Database
+from storage.enums import HazardCategory
+from storage.models import AccessNeed, RepairJob, StaffTask
+
+
+def _db(client: TestClient) -> Database:
+    db: Database = client.app.state.runtime.db  # type: ignore[attr-defined]
+    return db
+
+
+def _hazard_jobs(client: TestClient) -> list[RepairJob]:
+    with _db(client).session() as session:
+        return list(
+            session.exec(
+                select(RepairJob)
+                .where(col(RepairJob.hazard_category).is_not(None))
+                .order_by(col(RepairJob.id))
+            )
+        )
+
+
+def _tasks(client: TestClient) -> list[StaffTask]:
+    with _db(client).session() as session:
+        return list(session.exec(select(StaffTask).order_by(col(StaffTask.id))))
+
+
+def _needs(client: TestClient) -> list[str]:
+    """Every access need on record, in the resident's own words."""
+    with _db(client).session() as session:
+        return [n.own_words for n in session.exec(select(AccessNeed))]
+
+
+def _all_text(phone: Phone) -> str:
+    text = " ".join(str(m["text"]) for m in phone.inbox)
+    phone.inbox.clear()
+    return text
+
+
+# --- In conversation --------------------------------------------------------------------
+
+
+def test_black_mould_and_asthma_is_an_urgent_hazard_with_advice(
+    phone: Phone, client: TestClient
+) -> None:
+    needs = _needs(client)
+    phone.say(
+        "theres black mould all over my sons bedroom wall and hes got asthma, its getting worse"
+    )
+    said = _all_text(phone)
+    assert "damp and mould" in said and "urgent" in said
+    assert "within 1 working day" in said
+    assert "asthma" in said and "111" in said  # advice for a risk to health
+    assert "menu" not in said.lower() and "Reply 1" not in said
+    (job,) = _hazard_jobs(client)
+    assert job.hazard_category == "damp_mould" and job.priority == "urgent"
+    assert job.status == "triage" and "asthma" in job.description
+    (task,) = [t for t in _tasks(client) if t.kind == "alert"]
+    assert task.urgent and "damp_mould" in task.summary and job.reference in task.summary
+    assert _needs(client) == needs
+
+
+def test_damp_and_sick_children_is_never_an_access_need(phone: Phone, client: TestClient) -> None:
+    needs = _needs(client)
+    phone.say("can i tell you about my access needs")
+    phone.inbox.clear()
+    phone.say("damp and mould in the bathroom, kids keep getting ill")
+    said = _all_text(phone)
+    assert "damp and mould" in said and "urgent" in said
+    assert "share" not in said.lower()  # not offered for sharing with the operative
+    phone.say("yes")  # to what? nothing about sharing was asked
+    assert _needs(client) == needs
+    assert [j.hazard_category for j in _hazard_jobs(client)] == ["damp_mould"]
+
+
+def test_mould_without_a_health_risk_is_logged_without_advice(
+    phone: Phone, client: TestClient
+) -> None:
+    replies = phone.say("theres mold round the bathroom window")
+    assert len(replies) == 1
+    assert "within 2 working days" in replies[0]["text"]
+    (job,) = _hazard_jobs(client)
+    assert job.priority == "routine"
+    (task,) = [t for t in _tasks(client) if "damp_mould" in t.summary]
+    assert task.kind == "triage" and not task.urgent
+
+
+def test_a_collapsing_ceiling_is_an_emergency(phone: Phone, client: TestClient) -> None:
+    phone.say("help the celing in the kitchen is coming down")
+    said = _all_text(phone)
+    assert "out of that room" in said and "emergency line" in said
+    (job,) = _hazard_jobs(client)
+    assert (job.hazard_category, job.priority) == ("structural", "emergency")
+    assert any(t.kind == "alert" and t.urgent for t in _tasks(client))
+
+
+def test_a_front_door_that_will_not_lock_gives_the_emergency_line(
+    phone: Phone, client: TestClient
+) -> None:
+    phone.say("front door wont lock since someone tried to force it")
+    said = _all_text(phone)
+    assert "your door" in said and "urgent" in said
+    assert "emergency line on" in said and "999" in said
+    (job,) = _hazard_jobs(client)
+    assert (job.hazard_category, job.priority) == ("security", "urgent")
+
+
+def test_the_same_hazard_twice_is_on_record_not_raised_again(
+    phone: Phone, client: TestClient
+) -> None:
+    phone.say("we have got rats in the kitchen")
+    first = _all_text(phone)
+    assert "the rats" in first
+    (job,) = _hazard_jobs(client)
+    phone.say("the rats r back again, seen 2 last night")
+    again = _all_text(phone)
+    assert "already have the rats" in again and job.reference in again
+    assert len(_hazard_jobs(client)) == 1
+    assert len([t for t in _tasks(client) if "pests" in t.summary]) == 1
+
+
+def test_a_new_risk_to_health_on_a_known_hazard_alerts_staff(
+    phone: Phone, client: TestClient
+) -> None:
+    phone.say("black spots all over the bedroom ceiling")
+    phone.inbox.clear()
+    phone.say("the mould is making my baby wheezy now")
+    said = _all_text(phone)
+    assert "already have the damp and mould" in said and "health" in said
+    assert "111" in said
+    assert len(_hazard_jobs(client)) == 1
+    alerts = [t for t in _tasks(client) if t.kind == "alert"]
+    assert len(alerts) == 1 and alerts[0].urgent
+
+
+def test_two_hazards_in_one_message_are_two_reports(phone: Phone, client: TestClient) -> None:
+    phone.say("damp patch on the ceiling and mice in the kitchen cupboards")
+    said = _all_text(phone)
+    assert "the leak" not in said
+    assert "damp and mould" in said and "mice" in said
+    categories = sorted(j.hazard_category or "" for j in _hazard_jobs(client))
+    assert categories == ["damp_mould", "pests"]
+    references = {j.reference for j in _hazard_jobs(client)}
+    assert len(references) == 2
+
+
+def test_a_hazard_in_the_middle_of_booking_keeps_the_booking(
+    phone: Phone, client: TestClient
+) -> None:
+    phone.say("book a visit")
+    offer = phone.pop()
+    assert offer["options"]
+    phone.inbox.clear()
+    phone.say("theres water dripping through the ceiling from upstairs")
+    said = _all_text(phone)
+    assert "the leak" in said and "bowl" in said
+    phone.say("1")
+    assert phone.inbox  # the booking carries on where it was
+    assert [j.hazard_category for j in _hazard_jobs(client)] == ["leak"]
+
+
+def test_asking_about_a_hazard_still_in_triage_gives_its_reference(
+    phone: Phone, client: TestClient
+) -> None:
+    phone.say("condensation running down all the windows")
+    (job,) = _hazard_jobs(client)
+    phone.inbox.clear()
+    phone.say("when is my appointment for the damp")
+    said = _all_text(phone)
+    assert "already have the damp and mould" in said and job.reference in said
+    assert len(_hazard_jobs(client)) == 1
+
+
+def test_the_landlords_own_damp_job_counts_as_on_record(client: TestClient) -> None:
+    # The demo resident at ...463 has the landlord's job "Damp patch on the bedroom ceiling".
+    phone = Phone(client, "+447400123463")
+    phone.say("when is my appointment")
+    plain = _all_text(phone)
+    phone.say("when is my appointment for the damp")
+    assert _all_text(phone) == plain  # a question about the visit, answered as one
+    phone.say("theres black mould round that damp patch now")
+    said = _all_text(phone)
+    assert "already have the damp and mould (ref RH-" in said
+    assert _hazard_jobs(client) == []
+
+
+def test_a_known_door_that_will_not_lock_is_not_raised_again(client: TestClient) -> None:
+    # The demo resident at ...458 has the job "Back door sticks and will not lock".
+    phone = Phone(client, "+447400123458")
+    phone.say("my back door still wont lock")
+    said = _all_text(phone)
+    assert "already have your door (ref RH-" in said
+    assert _hazard_jobs(client) == []
+
+
+def test_no_mould_is_not_a_report(phone: Phone, client: TestClient) -> None:
+    phone.say("no mould or damp here thankfully")
+    assert "hazard" not in _all_text(phone)
+    assert _hazard_jobs(client) == []
+
+
+# --- Recognition ------------------------------------------------------------------------
+
+HAZARDS = [
+    ("theres black mould all over the wall", HazardCategory.DAMP_MOULD),
+    ("mouldy patches in the corner of the bedroom", HazardCategory.DAMP_MOULD),
+    ("moooould everywhere", HazardCategory.DAMP_MOULD),
+    ("damp patch above the bed", HazardCategory.DAMP_MOULD),
+    ("black spots on the ceiling", HazardCategory.DAMP_MOULD),
+    ("condensaton on the windows every morning", HazardCategory.DAMP_MOULD),
+    ("the walls are soaking wet", HazardCategory.DAMP_MOULD),
+    ("flat smells musty all the time", HazardCategory.DAMP_MOULD),
+    ("the damp was sorted last year but its back", HazardCategory.DAMP_MOULD),
+    ("roof leaks every time it rains", HazardCategory.LEAK),
+    ("brown stain on the cieling from the flat above", HazardCategory.LEAK),
+    ("rain coming in through the bedroom window", HazardCategory.LEAK),
+    ("huge crack in the living room wall", HazardCategory.STRUCTURAL),
+    ("plaster keeps falling off the ceiling", HazardCategory.STRUCTURAL),
+    ("the banister is loose and wobbly", HazardCategory.STRUCTURAL),
+    ("ceiling is sagging in the hall", HazardCategory.STRUCTURAL),
+    ("rats in the garden and the kitchen", HazardCategory.PESTS),
+    ("seen mouse droppings under the sink", HazardCategory.PESTS),
+    ("cockroches in the kitchen", HazardCategory.PESTS),
+    ("bed bugs in the kids beds", HazardCategory.PESTS),
+    ("my back door doesnt close properly", HazardCategory.SECURITY),
+    ("window wont shut in the bedroom", HazardCategory.SECURITY),
+    ("someone kicked the front door in", HazardCategory.SECURITY),
+    ("we have been burgled", HazardCategory.SECURITY),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), HAZARDS)
+def test_each_hazard_is_recognised(text: str, category: HazardCategory) -> None:
+    assert [r.category for r in recognise(text)][:1] == [category]
+    assert detect_emergency(text) is None
+
+
+NOT_HAZARDS = [
+    "can u come tuesday",
+    "my son will let u in, im at work all week",
+    "the shower is leaking",
+    "ill call u later",
+    "im feeling ill",
+    "i need a wheelchair ramp",
+    "no mould thankfully just the tap",
+    "the mould has been sorted thanks",
+    "the kitchen cupboard door wont close",
+    "bathroom door lock is broken",
+    "theres a small crack in the bathroom tiles on the wall",
+    "he tracked mud through the flat",
+    "im selling the fridge",
+    "i have a cold",
+    "my mum fell down the stairs last year so she uses a stick",
+    "the window cleaner is coming friday",
+]
+
+
+@pytest.mark.parametrize("text", NOT_HAZARDS)
+def test_everyday_messages_are_not_hazards(text: str) -> None:
+    assert recognise(text) == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the ceiling in the kitchen is coming down",
+        "my celing has collapsed",
+        "the floor gave way in the hallway",
+        "balcony is about to collapse",
+    ],
+)
+def test_structural_collapse_is_an_emergency(text: str) -> None:
+    found = detect_emergency(text)
+    assert found is not None and found.hazard == Hazard.STRUCTURAL
+    assert found.category == HazardCategory.STRUCTURAL
+
+
+def test_water_in_the_lights_is_an_emergency() -> None:
+    found = detect_emergency("water coming out of the light fitting in the hall")
+    assert found is not None and found.category == HazardCategory.LEAK
+
+
+def test_health_risk_is_read_from_who_is_affected() -> None:
+    (plain,) = recognise("mould in the bathroom")
+    (child,) = recognise("mould in my daughters room")
+    (ill,) = recognise("the damp is making me ill")
+    (pregnant,) = recognise("im pregnant and theres mould in the bedroom")
+    assert not plain.health_risk and not plain.urgent
+    assert child.health_risk and ill.health_risk and pregnant.health_risk
+
+
+def test_misspellings_are_read_as_the_word() -> None:
+    assert normalise("Cieling CELLING mouuuld") == "ceiling ceiling mould"
+    assert normalise("dripping") == "driping"  # not corrected to a different word
+
+
+@pytest.mark.parametrize("category", list(HazardCategory))
+def test_replies_fit_one_segment(category: HazardCategory) -> None:
+    replies = [
+        words.logged([(category, "ceiling")], urgent=True),
+        words.logged([(category, "")], urgent=False),
+        words.on_record([(category, "rats", "RQ-261201-12")], health_noted=True),
+        words.on_record([(category, "", "RQ-261201-12")], health_noted=False),
+    ]
+    advice = [
+        words.advice(category, health_risk=risk, emergency_phone="0800 123 4567")
+        for risk in (True, False)
+    ]
+    for reply in [*replies, *(a for a in advice if a is not None)]:
+        cost = sms_cost(reply.text)
+        assert (cost.encoding, cost.segments) == ("GSM-7", 1), reply.text
