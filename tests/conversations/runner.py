@@ -394,8 +394,13 @@ def _matches(found: Any, wanted: Any) -> bool:
         if bound is not None:
             n = int(bound.group(2))
             return found >= n if bound.group(1) == ">=" else found <= n
-    if isinstance(wanted, dict):
+    if isinstance(wanted, dict) and isinstance(found, dict):
         wanted = {str(k): v for k, v in wanted.items()}
+        return (
+            set(wanted) <= set(found)
+            and all(_matches(found[k], v) for k, v in wanted.items())
+            and all(found[k] == 0 for k in set(found) - set(wanted))
+        )
     return bool(found == wanted)
 
 

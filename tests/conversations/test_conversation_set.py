@@ -74,3 +74,14 @@ def test_every_file_in_the_set_parses() -> None:
     files = sorted(HERE.glob("*.yml"))
     assert files
     assert sum(len(parse_file(f)) for f in files) == len(CONVERSATIONS)
+
+
+def test_stored_counts_match_exactly_or_by_bound() -> None:
+    from conversations.runner import _matches
+
+    assert _matches({"alert": 2}, {"alert": ">=1"})
+    assert not _matches({"alert": 0}, {"alert": ">=1"})
+    assert _matches({"damp_mould": 1, "leak": 0}, {"damp_mould": 1})
+    assert not _matches({"damp_mould": 1, "leak": 1}, {"damp_mould": 1})  # an extra hazard
+    assert _matches(3, "<=3") and not _matches(4, "<=3")
+    assert not _matches(True, ">=1")  # yes/no checks are not counts
