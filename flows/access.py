@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from flows import access_reading as reading
 from flows.access_reading import (
     LanguageChoice,
     arrangement_category,
@@ -83,6 +84,31 @@ def looks_like_a_need(message: FlowInput) -> bool:
         or is_access_arrangement(message.text)
         or len(message.text.split()) >= 4
     )
+
+
+def still_right(message: FlowInput) -> bool:
+    """'no nothings changed', 'same as before': the needs on record stand."""
+    return reading.still_right(message.text)
+
+
+def adds_to_record(message: FlowInput) -> bool:
+    """'... too', 'my son will let u in this time': beside what is on record."""
+    return reading.adds_to_record(message.text)
+
+
+#: An answer that is neither yes nor no says a need when it has this many words or more.
+_A_NEED_IN_WORDS = 4
+
+
+def tells_more(message: FlowInput) -> bool:
+    """Does an answer to "is that still right?" say a need ("yes, and a cat now", "no, my
+    son will let u in this time", "i use a walking frame now")? A plain "yes please go
+    ahead" does not."""
+    if still_right(message) or says_nothing_to_add(message.text):
+        return False
+    if _need_entities(message) or is_access_arrangement(message.text):
+        return True
+    return yes_no(message) is None and len(message.text.split()) >= _A_NEED_IN_WORDS
 
 
 @dataclass(frozen=True, slots=True)

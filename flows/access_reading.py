@@ -132,6 +132,31 @@ def arrangement_category(text: str) -> str:
     return "other"
 
 
+# --- the needs on record still right ------------------------------------------------
+
+_UNCHANGED = re.compile(
+    r"\b(?:nothing|nothings|not|none|nowt)(?: \w+){0,2} (?:changed|different|new)\b"
+    r"|\bno (?:change|changes)\b"
+    r"|\b(?:same|the same) as (?:before|last time|ever|always)\b|\bstill the same\b"
+    r"|\b(?:still|all) (?:right|correct|true|accurate|valid|good|fine|applies|stands)\b"
+    r"|\bthat is (?:still )?(?:right|correct|it)\b|^(?:same|as before|unchanged)\b"
+)
+#: Adding to what is on record, not replacing it: "i have a cat now too".
+_ADDING = re.compile(r"\b(?:also|too|as well|another|extra|plus|and now|this time|aswell)\b")
+
+
+def still_right(text: str) -> bool:
+    """'no nothings changed', 'same as before', 'still the same': the needs on record stand
+    (a bare "no" would otherwise read as "change it")."""
+    return bool(_UNCHANGED.search(normalise(text)))
+
+
+def adds_to_record(text: str) -> bool:
+    """'i have a cat now too', 'my son will let u in this time': a need beside those on
+    record, not in place of them."""
+    return bool(_ADDING.search(normalise(text))) or is_access_arrangement(text)
+
+
 # --- a language preference ---------------------------------------------------------
 
 #: Languages by name (as residents write them, lower case) -> ISO 639-1 code.

@@ -46,6 +46,7 @@ class BookState(StrEnum):
     CHOOSE_VISIT = "choose_visit"
     OFFER = "offer"
     ASK_TIMES = "ask_times"
+    NO_FIT = "no_fit"
     BOOKING = "booking"
     DESCRIBE = "describe"
     DONE = "done"
@@ -139,6 +140,11 @@ def _offer(state: ConversationState, ctx: StepContext, *lead: Reply) -> StepResu
     choice = slots.choose(free, preference, ctx.zone)
     chosen = choice.windows
     offer_lead = time_words.nearest_lead(preference) if choice.nearest else ""
+    if not chosen and choice.fallback:
+        if not BookSlots.of(state.data).nearest_ok:
+            # No visit window can meet that time of day: say so, offer the nearest on request.
+            return FLOW.ask(state.goto(BookState.NO_FIT), ctx, *lead)
+        chosen, offer_lead = choice.fallback, time_words.nearest_lead(preference)
     if not chosen:
         task = RaiseTask(
             kind=TaskKind.UNBOOKED,
@@ -186,9 +192,24 @@ def _after_needs(state: ConversationState, ctx: StepContext, *lead: Reply) -> St
 def _check_needs(
     state: ConversationState, message: FlowInput, ctx: StepContext
 ) -> StepResult | None:
-    answer = yes_no(message)
-    if answer is None:
+    """'yes' / 'no nothings changed' keep the needs on record; 'no' asks what has changed;
+    'yes and i have a cat now too' keeps them and asks about sharing the cat; 'no, i use a
+    frame now' replaces them with the new words (after asking about sharing)."""
+    answer = True if access.still_right(message) else yes_no(message)
+    new_words = access.tells_more(message)
+    if answer is None and not new_words:
         return None
+    if new_words:
+        adding = answer is True or access.adds_to_record(message)
+        asked = state.goto(
+            BookState.CONSENT,
+            need_words=message.text.strip(),
+            need_category=access.category_of(message),
+            replacing=not adding,
+        )
+        confirm = (ConfirmAccessNeeds(),) if adding else ()
+        result = FLOW.ask(asked, ctx)
+        return StepResult(result.state, result.replies, confirm)
     if answer:
         done = _after_needs(state, ctx)
         return StepResult(done.state, done.replies, (ConfirmAccessNeeds(), *done.actions))
@@ -292,6 +313,15 @@ def _ask_times(state: ConversationState, message: FlowInput, ctx: StepContext) -
     return _offer(state, ctx)
 
 
+def _no_fit(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
+    """No window meets the time of day they said: the nearest anyway, or other times."""
+    if pick(message, time_words.cannot_fit(_preference(state, ctx)).options) == "1":
+        return _offer(state.with_data(nearest_ok=True), ctx)
+    if slots.hear(message, ctx).empty and not slots.any_time(message):
+        return None
+    return _offer(state, ctx)
+
+
 def _times_or_needs(
     state: ConversationState, message: FlowInput, ctx: StepContext
 ) -> StepResult | None:
@@ -367,6 +397,7 @@ FLOW = Flow(
         BookState.CHOOSE_VISIT: _hearing(_choose_visit, choosing=True),
         BookState.OFFER: _hearing(_choose),
         BookState.ASK_TIMES: _hearing(_ask_times),
+        BookState.NO_FIT: _hearing(_no_fit),
         BookState.BOOKING: _booking,
         BookState.DESCRIBE: _describe,
     },
@@ -386,6 +417,7 @@ FLOW = Flow(
         ),
         BookState.OFFER: _offer_reply,
         BookState.ASK_TIMES: lambda s, c: words.ask_times(),
+        BookState.NO_FIT: lambda s, c: time_words.cannot_fit(_preference(s, c)),
         BookState.DESCRIBE: lambda s, c: words.no_open_job(c.landlord),
     },
     start=BookState.CHECK_NEEDS,

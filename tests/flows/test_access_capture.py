@@ -403,3 +403,43 @@ def test_record_need_updates_the_same_words_in_place(demo_db: Database) -> None:
         session.commit()
     (need,) = _needs(demo_db, GARETH, active=False)
     assert not need.consent_to_share
+
+
+# --- "Before we book: we have noted ... Is that still right?" ---------------------------
+
+
+def test_no_nothings_changed_keeps_the_needs_on_record(
+    client: TestClient, demo_db: Database
+) -> None:
+    margaret = Phone(client, MARGARET)
+    assert "still right" in _texts(margaret.say("can u send sum1 for my tap"))
+    replies = _texts(margaret.say("no nothings changed"))
+    assert "own words" not in replies
+    assert "Which suits you" in replies or "free" in replies
+    (need,) = _needs(demo_db, MARGARET)
+    assert need.own_words == MARGARETS_NEED
+
+
+def test_yes_and_a_new_need_keeps_the_old_one_and_asks_about_the_new(
+    client: TestClient, demo_db: Database
+) -> None:
+    margaret = Phone(client, MARGARET)
+    margaret.say("can u send sum1 for my tap")
+    asked = _texts(margaret.say("yes and theres a cat now too so keep the door shut"))
+    assert "May we share" in asked and "cat" in asked
+    margaret.say("yes")
+    assert sorted(n.category for n in _needs(demo_db, MARGARET)) == [
+        AccessNeedCategory.PET,
+        AccessNeedCategory.WHEELCHAIR,
+    ]
+
+
+def test_no_with_the_new_need_replaces_the_old_one(client: TestClient, demo_db: Database) -> None:
+    margaret = Phone(client, MARGARET)
+    margaret.say("can u send sum1 for my tap")
+    asked = _texts(margaret.say("no i use a walking frame now, not the chair"))
+    assert "May we share" in asked
+    margaret.say("1")
+    (need,) = _needs(demo_db, MARGARET)
+    assert need.own_words == "no i use a walking frame now, not the chair"
+    assert need.category == AccessNeedCategory.MOBILITY
