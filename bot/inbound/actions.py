@@ -122,7 +122,9 @@ def _apply(action: Action, ctx: ActionContext, outcomes: Outcomes) -> Outcomes:
         case ShareNeeds():
             share_active_needs(ctx.session, resident_id=_resident_id(ctx), consent=action.consent)
         case SetLanguage():
-            set_language(ctx.session, resident_id=_resident_id(ctx), language=action.language)
+            set_language(
+                ctx.session, resident_id=_resident_id(ctx), language=action.language, at=ctx.now
+            )
         case OptOut():
             _opt(action.channel, ctx, out=True)
         case OptIn():

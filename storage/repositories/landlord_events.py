@@ -37,6 +37,7 @@ EMERGENCY_REPORTED: Final = "emergency.reported"
 CALLBACK_REQUESTED: Final = "callback.requested"
 RESIDENT_OPTED_OUT: Final = "resident.opted_out"
 RESIDENT_OPTED_IN: Final = "resident.opted_in"
+RESIDENT_LANGUAGE_CHANGED: Final = "resident.language_changed"
 
 #: Every kind, in the order docs/integration.md lists them.
 KINDS: Final = (
@@ -52,6 +53,7 @@ KINDS: Final = (
     CALLBACK_REQUESTED,
     RESIDENT_OPTED_OUT,
     RESIDENT_OPTED_IN,
+    RESIDENT_LANGUAGE_CHANGED,
 )
 #: The ordering key of deliveries for events that belong to no job.
 NO_JOB: Final = "-"

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from storage.enums import AccessNeedCategory
 from storage.models import AccessNeed, Feedback, RepairJob, Resident
+from storage.repositories import landlord_events
 
 
 def _same_words(a: str, b: str) -> bool:
@@ -82,11 +83,23 @@ def share_active_needs(session: Session, *, resident_id: int, consent: bool) -> 
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def set_language(session: Session, *, resident_id: int, language: str) -> None:
-    """The language the resident wants our messages in (an ISO 639-1 code)."""
-    session.execute(
-        update(Resident).where(col(Resident.id) == resident_id).values(language=language)
+def set_language(session: Session, *, resident_id: int, language: str, at: datetime) -> bool:
+    """The language the resident wants our messages in (an ISO 639-1 code). A change is an
+    event for their landlord, whose system holds the language too (by the landlord's
+    reference for the resident, never the number). Returns whether it changed."""
+    resident = session.get(Resident, resident_id)
+    if resident is None or resident.language == language:
+        return False
+    resident.language = language
+    session.add(resident)
+    landlord_events.record(
+        session,
+        landlord_id=resident.landlord_id,
+        kind=landlord_events.RESIDENT_LANGUAGE_CHANGED,
+        now=at,
+        data={"resident": resident.reference, "language": language},
     )
+    return True
 
 
 def review_active_needs_by(session: Session, *, resident_id: int, review_by: date) -> None:

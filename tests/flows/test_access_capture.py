@@ -30,7 +30,7 @@ from nlu.builtin.normalise import normalise
 from simphone import Phone
 from storage.db import Database
 from storage.enums import AccessNeedCategory
-from storage.models import AccessNeed, Resident
+from storage.models import AccessNeed, LandlordEvent, Resident
 from storage.repositories.resident_records import record_need, share_active_needs
 
 MARGARET = "+447400123456"
@@ -317,6 +317,14 @@ def test_text_me_in_polish_sets_the_language_and_is_no_need(
     assert "share" not in answer.lower()
     assert _resident(demo_db, GARETH).language == "pl"
     assert _needs(demo_db, GARETH) == []
+    gareth.say("pls text me in polish")  # again: nothing changes, no second event
+    with demo_db.session() as session:
+        events = session.exec(
+            select(LandlordEvent).where(LandlordEvent.kind == "resident.language_changed")
+        ).all()
+    assert [e.data for e in events] == [
+        {"resident": _resident(demo_db, GARETH).reference, "language": "pl"}
+    ]
 
 
 def test_a_language_given_as_the_answer_to_the_needs_question_sets_it_and_books_on(
