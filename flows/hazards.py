@@ -315,7 +315,7 @@ _STRUCTURAL_EMERGENCY = (
     _rx(r"hole in (?:the|my|our) (?:ceiling|rof|flor)"),
 )
 _STRUCTURAL_RULES = (
-    _near(_CRACK, _CRACKABLE, 4),
+    _near(_CRACK, _CRACKABLE, 6),
     _near(_PLASTER, _COMING_OFF, 4),
     _near(r"ceilings?|wals?", r"faling|crumbl\w*|coming of+|came of+|droping|bits", 3),
     _near(_SAGGING, _SAGGABLE, 4),
@@ -465,9 +465,9 @@ _OTHER_BUSINESS = frozenset(
         "opt_out",
     }
 )
-#: ...and these when the hazard is already on record with a job that can be (or is)
-#: booked ("when are you coming about the mould"); a new hazard in them is raised first
-#: ("can i book someone for the damp"), and one still in triage is said to be on record.
+#: ...and these when a job that can be (or is) booked is about the hazard ("when are you
+#: coming about the mould"); a new hazard in them is raised first ("can i book someone for
+#: the damp"), and one still in triage is said to be on record.
 _ABOUT_A_VISIT = frozenset({"ask_appointment", "book_visit", "inform_time"})
 #: Hazard reports read as all sorts ("black spots all over the bedroom ceiling" is
 #: give_feedback at 0.71), so only a sure reading of other business wins.
@@ -475,11 +475,18 @@ _SURE = 0.85
 
 
 def on_record(category: HazardCategory, resident: ResidentView) -> JobView | None:
-    """The resident's open job for this hazard: one raised with its category, or an open
-    job (the landlord's, without a category) whose description reads as it."""
+    """The resident's hazard job of this category not yet completed or cancelled (in triage
+    too), or None."""
     for job in resident.hazard_jobs:
         if job.hazard_category == category.value:
             return job
+    return None
+
+
+def _visit_for(category: HazardCategory, resident: ResidentView) -> JobView | None:
+    """A job of the resident's that a visit is (or can be) booked for, about this hazard:
+    with its category, or the landlord's without one whose description reads as it
+    ("Damp patch on the bedroom ceiling")."""
     jobs: Iterable[JobView] = (
         *resident.open_jobs,
         *(a.job for a in resident.appointments if a.status == "booked"),
@@ -522,12 +529,14 @@ def answer(state: ConversationState, message: FlowInput, ctx: StepContext) -> St
         return None
     if _intent_is(message, _OTHER_BUSINESS):
         return None
+    if (
+        not any(r.health_risk for r in found)
+        and all(_visit_for(r.category, resident) for r in found)
+        and _about_a_visit(message)
+    ):
+        return None  # "when are you coming about the damp": the visit's flows answer
     new = [r for r in found if on_record(r.category, resident) is None]
     known = [(r, job) for r in found if (job := on_record(r.category, resident)) is not None]
-    news = new or any(r.health_risk for r, _ in known)
-    bookable = all(job.status in ("open", "booked") for _, job in known)
-    if not news and bookable and _about_a_visit(message):
-        return None
     said = message.text.strip()
     actions: list[Action] = [
         ReportRepair(

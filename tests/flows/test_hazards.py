@@ -186,32 +186,34 @@ def test_asking_about_a_hazard_still_in_triage_gives_its_reference(
     assert len(_hazard_jobs(client)) == 1
 
 
-def test_the_landlords_own_damp_job_counts_as_on_record(client: TestClient) -> None:
-    # The demo resident at ...463 has the landlord's job "Damp patch on the bedroom ceiling".
+def test_a_question_about_the_landlords_damp_job_is_answered_as_one(client: TestClient) -> None:
+    # The demo resident at ...463 has the landlord's job "Damp patch on the bedroom ceiling",
+    # with no hazard category.
     phone = Phone(client, "+447400123463")
     phone.say("when is my appointment")
     plain = _all_text(phone)
     phone.say("when is my appointment for the damp")
     assert _all_text(phone) == plain  # a question about the visit, answered as one
-    phone.say("theres black mould round that damp patch now")
-    said = _all_text(phone)
-    assert "already have the damp and mould (ref RH-" in said
     assert _hazard_jobs(client) == []
+    phone.say("theres black mould round that damp patch now and my kids are coughing")
+    said = _all_text(phone)  # a report, with a risk to health: raised with its category
+    assert "damp and mould" in said and "urgent" in said
+    assert [j.hazard_category for j in _hazard_jobs(client)] == ["damp_mould"]
 
 
-def test_a_known_door_that_will_not_lock_is_not_raised_again(client: TestClient) -> None:
-    # The demo resident at ...458 has the job "Back door sticks and will not lock".
+def test_a_landlords_hazard_job_is_on_record(client: TestClient) -> None:
+    # The demo resident at ...458 has the job "Back door sticks and will not lock"; the
+    # landlord's system sends it with its hazard category.
+    with _db(client).session() as session:
+        job = session.exec(select(RepairJob).where(RepairJob.reference == "RH-10423")).one()
+        assert "will not lock" in job.description
+        job.hazard_category = "security"
+        session.add(job)
     phone = Phone(client, "+447400123458")
     phone.say("my back door still wont lock")
     said = _all_text(phone)
-    assert "already have your door (ref RH-" in said
-    assert _hazard_jobs(client) == []
-
-
-def test_no_mould_is_not_a_report(phone: Phone, client: TestClient) -> None:
-    phone.say("no mould or damp here thankfully")
-    assert "hazard" not in _all_text(phone)
-    assert _hazard_jobs(client) == []
+    assert "already have your door (ref RH-10423)" in said
+    assert len(_hazard_jobs(client)) == 1
 
 
 # --- Recognition ------------------------------------------------------------------------
