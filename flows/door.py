@@ -237,21 +237,21 @@ def missed_visit(ctx: StepContext) -> AppointmentView | None:
 
 def not_here_yet(appointment: AppointmentView, ctx: StepContext) -> StepResult:
     """ "Nobody is here yet" inside (or before) the window: the operative's live status and
-    expected time, and an offer to check on them. Nothing is recorded as missed."""
-    menu = [
-        ["1", "Yes, please check", "check_visit", appointment.id],
-        ["2", "No thanks", "nothing", None],
-    ]
+    expected time, and an offer to check on them (yes: `check_on_visit`). Nothing is
+    recorded as missed."""
     reply = words.not_here_yet(appointment, ctx.zone, started=appointment.starts_at <= ctx.now)
-    return StepResult(IDLE.with_data(menu=menu), (reply,))
+    return StepResult(IDLE, (reply,))
 
 
-def check_on_visit(ctx: StepContext, *, appointment_id: int | None) -> StepResult:
+def check_on_visit(ctx: StepContext, *, appointment_id: int | None = None) -> StepResult:
     """The resident waiting at home asked us to check on their operative: a staff task
     to contact the operative and tell the resident, and the wait on the visit's record."""
     resident = ctx.resident
     assert resident is not None
-    appointment = resident.appointment(appointment_id) if appointment_id is not None else None
+    if appointment_id is not None:
+        appointment = resident.appointment(appointment_id)
+    else:
+        appointment = visit_under_way(ctx) or missed_visit(ctx)
     if appointment is None or appointment.status != "booked":
         return StepResult(IDLE, (words.visit_already_finished(),))
     if ctx.now >= appointment.ends_at and appointment.live_status not in ARRIVED:

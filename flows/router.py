@@ -31,6 +31,7 @@ from flows import (
     door,
     feedback,
     hazards,
+    nominee,
     paused,
     slots,
 )
@@ -71,7 +72,7 @@ ACT_AT_ONCE = {
 #: visit is taken as asking for that time ("can the plumber come half 2 friday").
 ACT_AT_ONCE_CANCEL = 0.8
 #: What each confirmation does on "yes", by the router action it confirms.
-CONFIRMABLE = frozenset({"opt_out", "human", "verify", "no_show"})
+CONFIRMABLE = frozenset({"opt_out", "human", "verify", "no_show", "check_visit"})
 #: How long a question "Do you want ...? 1 Yes 2 No" stays open.
 CONFIRM_WITHIN = timedelta(hours=1)
 
@@ -99,6 +100,8 @@ def interrupt(state: ConversationState, message: FlowInput, ctx: StepContext) ->
         return StepResult(state, (common.blank_message(),))
     keyword = carrier_keyword(message.text) if message.channel in SMS_LIKE else None
     if keyword is not None:
+        if ctx.nominee is not None:  # their phone, not the resident's opt-out
+            return nominee.carrier(keyword, state)
         return _carrier(keyword, state, ctx)
     # Damp, mould, leaks, pests...: raised for staff in any state, even while paused.
     reported = hazards.answer(state, message, ctx)
@@ -154,7 +157,11 @@ def _carrier(keyword: str, state: ConversationState, ctx: StepContext) -> StepRe
 def _handoff(ctx: StepContext, message: FlowInput) -> StepResult:
     task = RaiseTask(
         kind=TaskKind.HANDOFF,
-        summary=f"Resident asked to talk to a person: {message.text[:200]}",
+        summary=(
+            nominee.handoff_summary(ctx.nominee, message.text)
+            if ctx.nominee is not None
+            else f"Resident asked to talk to a person: {message.text[:200]}"
+        ),
         urgent=False,
     )
     due = paused.reply_due(ctx)
@@ -221,8 +228,7 @@ def _is_sure(message: FlowInput, action: str) -> bool:
 
 def _ask_first(action: str, message: FlowInput, ctx: StepContext) -> StepResult:
     """Ask "Do you want ...? 1 Yes 2 No" before an action that changes what we do."""
-    until = (ctx.now + CONFIRM_WITHIN).isoformat()
-    state = IDLE.with_data(confirm={"action": action, "until": until, "said": message.text[:200]})
+    state = _asking(action, message, ctx)
     match action:
         case "opt_out":
             question = safety.confirm_opt_out()
@@ -235,6 +241,12 @@ def _ask_first(action: str, message: FlowInput, ctx: StepContext) -> StepResult:
                 ctx.landlord, visit_today=door.todays_visit(ctx) is not None
             )
     return StepResult(state, (question,))
+
+
+def _asking(action: str, message: FlowInput, ctx: StepContext) -> ConversationState:
+    """The idle state with an open yes/no question about `action` (see `_open_question`)."""
+    until = (ctx.now + CONFIRM_WITHIN).isoformat()
+    return IDLE.with_data(confirm={"action": action, "until": until, "said": message.text[:200]})
 
 
 def _open_question(state: ConversationState, ctx: StepContext) -> dict[str, str] | None:
@@ -274,16 +286,18 @@ def route(state: ConversationState, message: FlowInput, ctx: StepContext) -> Ste
         answer = yes_no(message)
         if answer is not None:
             return _answered(asked, answer, message, ctx)
-    choice = _menu_choice(state, message)
+    choice = _menu_choice(nominee.menu_state(state) if ctx.nominee else state, message)
     if choice is not None:
         action, arg, exact = choice
         return _start(action, arg, message, ctx, sure=exact)
-    # What is shared, a language preference, a change of consent, who will let them in.
-    about_access = access.answer(message, ctx)
-    if about_access is not None:
-        return about_access
+    # On a visit day "nobody is here" is read by rule as well as by the classifier (which
+    # can take "no ones here yet" for a plain "no", or for a need to note).
     if door.nobody_came_today(message, ctx):
         return _start("no_show", None, message, ctx)
+    # What is shared, a language preference, a change of consent, who will let them in.
+    about_access = access.answer(message, ctx) if ctx.nominee is None else None
+    if about_access is not None:
+        return about_access
     action = _ACTION_FOR_INTENT.get(message.parse.intent.name, "menu")
     return _start(_asking_for_a_time(action, message, ctx), None, message, ctx)
 
@@ -339,6 +353,8 @@ def _start(
     """Start what `action` names. `sure`: the resident chose it unmistakably (the exact
     menu number, or "yes" to our question); otherwise an action that changes what we do
     needs a confident reading, or is asked about first."""
+    if ctx.nominee is not None and action not in nominee.MAY:
+        return nominee.answer(action, ctx)  # their own version, or only the resident may
     resident = ctx.resident
     assert resident is not None
     sure = sure or _is_sure(message, action)
@@ -404,7 +420,8 @@ def _start(
         case "no_show":
             under_way = door.visit_under_way(ctx)
             if under_way is not None:  # not missed yet: where they are, and an offer to check
-                return door.not_here_yet(under_way, ctx)
+                offer = door.not_here_yet(under_way, ctx)
+                return replace(offer, state=_asking("check_visit", message, ctx))
             if ctx.paused and door.missed_visit(ctx) is None:
                 return _waiting(ctx)  # "still waiting": for our team, not for a visit
             if not sure:

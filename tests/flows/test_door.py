@@ -200,7 +200,7 @@ def test_nobody_here_yet_inside_the_window_is_not_a_missed_visit(
     assert [o["label"] for o in answer["options"]] == ["Yes, please check", "No thanks"]
     assert _events(client, "no_show_reported") == []
     assert _alerts(client) == []
-    (checking,) = phone.say("1")  # yes, please check
+    (checking,) = phone.say("yes please")
     assert "Our team will contact Sam" in checking["text"]
     (alert,) = _alerts(client)
     assert "waiting" in alert.summary and "Sam Carter" in alert.summary
@@ -237,6 +237,7 @@ def test_the_window_passing_turns_a_check_into_a_missed_visit(
 ) -> None:
     """Offered a check inside the window, answered after it: recorded as missed then."""
     _book_for_tuesday(phone, client)
+    client.post("/simulator/api/clock", json={"set": "2026-12-01T11:45:00+00:00"})
     phone.say("no ones here yet")
     phone.inbox.clear()
     client.post("/simulator/api/clock", json={"set": "2026-12-01T12:05:00+00:00"})
