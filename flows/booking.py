@@ -118,8 +118,11 @@ def _hearing(handler: Handler, *, choosing: bool = False) -> Handler:
         result = handler(heard, message, ctx)
         if result is None and heard is not state and slots.only_times(message, ctx):
             # Times said instead of an answer: keep them, say so, and ask again.
-            noted = Reply(time_words.noted(_preference(heard, ctx)))
-            return FLOW.ask(heard, ctx, noted)
+            noted = time_words.noted(_preference(heard, ctx))
+            question = FLOW.prompt(heard, ctx)
+            if question is None:
+                return StepResult(heard, (Reply(noted),))
+            return StepResult(heard, (Reply(f"{noted} {question.text}", question.options),))
         return result
 
     return step

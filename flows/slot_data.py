@@ -53,6 +53,8 @@ class BookSlots:
     pref: Mapping[str, Any] | None = None
     #: Moving a visit: the resident cannot do its day any more ("cant do that day now").
     other_day: bool = False
+    #: No window meets the time of day they said, and they asked for the nearest anyway.
+    nearest_ok: bool = False
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> BookSlots:
@@ -63,6 +65,7 @@ class BookSlots:
             offer_lead=str(data.get("offer_lead") or ""),
             pref=data.get("pref"),
             other_day=bool(data.get("other_day")),
+            nearest_ok=bool(data.get("nearest_ok")),
         )
 
 

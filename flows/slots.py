@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,8 +26,6 @@ from nlu.timeexpr import TimeReading, TimeWish, TimeWishes, read_wishes
 
 MAX_OFFERS = 3
 DAY_MINUTES = 24 * 60
-#: A wrong day weighs more than any wrong hour when choosing the nearest windows.
-_DAY_WEIGHT = DAY_MINUTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,20 +186,22 @@ class Preference:
             a.hours is None and a.days is not None and a.days.holds(w.day) for a in self.avoided
         )
 
-    def miss(self, w: Window) -> int:
-        """How far a window is from what they said, in minutes (0: it fits)."""
+    def miss(self, w: Window) -> tuple[int, int]:
+        """How far a window is from what they said: (minutes of it at a time of day they
+        did not ask for or cannot do, days away from a day they asked for); (0, 0) fits."""
         clash = sum(
             a.hours.overlap(w.start, w.end)
             for a in self.avoided
             if a.hours is not None and (a.days is None or a.days.holds(w.day))
         )
         if not self.wanted:
-            return clash
-        return clash + min(_miss(wish, w) for wish in self.wanted)
+            return clash, 0
+        hours, days = min(_miss(wish, w) for wish in self.wanted)
+        return clash + hours, days
 
     def fits(self, slot: SlotView, zone: ZoneInfo = LONDON) -> bool:
         w = Window.of(slot, zone)
-        return not self.ruled_out(w) and self.miss(w) == 0
+        return not self.ruled_out(w) and self.miss(w) == (0, 0)
 
     def then(self, newer: Preference) -> Preference:
         """This preference updated by what the resident said next: later words win."""
@@ -237,10 +237,10 @@ class Preference:
         )
 
 
-def _miss(wish: Wish, w: Window) -> int:
-    days = 0 if wish.days is None else wish.days.away(w.day) * _DAY_WEIGHT
+def _miss(wish: Wish, w: Window) -> tuple[int, int]:
     hours = 0 if wish.hours is None else wish.hours.outside(w.start, w.end)
-    return days + hours
+    days = 0 if wish.days is None else wish.days.away(w.day)
+    return hours, days
 
 
 def _combine(older: tuple[Wish, ...], newer: tuple[Wish, ...]) -> tuple[Wish, ...]:
@@ -471,10 +471,14 @@ def offers(
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """The windows to offer, and whether they are what was asked or only the nearest."""
+    """The windows to offer. `nearest`: none fits what was said, these are the nearest that
+    meet its time of day on other days. No windows but a `fallback`: no free window meets
+    the time of day at all ("after 3" when visits are 8am-12pm and 12pm-5pm); the fallback
+    is the nearest anyway, offered only if the resident asks for it."""
 
     windows: list[tuple[date, str]]
-    nearest: bool
+    nearest: bool = False
+    fallback: list[tuple[date, str]] = field(default_factory=list)
 
 
 def choose(
@@ -483,22 +487,19 @@ def choose(
     zone: ZoneInfo = LONDON,
     limit: int = MAX_OFFERS,
 ) -> Choice:
-    """The windows that fit, soonest first; or, when none do, the nearest to what was said
-    (never a day they cannot do or a window they turned down)."""
+    """The windows that fit, soonest first; or, when none do, the nearest days where the
+    time of day fits; never a day they cannot do or a window they turned down."""
     allowed = [s for s in slots if not preference.ruled_out(Window.of(s, zone))]
     scored = [(preference.miss(Window.of(s, zone)), s) for s in allowed]
-    fitting = [s for miss, s in scored if miss == 0]
+    fitting = [s for miss, s in scored if miss == (0, 0)]
     if fitting:
-        return Choice(offers(fitting, limit), nearest=False)
-    ranked = [s for _miss_, s in sorted(scored, key=lambda p: (p[0], p[1].starts_at))]
-    return Choice(offers(ranked[: limit * 4], limit, ranked=True), nearest=bool(ranked))
-
-
-def nearest(
-    slots: Sequence[SlotView], preference: Preference, limit: int = MAX_OFFERS
-) -> list[tuple[date, str]]:
-    """When nothing matches: the windows closest to what they asked for."""
-    return choose(slots, preference, limit=limit).windows
+        return Choice(offers(fitting, limit))
+    ranked = sorted(scored, key=lambda p: (p[0], p[1].starts_at))
+    right_time = [s for (hours, _days), s in ranked if hours == 0]
+    if right_time:
+        return Choice(offers(right_time[: limit * 4], limit, ranked=True), nearest=True)
+    nearest = [s for _miss, s in ranked]
+    return Choice([], fallback=offers(nearest[: limit * 4], limit, ranked=True))
 
 
 def without_day(preference: Preference, day: date) -> Preference:

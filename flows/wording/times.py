@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, time
 
 from flows.local_time import twelve_hour
+from flows.messages import Option, Reply
 from flows.slots import DAY_MINUTES, Days, Hours, Preference, Wish
 from flows.windows import format_day
 
@@ -82,3 +83,14 @@ def noted(preference: Preference) -> str:
     """Times said while we asked something else: kept for the offer."""
     said = summary(preference)
     return f"Noted: {said}." if said else "Noted the times you said."
+
+
+def cannot_fit(preference: Preference) -> Reply:
+    """No visit window meets the time of day they said (visits are set windows)."""
+    said = summary(preference)
+    what = f"fit {said}" if said else "fit that"
+    return Reply(
+        f"Sorry, none of our visit times {what}. Reply 1 for the nearest, or tell me "
+        "another day or time.",
+        (Option("1", "Nearest times"),),
+    )

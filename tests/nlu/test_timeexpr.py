@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from nlu.timeexpr import DUCKLING, UK, TimeMatch, find_times
+from nlu.timeexpr import DUCKLING, UK, TimeMatch, find_times, read_times, read_wishes
 
 WED = datetime(2026, 3, 25, 10, 15, tzinfo=UTC)  # GMT; clocks go forward Sun 29 Mar
 THU_BST = datetime(2026, 10, 22, 18, 40, tzinfo=timezone(timedelta(hours=1)))  # back Sun 25 Oct
@@ -229,3 +229,98 @@ def test_duckling_conventions_read_month_first_and_keep_its_day_parts() -> None:
 def test_naive_now_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         find_times("tomorrow", now=datetime(2026, 3, 25, 10, 15))
+
+
+# ---- what a resident says about when a visit may be (read_wishes) -----------------------
+
+MON_9AM = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def wishes(text: str) -> list[tuple[str, bool]]:
+    """(the words, avoided?) for each time in `text`, said on Monday 30 Nov 2026."""
+    return [(w.reading.text, w.avoid) for w in read_wishes(text, now=MON_9AM).wishes]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cant do weds, tmrw pm ok?", [("weds", True), ("tmrw pm", False)]),
+        ("not mondays", [("mondays", True)]),
+        ("any day but wednesday", [("wednesday", True)]),
+        ("whenever except fridays", [("fridays", True)]),
+        ("fridays are no good for me", [("fridays", True)]),
+        ("thursday doesnt work, tuesday?", [("thursday", True), ("tuesday", False)]),
+        ("i cant do monday but friday is fine", [("monday", True), ("friday", False)]),
+        ("no worries friday is fine", [("friday", False)]),
+        ("after 3? i sleep till 2", [("after 3", False), ("till 2", True)]),
+        ("im at work till 3", [("till 3", True)]),
+        ("im in till 1", [("till 1", False)]),
+        ("no mornings please", [("mornings", True)]),
+        ("mornings only", [("mornings", False)]),
+        ("not before 11", [("not before 11", False)]),
+        ("any time after the school run", [("after the school run", False)]),
+    ],
+)
+def test_each_time_said_is_wanted_or_avoided(text: str, expected: list[tuple[str, bool]]) -> None:
+    assert wishes(text) == expected
+
+
+def test_a_reading_keeps_the_parts_that_were_written() -> None:
+    (after_3,) = read_times("after 3", now=MON_9AM)
+    assert after_3.days is None and after_3.minutes == (15 * 60, 20 * 60)
+    (friday,) = read_times("half 2 friday", now=MON_9AM)
+    assert friday.days == (date(2026, 12, 4), date(2026, 12, 5))
+    assert friday.weekday == 4 and not friday.every
+    assert friday.minutes == (14 * 60 + 30, 14 * 60 + 30)  # a clock time: from == to
+    (mondays,) = read_times("not mondays", now=MON_9AM)
+    assert mondays.weekday == 0 and mondays.every
+    (every,) = read_times("every tuesday is fine", now=MON_9AM)
+    assert every.weekday == 1 and every.every
+    (next_week,) = read_times("next week", now=MON_9AM)
+    assert next_week.days == (date(2026, 12, 7), date(2026, 12, 14))
+    assert next_week.weekday is None and next_week.minutes is None
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("any time after the school run", "09:30"),
+        ("after i drop the kids off", "09:30"),
+        ("not before the school run", "09:30"),
+        ("before school pick up pls", "08:00"),
+    ],
+)
+def test_the_school_run_is_a_time_of_day(text: str, start: str) -> None:
+    (found,) = find_times(text, now=MON_9AM)
+    assert found.value["from"][11:16] == start
+
+
+@pytest.mark.parametrize(
+    "text", ["the second one", "2nd one", "the first one", "that one pls", "the one on the left"]
+)
+def test_a_choice_from_a_list_is_not_a_date_or_one_oclock(text: str) -> None:
+    assert find_times(text, now=MON_9AM) == []
+
+
+def test_the_one_on_friday_is_friday_not_1pm() -> None:
+    (found,) = find_times("the one on friday", now=MON_9AM)
+    assert found.text == "on friday" and found.value["grain"] == "day"
+
+
+@pytest.mark.parametrize(
+    ("text", "other_day", "none_suit"),
+    [
+        ("need to change my appointment, cant do that day now", True, False),
+        ("a different day pls", True, False),
+        ("that day is no good anymore", True, False),
+        ("none of them work, what about thursday week", False, True),
+        ("none of those suit sorry", False, True),
+        ("cant make any of them", False, True),
+        ("can u come thursday", False, False),
+    ],
+)
+def test_remarks_about_the_visit_day_and_the_offers(
+    text: str, other_day: bool, none_suit: bool
+) -> None:
+    said = read_wishes(text, now=MON_9AM)
+    assert (said.other_day, said.none_suit) == (other_day, none_suit)
