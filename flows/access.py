@@ -22,6 +22,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from flows import access_reading as reading
+from flows import hazards
 from flows.access_reading import (
     LanguageChoice,
     arrangement_category,
@@ -132,7 +133,9 @@ class Answer:
 def read_answer(message: FlowInput, ctx: StepContext) -> Answer:
     """Read the answer to our question about needs; never a crash, never a guess stored."""
     text = message.text.strip()
-    if says_nothing_to_add(text):
+    if says_nothing_to_add(text) or hazards.describes_a_hazard(text):
+        # Damp, mould, pests...: a hazard report (flows/hazards.py raises it before any
+        # flow), never a need to share with the operative.
         return Answer(nothing=True)
     language = language_asked(text, message.parse.entities)
     other_needs = [c for c in _need_entities(message) if c not in {"language", "interpreter"}]

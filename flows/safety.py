@@ -51,7 +51,9 @@ _PATTERNS: tuple[tuple[Hazard, re.Pattern[str]], ...] = (
     (
         Hazard.GAS,
         re.compile(
-            r"\b(smell(s|ing)? (of )?gas|gas (smell|leak)|leak(ing)? gas|smells? like gas)\b"
+            r"\b((smel+s?|smel+ing|smelt|stinks?|stinking|reeks?|reeking|whiff)"
+            r"( (really|strongly|badly|strong|of|like|a bit|off))* gas|"
+            r"gas (smell|leak|is leaking)|leak(ing)? gas)\b"
         ),
     ),
     (

@@ -5,14 +5,22 @@ and never raised twice."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
+from flows import access, hazards
+from flows.actions import ReportRepair
+from flows.context import FlowInput, JobView, LandlordView, ResidentView, StepContext
+from flows.engine import IDLE
 from flows.hazards import normalise, recognise
+from flows.local_time import LONDON
 from flows.safety import Hazard, detect_emergency
 from flows.sms import sms_cost
 from flows.wording import hazards as words
+from nlu.types import IntentScore, ParseResult
 from simphone import Phone
 from storage.db import Database
 from storage.enums import HazardCategory
@@ -326,3 +334,70 @@ def test_replies_fit_one_segment(category: HazardCategory) -> None:
     for reply in [*replies, *(a for a in advice if a is not None)]:
         cost = sms_cost(reply.text)
         assert (cost.encoding, cost.segments) == ("GSM-7", 1), reply.text
+
+
+# --- The step, read directly (intents as the interpreter might read them) ---------------
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+LANDLORD = LandlordView(name="Leeds Homes", phone="0113 000 0000", emergency_phone="0800 1")
+DAMP_JOB = JobView(7, "RH-7", "Damp patch on the bedroom ceiling", "open")
+
+
+def _ctx(*jobs: JobView, hazard_jobs: tuple[JobView, ...] = ()) -> StepContext:
+    resident = ResidentView(id=1, name="Gareth Hughes", open_jobs=jobs, hazard_jobs=hazard_jobs)
+    return StepContext(landlord=LANDLORD, resident=resident, now=NOW, zone=LONDON)
+
+
+def _said(text: str, intent: str = "out_of_scope", confidence: float = 0.5) -> FlowInput:
+    parse = ParseResult(text=text, intent=IntentScore(intent, confidence))
+    return FlowInput(text=text, parse=parse, at=NOW)
+
+
+def test_a_sure_door_check_that_mentions_the_damp_is_left_to_the_door_check() -> None:
+    said = _said("man at the door says hes from the council about the damp", "verify_operative", 1)
+    assert hazards.answer(IDLE, said, _ctx()) is None
+
+
+def test_a_hazard_misread_as_other_business_is_still_raised() -> None:
+    said = _said("black spots all over the bedroom ceiling", "give_feedback", 0.71)
+    result = hazards.answer(IDLE, said, _ctx())
+    assert result is not None
+    (report,) = [a for a in result.actions if isinstance(a, ReportRepair)]
+    assert report.hazard == HazardCategory.DAMP_MOULD
+    assert result.state == IDLE  # whatever they were doing carries on
+
+
+def test_a_question_about_the_visit_for_a_known_hazard_goes_to_the_flows() -> None:
+    said = _said("when are u coming about the damp", "ask_appointment", 0.99)
+    assert hazards.answer(IDLE, said, _ctx(DAMP_JOB)) is None
+    # The same words without a job about damp: a new report, raised.
+    assert hazards.answer(IDLE, said, _ctx()) is not None
+
+
+def test_a_triage_hazard_job_is_on_record_even_when_asked_as_a_booking() -> None:
+    triage = JobView(9, "RQ-261201-1", "mould", "triage", hazard_category="damp_mould")
+    said = _said("can someone come and look at the mould", "book_visit", 0.97)
+    result = hazards.answer(IDLE, said, _ctx(hazard_jobs=(triage,)))
+    assert result is not None and not result.actions
+    assert "RQ-261201-1" in result.replies[0].text
+
+
+def test_a_hazard_is_never_read_as_an_access_need() -> None:
+    need = _said("the mould in the kids room, my son has asthma", "inform_access_needs", 1.0)
+    assert access.read_answer(need, _ctx()).need is False
+    real = _said("my son has asthma so pls no dust", "inform_access_needs", 1.0)
+    assert access.read_answer(real, _ctx()).need is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["stinks of gas in my kitchen", "it smells really strongly of gas", "whiff of gas in the hall"],
+)
+def test_gas_said_every_way_is_a_gas_emergency(text: str) -> None:
+    found = detect_emergency(text)
+    assert found is not None and found.hazard == Hazard.GAS
+    assert found.category == HazardCategory.GAS
+
+
+def test_the_gas_bill_is_not_an_emergency() -> None:
+    assert detect_emergency("the gas bill is too high") is None
