@@ -142,6 +142,20 @@ class ResidentView:
 
 
 @dataclass(frozen=True, slots=True)
+class NomineeView:
+    """Someone the resident asked us to involve (an advocate, a carer, family), writing
+    from their own number: `StepContext.resident` is then the resident they act for, and
+    flows/nominee.py says what they may do."""
+
+    name: str
+    relationship: str = ""
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else "there"
+
+
+@dataclass(frozen=True, slots=True)
 class FlowInput:
     """What a flow step reads: the resident's message as understood (text, its parse, when
     it was written, any option key pressed), or on a follow-up step the outcomes of the
@@ -180,6 +194,8 @@ class StepContext:
     paused: bool = False
     windows: tuple[VisitWindow, ...] = DEFAULT_WINDOWS
     extras: dict[str, object] = field(default_factory=dict)
+    #: Set when the resident's nominee writes from their own number (flows/nominee.py).
+    nominee: NomineeView | None = None
 
     @property
     def today(self) -> date:

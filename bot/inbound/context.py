@@ -14,16 +14,17 @@ from flows.context import (
     AppointmentView,
     JobView,
     LandlordView,
+    NomineeView,
     OperativeView,
     ResidentView,
     SlotView,
     StepContext,
 )
 from flows.windows import DEFAULT_WINDOWS, VisitWindow, window_named, windows_from_config
-from storage.enums import AppointmentStatus, JobStatus
+from storage.enums import AppointmentStatus, Channel, JobStatus
 from storage.models import Appointment, AppointmentEvent, Landlord, RepairJob, Resident
 from storage.repositories import resident_world
-from storage.repositories.people import primary_landlord
+from storage.repositories.people import nominators, primary_landlord
 
 #: Used only when no landlord is configured yet, so an unknown number still gets an answer.
 UNCONFIGURED_LANDLORD = LandlordView(
@@ -70,9 +71,11 @@ def build_context(
     links: PhotoLinks,
     landlord: Landlord | Literal["primary"] | None = "primary",
     views: ResidentViews | None = None,
+    nominee: NomineeView | None = None,
 ) -> StepContext:
     """`landlord` is the writer's and `views` the resident's, when the caller loaded them
-    already (for a batch of texts, see `resident_views`)."""
+    already (for a batch of texts, see `resident_views`). `nominee`: the resident's
+    nominee is writing, from their own number (`nominees_writing`)."""
     if isinstance(landlord, str):  # "primary"
         landlord = primary_landlord(session)
     windows = windows_from_config(landlord.visit_windows) if landlord else DEFAULT_WINDOWS
@@ -91,7 +94,29 @@ def build_context(
         operatives=operatives,
         paused=paused,
         windows=windows,
+        nominee=nominee,
     )
+
+
+#: Channels whose address is a phone number a nominee could write from.
+PHONE_CHANNELS = frozenset({Channel.SMS, Channel.SIMULATOR})
+
+
+def nominees_writing(
+    session: Session, *, channel: Channel, addresses: Sequence[str]
+) -> dict[str, tuple[Resident, Landlord, NomineeView]]:
+    """For numbers that are no resident's own: the resident whose nominee writes from each
+    (flows/nominee.py), with the resident's landlord and the nominee as flows see them."""
+    if channel not in PHONE_CHANNELS:
+        return {}
+    return {
+        address: (
+            resident,
+            landlord,
+            NomineeView(resident.nominee_name or "", resident.nominee_relationship or ""),
+        )
+        for address, (resident, landlord) in nominators(session, addresses=addresses).items()
+    }
 
 
 def _operatives(session: Session, ids: set[int]) -> dict[int, OperativeView]:

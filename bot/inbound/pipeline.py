@@ -34,7 +34,7 @@ from bot.inbound.answer_writes import (
     queue_replies,
     save_state,
 )
-from bot.inbound.context import NoPhotoLinks, PhotoLinks, build_context
+from bot.inbound.context import NoPhotoLinks, PhotoLinks, build_context, nominees_writing
 from bot.inbound.ingest import ingest, storable
 from bot.inbound.snapshot import Item, Snapshot, quick_answer, quick_answer_many
 from flows.clock import Clock
@@ -236,11 +236,19 @@ class Pipeline:
         resident, landlord = writer_and_landlord(
             session, channel=inbound.channel, address=inbound.address
         )
+        nominee = None
+        if resident is None:
+            found = nominees_writing(session, channel=inbound.channel, addresses=[inbound.address])
+            if inbound.address in found:
+                resident, landlord, nominee = found[inbound.address]
+        # A nominee's conversation and texts are their own, not the resident's: the
+        # resident's conversations are where service messages start flows (feedback...).
+        writer_id = resident.id if resident is not None and nominee is None else None
         conversation = lock_conversation(
             session,
             channel=inbound.channel,
             address=inbound.address,
-            resident_id=resident.id if resident else None,
+            resident_id=writer_id,
             now=now,
         )
         state = ConversationState(
@@ -270,6 +278,7 @@ class Pipeline:
                 paused=conversation.paused,
                 links=self.links,
                 landlord=landlord,
+                nominee=nominee,
             )
             actions.windows = ctx.windows
             result: StepResult = self.flows.step(state, message, ctx)
@@ -285,7 +294,7 @@ class Pipeline:
             log.error("flow %s/%s kept asking for follow-ups", state.flow, state.state)
         assert conversation.id is not None
         save_state(session, conversation_id=conversation.id, state=state, now=now)
-        links = AnswerLinks(conversation.id, resident.id if resident else None, appointment_id)
+        links = AnswerLinks(conversation.id, writer_id, appointment_id)
         now = self.clock.now()
         mark_processed(session, message_id=message_id, parse=parse, now=now, links=links)
         queue_replies(

@@ -42,9 +42,15 @@ from bot.inbound.answer_writes import (
     save_state,
     start_conversation,
 )
-from bot.inbound.context import PhotoLinks, ResidentViews, build_context, resident_views
+from bot.inbound.context import (
+    PhotoLinks,
+    ResidentViews,
+    build_context,
+    nominees_writing,
+    resident_views,
+)
 from flows.clock import Clock
-from flows.context import FlowInput
+from flows.context import FlowInput, NomineeView
 from flows.engine import IDLE_FLOW, START_STATE, ConversationState, FlowRegistry
 from flows.messages import Reply
 from nlu.types import ParseResult
@@ -138,11 +144,19 @@ def _plans(snapshot: Snapshot, session: Session, items: Sequence[Item]) -> list[
     for index, (_, inbound, _) in enumerate(items):
         first.setdefault((inbound.channel, inbound.address), index)
     writers: dict[tuple[Channel, str], tuple[Resident | None, Landlord | None]] = {}
+    nominees: dict[tuple[Channel, str], NomineeView] = {}
     conversations: dict[tuple[Channel, str], Conversation] = {}
     for channel in {channel for channel, _ in first}:
         addresses = sorted(address for c, address in first if c == channel)
         found = writers_and_landlords(session, channel=channel, addresses=addresses)
         writers.update(((channel, address), pair) for address, pair in found.items())
+        unknown = [address for address in addresses if found[address][0] is None]
+        if unknown:  # a resident's nominee, from their own number (flows/nominee.py)
+            for address, (nominator, its_landlord, nominee) in nominees_writing(
+                session, channel=channel, addresses=unknown
+            ).items():
+                writers[(channel, address)] = (nominator, its_landlord)
+                nominees[(channel, address)] = nominee
         for conversation in of_addresses(session, channel=channel, addresses=addresses):
             conversations[(channel, conversation.address)] = conversation
     residents = {r.id: r for r, _ in writers.values() if r is not None and r.id is not None}
@@ -155,7 +169,7 @@ def _plans(snapshot: Snapshot, session: Session, items: Sequence[Item]) -> list[
             continue
         resident, landlord = writers[key]
         plans.append(_plan(snapshot, session, inbound, parse, resident, landlord,
-                           conversations.get(key), views, now))  # fmt: skip
+                           conversations.get(key), views, now, nominees.get(key)))  # fmt: skip
     return plans
 
 
@@ -169,8 +183,10 @@ def _plan(
     conversation: Conversation | None,
     views: ResidentViews,
     now: datetime,
+    nominee: NomineeView | None = None,
 ) -> _Plan | None:
-    resident_id = resident.id if resident is not None else None
+    # A nominee's conversation and texts are their own, not the resident's (pipeline.py).
+    resident_id = resident.id if resident is not None and nominee is None else None
     if conversation is None:  # never wrote before: a fresh conversation, made on write
         state = ConversationState(IDLE_FLOW, START_STATE, {}, None)
         conversation_id, version, paused = None, 0, False
@@ -192,6 +208,7 @@ def _plan(
         links=snapshot.links,
         landlord=landlord,
         views=views,
+        nominee=nominee,
     )
     message = FlowInput(
         inbound.text, parse, inbound.received_at, inbound.option_key, inbound.channel

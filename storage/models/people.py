@@ -76,7 +76,9 @@ class Resident(SQLModel, table=True):
     #: Narrows the landlord's hours, e.g. {"weekday": ["10:00", "18:00"]}; empty = landlord's.
     contact_hours: dict[str, Any] = json_field()
     nominee_name: str | None = None
-    nominee_phone: str | None = None
+    #: E.164 like `mobile`. Someone the resident asked us to involve; a text from this
+    #: number is answered as from their nominee (docs/nominees.md), so it is indexed.
+    nominee_phone: str | None = Field(default=None, index=True)
     nominee_relationship: str | None = None
     door_password_hash: str | None = None
     sms_opted_out_at: datetime | None = utc_field(nullable=True)

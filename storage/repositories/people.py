@@ -68,6 +68,28 @@ def writers_and_landlords(
     return result
 
 
+def nominators(
+    session: Session, *, addresses: Sequence[str]
+) -> dict[str, tuple[Resident, Landlord]]:
+    """Whose nominee writes from each of these numbers (E.164), with the resident's landlord.
+
+    Only a number that is the nominee of exactly one resident is recognised: with two, we
+    could not tell whose visits they mean, and must not guess with someone's details.
+    """
+    if not addresses:
+        return {}
+    found: dict[str, list[tuple[Resident, Landlord]]] = {}
+    for resident, landlord in session.exec(
+        select(Resident, Landlord)
+        .join(Landlord, col(Landlord.id) == col(Resident.landlord_id))
+        .where(col(Resident.nominee_phone).in_(set(addresses)))
+        .order_by(col(Resident.id))
+    ).all():
+        assert resident.nominee_phone is not None
+        found.setdefault(resident.nominee_phone, []).append((resident, landlord))
+    return {address: pairs[0] for address, pairs in found.items() if len(pairs) == 1}
+
+
 def open_jobs(session: Session, *, resident_id: int) -> list[RepairJob]:
     """Repairs still waiting for a visit to be agreed."""
     return list(
