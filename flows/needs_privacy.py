@@ -33,7 +33,7 @@ NEEDS_INTENT = "inform_access_needs"
 #: The line an operative's briefing puts before the needs it lists (bot/operatives/briefing.py).
 BRIEFING_NEEDS_LINE = "The resident asked us to tell you:"
 #: The questions whose answer is a need in the resident's own words.
-ASKING_FOR_NEEDS = (visits.ask_needs().text, visits.ask_new_needs().text)
+ASKING_FOR_NEEDS = (visits.ask_needs().text, visits.ask_new_needs().text, *visits.FORMER_ASK_NEEDS)
 #: A need's words are found by this many leading characters (quotes are cut at 57 or more).
 _STEM = 40
 #: Shorter words than this are too common to look for ("ok", "no").

@@ -44,14 +44,18 @@ FOR_EACH_VISIT = "the operative at each visit"
 
 
 def need_noted(own_words: str, *, shared: bool, review: str) -> Reply:
-    sharing = (
-        f"We will share it with {FOR_EACH_VISIT}."
-        if shared
-        else "We will keep it private and not share it with operatives."
-    )
+    sharing = f"We will share it with {FOR_EACH_VISIT}." if shared else "We will keep it private."
     return Reply(
-        f'{NOTED_THANKS_LEAD}{short(own_words, 80)}". {sharing} '
-        f"We will check it is still right by {review}."
+        fit(
+            [
+                f'{NOTED_THANKS_LEAD}{short(own_words, n)}". {sharing} {check}'
+                for n in QUOTE_LENGTHS
+                for check in (
+                    f"We will check it is still right by {review}.",
+                    f"We will check it with you by {review}.",
+                )
+            ]
+        )
     )
 
 
@@ -69,18 +73,29 @@ def needs_on_record(needs: Sequence[AccessNeedView]) -> Reply:
             "Reply 1 to tell us about any.",
             (Option("1", "Tell you my needs"),),
         )
-    parts = []
-    for need in needs:
-        shared = (
-            "shared with the operative at each visit" if need.consent_to_share else "not shared"
+
+    def listed(limit: int, shared: str) -> str:
+        return "; ".join(
+            f'"{short(n.own_words, limit)}" ({shared if n.consent_to_share else "not shared"})'
+            for n in needs
         )
-        parts.append(f'"{short(need.own_words, 60)}" ({shared})')
-    listed = "; ".join(parts)
+
     sharing = any(need.consent_to_share for need in needs)
+    options = (Option("1", "Change my needs"), sharing_option(share=not sharing))
+    lead = ON_RECORD_LEAD[:-1]
     return Reply(
-        f"{ON_RECORD_LEAD[:-1]}{listed}. We never share it with anyone else. Reply 1 to change "
-        f"it, 2 to {'stop sharing it' if sharing else 'share it'}.",
-        (Option("1", "Change my needs"), sharing_option(share=not sharing)),
+        fit(
+            [
+                f"{lead}{listed(60, 'shared with the operative at each visit')}. We never share "
+                "it with anyone else. Reply 1 or 2:",
+                *(
+                    f"{lead}{listed(n, 'shared with operatives')}. Never shared with anyone else."
+                    for n in QUOTE_LENGTHS[1:]
+                ),
+            ],
+            options=options,
+        ),
+        options,
     )
 
 
@@ -122,10 +137,18 @@ def language_noted(name: str, *, planned: bool) -> Reply:
 
 def ask_needs() -> Reply:
     return Reply(
-        "Is there anything the operative should know before they come, such as a "
-        "disability, a pet, or times you cannot do? Tell us in your own words, or reply 0 "
-        "if there is nothing.",
+        "Anything the operative should know before they come, such as a disability, a pet "
+        "or times you cannot do? Tell us in your own words, or reply 0 for nothing."
     )
+
+
+#: The needs question as earlier versions asked it: staff pages still recognise answers to
+#: it in transcripts recorded then (flows/needs_privacy.py).
+FORMER_ASK_NEEDS = (
+    "Is there anything the operative should know before they come, such as a "
+    "disability, a pet, or times you cannot do? Tell us in your own words, or reply 0 "
+    "if there is nothing.",
+)
 
 
 def nothing_to_add() -> Reply:
@@ -136,11 +159,19 @@ def ask_new_needs() -> Reply:
     return Reply("Please tell us in your own words what the operative should know.")
 
 
+#: How much of a need a reply quotes back, longest first: the whole of a short need, less
+#: of a long one when the whole would take a second SMS segment.
+QUOTE_LENGTHS = (80, 60, 40)
+
+
 def ask_consent(own_words: str) -> Reply:
-    return Reply(
-        f'Thank you. {SHARE_LEAD}{short(own_words, 80)}" with {FOR_EACH_VISIT}?',
-        (Option("1", "Yes, share it"), Option("2", "No, keep it private")),
-    )
+    options = (Option("1", "Yes, share it"), Option("2", "No, keep it private"))
+    asked = [
+        f'{thanks}{SHARE_LEAD}{short(own_words, n)}" with {FOR_EACH_VISIT}?'
+        for n in QUOTE_LENGTHS
+        for thanks in ("Thank you. ", "")
+    ]
+    return Reply(fit(asked, options=options), options)
 
 
 def choose_job(jobs: Sequence[JobView]) -> Reply:
@@ -248,14 +279,15 @@ def nominee_copy(resident: ResidentView, appointment: AppointmentView) -> str:
     nominee = resident.nominee_name or "you"
     whose = f"{resident.first_name}'s repair visit"
     code = appointment.visit_code
+    who = f"{op.name}, {op.employer}, badge {op.badge_number}"
     return fit(
         (
             f"Copy for {nominee}: {whose} is booked for {when(appointment)}. {op.name} from "
             f"{op.employer}, badge {op.badge_number}, will say visit code {code} at the door.",
-            f"Copy for {nominee}: {whose} is {when(appointment)}. {op.name}, {op.employer}, "
-            f"badge {op.badge_number}, will say code {code} at the door.",
-            f"Copy for {nominee.split()[0]}: {whose} is {when(appointment)}. {op.name}, "
-            f"{op.employer}, badge {op.badge_number}, will say code {code}.",
+            f"Copy for {nominee}: {whose} is {when(appointment)}. {who}, will say visit code "
+            f"{code}.",
+            f"Copy for {nominee.split()[0]}: {resident.first_name}'s visit is "
+            f"{when(appointment)}. {who}, visit code {code}.",
         )
     )
 
@@ -286,7 +318,9 @@ def appointments(resident: ResidentView, *, today: date, zone: ZoneInfo) -> Repl
             f"({short(first.job.description, 30)}). {who}, visit code {code}.{status}{more}",
             f"Your next visit: {when(first)}, {first.job.reference}. {who}, visit code "
             f"{code}.{status}{more}",
-            f"Next visit: {when(first)}. {who}, code {code}.{status}{more}",
+            f"Next visit: {when(first)}. {who}, visit code {code}.{status}{more}",
+            f"Next visit: {when(first)}. {op.name}, badge {op.badge_number}, visit code "
+            f"{code}.{status}{more}",
         ),
         options=options,
     )

@@ -305,7 +305,7 @@ def test_what_do_u_tell_the_engineer_about_me(client: TestClient) -> None:
     for question in ("what do u tell the engineer about me", "wot info do u have on me"):
         answer = _texts(margaret.say(question))
         assert MARGARETS_NEED in answer
-        assert "shared with the operative" in answer
+        assert "(shared with" in answer
 
 
 def test_text_me_in_polish_sets_the_language_and_is_no_need(
