@@ -114,3 +114,15 @@ def test_the_telling_intent_carries_a_need_and_its_quote_follows() -> None:
         Said("out", "Noted: I have a big dog. Anything else?"),
     ]
     assert carrying_needs(lines) == [True, True]
+
+
+def test_saying_there_is_nothing_in_other_words_carries_no_need() -> None:
+    for answer in ("no nothing thanks", "nah all good", "not that i can think of"):
+        lines = [Said("out", visits.ask_needs().text), Said("in", answer, "deny")]
+        assert carrying_needs(lines) == [False, False], answer
+
+
+def test_an_answer_to_the_question_as_it_was_worded_before_still_carries_a_need() -> None:
+    (former,) = visits.FORMER_ASK_NEEDS
+    lines = [Said("out", former), Said("in", "my son will let u in, im at work", "inform_time")]
+    assert carrying_needs(lines) == [False, True]
