@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from flows.messages import Option
+
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -148,25 +150,18 @@ def _prefix(text: str, units: int) -> str:
     return text
 
 
-def sms_body(text: str, options: Iterable[tuple[str, str]] = ()) -> str:
+def sms_body(text: str, options: Iterable[Option] = ()) -> str:
     """What an SMS carries for a reply: its text, then one "key label" line an option
     (as bot/channels/sms/render.py renders it)."""
-    lines = [text.strip(), *(f"{key} {label}" for key, label in options)]
+    lines = [text.strip(), *(f"{option.key} {option.label}" for option in options)]
     return "\n".join(line for line in lines if line)
 
 
-def fit(
-    candidates: Sequence[str], *, options: Iterable[tuple[str, str]] = (), segments: int = 1
-) -> str:
-    """The first wording that fits in `segments` SMS segments with its option lines, else
-    the cheapest. Candidates go from fullest to tersest and all carry the same meaning:
-    long names or links cost words, never facts."""
+def fit(candidates: Sequence[str], *, options: Iterable[Option] = (), segments: int = 1) -> str:
+    """The first wording that fits in `segments` SMS segments with its option lines; when
+    none does, the first of those that cost the fewest. Candidates go from fullest to
+    tersest and all carry the same meaning: long names or links cost words, never facts."""
     listed = tuple(options)
-    costs = [sms_cost(sms_body(text, listed)) for text in candidates]
-    for text, cost in zip(candidates, costs, strict=True):
-        if cost.segments <= segments:
-            return text
-    cheapest = min(
-        zip(candidates, costs, strict=True), key=lambda pair: (pair[1].segments, pair[1].units)
-    )
-    return cheapest[0]
+    costs = [sms_cost(sms_body(text, listed)).segments for text in candidates]
+    allowed = max(segments, min(costs))
+    return next(text for text, cost in zip(candidates, costs, strict=True) if cost <= allowed)

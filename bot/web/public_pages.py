@@ -21,7 +21,14 @@ from bot.runtime import Runtime
 from flows.slots import label
 from flows.wording import calendar as calendar_wording
 from storage.enums import AppointmentStatus
-from storage.models import Appointment, Contractor, Operative, Property, RepairJob
+from storage.models import (
+    Appointment,
+    Contractor,
+    Landlord,
+    Operative,
+    Property,
+    RepairJob,
+)
 from storage.repositories.people import primary_landlord
 
 router = APIRouter(tags=["visit"])
@@ -43,6 +50,7 @@ def _visit(runtime: Runtime, token: str) -> dict[str, Any]:
         operative = session.get(Operative, appointment.operative_id)
         assert operative is not None
         contractor = session.get(Contractor, operative.contractor_id)
+        landlord = session.get(Landlord, operative.landlord_id)
         return {
             "when": label(appointment.day, appointment.window),
             "name": operative.name,
@@ -51,6 +59,8 @@ def _visit(runtime: Runtime, token: str) -> dict[str, Any]:
             "photo": operative.photo_path,
             "has_photo": resolve_photo(operative.photo_path, runtime.settings.photos_dir)
             is not None,
+            # The confirmation text points here for "what to expect" as well as the photo.
+            "conduct_url": (landlord.code_of_conduct_url if landlord else "") or "/code-of-conduct",
         }
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flows.context import LandlordView, ResidentView
 from flows.messages import Option, Reply
-from flows.sms import quote
+from flows.sms import fit, quote
 
 MAIN_MENU: tuple[Option, ...] = (
     Option("1", "Book a repair visit"),
     Option("2", "My appointments"),
-    Option("3", "Check who is at my door"),
+    Option("3", "Who is at my door"),
     Option("4", "Talk to a person"),
 )
 #: The main menu as the idle router stores it: [key, label, action, argument].
@@ -24,35 +24,46 @@ def nothing_changed() -> Reply:
 
 
 def greeting(resident: ResidentView) -> Reply:
+    hello = f"Hello {resident.first_name}"
     jobs = resident.open_jobs
     if len(jobs) == 1:
-        pending = (
-            f" Your repair {jobs[0].reference} ({short(jobs[0].description)}) still needs a visit."
+        job = jobs[0]
+        candidates: tuple[str, ...] = (
+            *(
+                f"{hello}, your repair {job.reference} ({short(job.description, limit)}) needs "
+                "a visit. Reply with a number:"
+                for limit in (40, 25)
+            ),
+            f"{hello}, your repair {job.reference} needs a visit. Reply with a number:",
         )
     elif jobs:
-        pending = f" You have {len(jobs)} repairs that still need a visit."
+        candidates = (f"{hello}, {len(jobs)} of your repairs need a visit. Reply with a number:",)
     else:
-        pending = ""
-    return Reply(
-        f"Hello {resident.first_name}, this is your repairs service.{pending} "
-        "What would you like to do? Reply with a number.",
-        MAIN_MENU,
-    )
+        candidates = (
+            f"{hello}, this is your repairs service. What would you like to do? Reply with a "
+            "number:",
+            f"{hello}, this is your repairs service. Reply with a number:",
+        )
+    return Reply(fit(candidates, options=MAIN_MENU), MAIN_MENU)
 
 
 def menu(resident: ResidentView) -> Reply:
-    return Reply(
-        f"{resident.first_name}, I can help you with these. Reply with a number, "
-        "or tell me in your own words.",
-        MAIN_MENU,
+    name = resident.first_name
+    text = fit(
+        (
+            f"{name}, I can help with these. Reply with a number or tell me in your own words.",
+            f"{name}, reply with a number or tell me in your own words:",
+        ),
+        options=MAIN_MENU,
     )
+    return Reply(text, MAIN_MENU)
 
 
 def help_text(resident: ResidentView) -> Reply:
     return Reply(
         "I can book, change or call off a visit, say who is coming and check them at your "
-        "door, note your needs, take feedback or a complaint, or get a person to help. "
-        "Reply with a number or just tell me.",
+        "door, note your needs, take feedback or a complaint, or get you a person. Reply "
+        "with a number or just tell me:",
         MAIN_MENU,
     )
 
@@ -60,8 +71,17 @@ def help_text(resident: ResidentView) -> Reply:
 def unknown_number(landlord: LandlordView) -> Reply:
     # Says nothing about any resident or visit: the number may not be who it claims.
     return Reply(
-        f"Hello, this is the {landlord.name} repairs service. We do not recognise this number, "
-        f"so we cannot discuss any repairs by text. Please call us on {landlord.phone}."
+        fit(
+            (
+                f"Hello, this is the {landlord.name} repairs service. We do not recognise this "
+                "number, so we cannot discuss repairs by text. Please call us on "
+                f"{landlord.phone}.",
+                f"This is the {landlord.name} repairs service. We do not know this number, so "
+                f"cannot discuss repairs by text. Please call {landlord.phone}.",
+                f"This is {landlord.name} repairs. We do not know this number, so cannot discuss "
+                f"repairs by text. Please call {landlord.phone}.",
+            )
+        )
     )
 
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from flows.context import AppointmentView, LandlordView
 from flows.local_time import local_twelve_hour
 from flows.messages import Option, Reply
+from flows.sms import fit
 from flows.status import clock, live_status
 from flows.wording.visits import when
 
@@ -27,8 +28,16 @@ def matched(appointment: AppointmentView, *, password: bool) -> Reply:
     op = appointment.operative
     also = " Check they also say your password." if password else ""
     return Reply(
-        f"That matches. {op.name} from {op.employer}, badge {op.badge_number}, is booked to "
-        f"visit you today.{also} They should still show you their ID badge."
+        fit(
+            (
+                f"That matches. {op.name} from {op.employer}, badge {op.badge_number}, is "
+                f"booked to visit you today.{also} They should still show you their ID badge.",
+                f"That matches. {op.name} from {op.employer}, badge {op.badge_number}, is "
+                f"booked today.{also} They should still show their ID badge.",
+                f"That matches. {op.name}, {op.employer}, badge {op.badge_number}, is booked "
+                f"today.{also} They should show their ID badge.",
+            )
+        )
     )
 
 
@@ -60,23 +69,22 @@ def mismatch(landlord: LandlordView, attempts_left: int) -> Reply:
         else ""
     )
     return Reply(
-        "That does NOT match. Do not let them in. Keep the door shut and call us on "
-        f"{landlord.phone}. If you feel unsafe, call 999. We have told our team.{tries}"
+        f"That does NOT match. Do not let them in. Call us on {landlord.phone}, or 999 if you "
+        f"feel unsafe. We have told our team.{tries}"
     )
 
 
 def locked(landlord: LandlordView) -> Reply:
     return Reply(
-        "Too many codes did not match, so checks for this visit are locked. Do not let "
-        f"anyone in. Call us on {landlord.phone}, or 999 if you feel unsafe. Our team "
-        "has been alerted."
+        "Too many wrong codes: checks for this visit are locked. Do not let anyone in. Call "
+        f"us on {landlord.phone}, or 999 if you feel unsafe. Our team knows."
     )
 
 
 def no_visit_today(landlord: LandlordView) -> Reply:
     return Reply(
-        "We have no visit booked for you today, so do not let them in. Keep the door shut "
-        f"and call us on {landlord.phone}. If you feel unsafe, call 999. We have told our team."
+        "We have no visit booked for you today, so do not let them in. Call us on "
+        f"{landlord.phone}, or 999 if you feel unsafe. We have told our team."
     )
 
 
@@ -128,8 +136,7 @@ def not_here_yet(appointment: AppointmentView, zone: ZoneInfo, *, started: bool)
     window = _window(appointment, zone)
     lead = f"Your visit is today {window}" + ("" if started else ", so it has not started yet")
     return Reply(
-        f"{lead}. {op.first_name} {live_status(appointment, zone)}. "
-        "Shall we check on them for you?",
+        f"{lead}. {op.first_name} {live_status(appointment, zone)}. Shall we check on them?",
         (Option("1", "Yes, please check"), Option("2", "No thanks")),
     )
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flows.local_time import local_twelve_hour
-from flows.sms import gsm7_safe, quote
+from flows.sms import fit, gsm7_safe, quote
 
 #: Free text a member of staff types (a disruption's reason) is cut to this, so the message
 #: stays within two segments whatever they write.
@@ -23,17 +23,29 @@ DESCRIPTION_LIMIT = 30
 
 def evening_reminder(first_name: str, visit: str, operative: str, code: str) -> str:
     """Names the day rather than saying "tomorrow": a Sunday reminder is held to Monday."""
-    return (
-        f"Hello {first_name}, a reminder of your repair visit on {visit}. "
-        f"{operative} will say your visit code {code} at the door. "
-        "To change the time reply 1, to call it off reply 2."
+    return fit(
+        (
+            f"Hello {first_name}, a reminder of your repair visit on {visit}. {operative} will "
+            f"say your visit code {code} at the door. To change the time reply 1, to call it "
+            "off reply 2.",
+            f"Hello {first_name}, a reminder: your repair visit is {visit}. {operative} will "
+            f"say code {code} at the door. Reply 1 to change it, 2 to call it off.",
+            f"Reminder: your repair visit is {visit}. {operative} will say code {code} at the "
+            "door. Reply 1 to change it, 2 to call it off.",
+        )
     )
 
 
 def morning_reminder(first_name: str, visit: str, operative: str, code: str) -> str:
-    return (
-        f"Good morning {first_name}. Your repair visit is today, {visit}. {operative} "
-        f"will say your visit code {code} at the door: if they cannot, do not let them in."
+    return fit(
+        (
+            f"Good morning {first_name}. Your repair visit is today, {visit}. {operative} "
+            f"will say your visit code {code} at the door: if they cannot, do not let them in.",
+            f"Good morning {first_name}. Repair visit today, {visit}: {operative} will say "
+            f"code {code} at the door. If not, do not let them in.",
+            f"Repair visit today, {visit}: {operative} will say code {code} at the door. If "
+            "not, do not let them in.",
+        )
     )
 
 
@@ -76,16 +88,26 @@ def feedback_request(visit: str) -> str:
 
 
 def needs_review(first_name: str, visit: str) -> str:
-    return (
-        f"Hello {first_name}, before your repair visit on {visit}: it is a year since you "
-        "told us what helps at your visits. Reply 1 to check or change it."
+    return fit(
+        (
+            f"Hello {first_name}, before your repair visit on {visit}: it is a year since you "
+            "told us what helps at your visits. Reply 1 to check or change it.",
+            f"Before your repair visit on {visit}: it is a year since you told us what helps "
+            "at your visits. Reply 1 to check or change it.",
+        )
     )
 
 
 def staff_rebooked(first_name: str, visit: str, operative: str, code: str) -> str:
-    return (
-        f"Hello {first_name}, our team has moved your repair visit to {visit}. {operative} "
-        f"will come and say your visit code {code}. To change the time reply 1."
+    return fit(
+        (
+            f"Hello {first_name}, our team has moved your repair visit to {visit}. {operative} "
+            f"will come and say your visit code {code}. To change the time reply 1.",
+            f"Hello {first_name}, our team moved your repair visit to {visit}. {operative} "
+            f"will say code {code} at the door. Reply 1 to change it.",
+            f"Our team moved your repair visit to {visit}. {operative} will say code {code} "
+            "at the door. Reply 1 to change it.",
+        )
     )
 
 
@@ -98,9 +120,15 @@ def staff_cancelled(first_name: str, visit: str) -> str:
 
 def repair_cancelled(first_name: str, visit: str) -> str:
     """The landlord cancelled the repair itself, and with it the visit."""
-    return (
-        f"Hello {first_name}, your repair visit on {visit} is called off: our repairs team "
-        "has closed this repair. If something still needs fixing, reply to tell us."
+    closed = "is called off: our repairs team has closed this repair."
+    return fit(
+        (
+            f"Hello {first_name}, your repair visit on {visit} {closed} If something still "
+            "needs fixing, reply to tell us.",
+            f"Hello {first_name}, your repair visit on {visit} {closed} Still needs fixing? "
+            "Reply to tell us.",
+            f"Your repair visit on {visit} {closed} Still needs fixing? Reply to tell us.",
+        )
     )
 
 

@@ -192,9 +192,8 @@ def test_a_nominee_gets_a_copy_as_for_a_booking_by_text(
         sent += deliver(demo_db, clock.now() + timedelta(minutes=minutes))
     (copy,) = sent
     assert copy.address == "+447400123470"
-    assert copy.text.startswith(
-        "Copy for Susan Bennett: Arthur's repair visit is booked for Thu 3 Dec"
-    )
+    assert copy.text.startswith("Copy for Susan Bennett: Arthur's repair visit is")
+    assert "Thu 3 Dec, morning 8am-12pm" in copy.text
     assert f"visit code {booked['visit_code']}" in copy.text and "Ravi Patel" in copy.text
 
 

@@ -107,7 +107,7 @@ def test_an_unsure_handoff_is_asked_first_and_done_on_1(phone: Phone, demo_db: D
     question = phone.pop_text()
     assert question == "Do you want a member of our team to contact you?"
     phone.say("1")
-    assert phone.pop_text().startswith("I have asked a member of our team to contact you.")
+    assert phone.pop_text().startswith("Our team will contact you")
     (handoff,) = [t for t in _tasks(demo_db) if t.kind == TaskKind.HANDOFF]
     assert "hello #4" in handoff.summary
     assert _paused(demo_db, phone.number)
@@ -165,7 +165,7 @@ def test_carrier_keywords_are_exact_and_immediate(
 
 def test_asking_for_a_person_hands_over_at_once(phone: Phone, demo_db: Database) -> None:
     phone.say("can I speak to a real person please")
-    assert phone.pop_text().startswith("I have asked a member of our team to contact you.")
+    assert phone.pop_text().startswith("Our team will contact you")
     assert [t.kind for t in _tasks(demo_db)] == [TaskKind.HANDOFF]
     assert _paused(demo_db, phone.number)
 
@@ -174,7 +174,7 @@ def test_option_4_of_the_menu_hands_over_at_once(phone: Phone, demo_db: Database
     phone.say("hi")
     phone.pop()
     phone.say("4")
-    assert phone.pop_text().startswith("I have asked a member of our team to contact you.")
+    assert phone.pop_text().startswith("Our team will contact you")
     assert [t.kind for t in _tasks(demo_db)] == [TaskKind.HANDOFF]
 
 

