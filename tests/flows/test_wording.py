@@ -198,21 +198,23 @@ LONG_TEXT = (
 
 
 def _values(data: str) -> dict[str, list[object]]:
-    """Representative values by parameter name; `data` is "typical" or "longest"."""
+    """Representative values by parameter name: "typical", "longest", or "welsh" names."""
     if data == "typical":
         appointment = replace(_appointment(), operative=TYPICAL_OPERATIVE)
-        operative = TYPICAL_OPERATIVE.name
+    elif data == "welsh":
+        appointment = _appointment("Zo\u00eb Bront\u00eb")
     else:
         appointment = _appointment()
-        operative = appointment.operative.name
-    resident = replace(_resident(), appointments=(appointment, appointment))
+    operative = appointment.operative.name
+    resident = _resident("Si\u00e2n Llewellyn") if data == "welsh" else _resident()
+    resident = replace(resident, appointments=(appointment, appointment))
     zone = ZoneInfo("Europe/London")
     eta = datetime(2026, 12, 30, 15, 45, tzinfo=UTC)
     return {
         "resident": [
             resident,
             replace(resident, open_jobs=(JOB,)),
-            replace(resident, open_jobs=()),
+            replace(resident, open_jobs=(), appointments=()),
         ],
         "appointment": [appointment, replace(appointment, live_status=None, eta=None)],
         "appointments": [resident.appointments],
@@ -379,7 +381,9 @@ def test_quoted_words_keep_the_encoding_in_every_builder() -> None:
 
 
 def test_names_outside_gsm7_switch_encoding_and_nothing_else_does() -> None:
+    """Siân and Zoë are spelt right (UCS-2 for that message), and nothing else is not GSM-7."""
     values = _values("welsh")
+    assert values["first_name"] == ["Si\u00e2n"]
     for name, builder in BUILDERS:
         for made in _calls(builder, values):
             for _, text in _segments(made):
