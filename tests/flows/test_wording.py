@@ -25,6 +25,7 @@ from flows.context import (
     AppointmentView,
     JobView,
     LandlordView,
+    NomineeView,
     OperativeView,
     ResidentView,
 )
@@ -160,7 +161,7 @@ def test_fit_takes_the_fullest_wording_within_budget() -> None:
 #: The modules whose builders make what a resident reads by SMS (calendar.py writes the
 #: iCalendar file, not a text). A new module of wording joins this list.
 WORDING_MODULES = ("common", "door", "safety", "service", "visits", "invitations")
-OPTIONAL_MODULES = ("hazards", "times", "paused")  # walked once they exist
+OPTIONAL_MODULES = ("hazards", "times", "paused", "nominee", "complaint")  # once they exist
 #: Functions in those modules that are not a message a resident reads.
 NOT_MESSAGES = {
     "common.short",
@@ -256,6 +257,10 @@ def _values(data: str) -> dict[str, list[object]]:
             ((HazardCategory.PESTS, "mice", JOB.reference), (HazardCategory.LEAK, "", "RH-7")),
         ],
         **_time_values(),
+        "nominee": [NomineeView("Susan Featherstonehaugh", "daughter"), NomineeView("")],
+        "reference": ["CMP-2026-000123", None],
+        "respond_by": [date(2027, 1, 27)],
+        "working_days": [20],
         **{flag: [True, False] for flag in BOOL_PARAMETERS},
     }
 
