@@ -294,6 +294,8 @@ def answer(message: FlowInput, ctx: StepContext) -> StepResult | None:
     intent = message.parse.intent
     elsewhere = intent.name in _ELSEWHERE and intent.confidence >= _ELSEWHERE_AT
     if sharing is not None and ctx.resident.access_needs and not elsewhere:
+        if _need_entities(message):  # "dont tell them about my dog, but i have a cat"
+            return start(message, ctx)
         return change_sharing(ctx, share=sharing)
     if is_access_arrangement(text) and not elsewhere:
         return start(message, ctx)

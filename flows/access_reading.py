@@ -232,8 +232,16 @@ def language_asked(text: str, entities: Iterable[Entity] = ()) -> LanguageChoice
 
 #: Sharing a need, in words that mean nothing else ("tell" alone could be "tell me the time").
 _SHARE = (
-    r"(?:share|sharing|shared|pass (?:it|that|them|this|those|my \w+) on|"
-    r"tell (?:them|him|her|anyone|anybody|the \w+)\b(?! me))"
+    r"(?:"
+    # sharing what is on record: "share it", "share my needs", "share it with them"
+    r"(?:share|sharing|shared)(?: (?:it|that|this|them|those|everything|it all|my \w+|any of it))?"
+    r"(?: with \w+(?: \w+)?)?(?=$| now| too| again| then| please| thanks| after all| either)"
+    r"|pass (?:it|that|them|this|those|my \w+) on"
+    # telling the operative about it, but not telling them something new ("tell the
+    # engineer the gate code is 1234" is a need): "tell them", "tell the engineer about me"
+    r"|tell (?:them|him|her|anyone|anybody|the \w+)"
+    r"(?: about (?:me|it|that|this|them|my \w+))?(?=$| now| too| again| then| please| thanks)"
+    r")"
 )
 #: Saying not to, now or from now on ("did not share" is a complaint, not a change).
 _NOT = (

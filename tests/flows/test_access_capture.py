@@ -181,6 +181,8 @@ def test_a_language_for_the_visit_is_a_need_not_our_messages(text: str) -> None:
         ("rather you didnt share it", False),
         ("dont tell the engineer about me", False),
         ("you can share it with the engineer now", True),
+        ("please share my needs with the plumber", True),
+        ("dont share it please", False),
         ("u can share it", True),
         ("happy for you to share my needs", True),
         ("i dont mind u sharing it", True),
@@ -199,6 +201,9 @@ def test_a_change_of_consent(text: str, share: bool) -> None:
         "the engineer did not show",
         "could you share the code with me",
         "i use a wheelchair",
+        "tell the engineer i have a dog",
+        "you can tell the engineer the gate code is 1234",
+        "dont tell the engineer to come early",
     ],
 )
 def test_other_messages_change_no_consent(text: str) -> None:
