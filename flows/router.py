@@ -322,7 +322,10 @@ def _asking_for_a_time(action: str, message: FlowInput, ctx: StepContext) -> str
         or _CALL_OFF.search(message.text.lower())
     ):
         return action
-    return "book" if slots.hear(message, ctx).preference.wanted else action
+    heard = slots.hear(message, ctx).preference
+    # "need my socket fixed, fridays are no good": a time ruled out, with more said
+    asking = heard.wanted or (heard.avoided and not slots.only_times(message, ctx))
+    return "book" if asking else action
 
 
 _ACTION_FOR_INTENT = {

@@ -384,11 +384,11 @@ def without_times(message: FlowInput, heard: Heard) -> FlowInput:
 _FILLER = re.compile(
     r"\b(?:any\s*time|anytime|any\s+day|whenever|only|please|pls|plz|thanks|thank\s+you|ta|"
     r"is|are|r|fine|good|ok|okay|best|better|works?|suits?|for\s+me|me|i|im|i'm|am|can|cant|"
-    r"can't|do|not|no|but|and|or|so|the|a|on|at|in|from|of|prefer|preferably|ideally|would|"
+    r"can't|do|not|no|but|and|n|or|so|the|a|on|at|in|from|of|prefer|preferably|ideally|would|"
     r"be|great|perfect|free|available|really|just|what|about|how|maybe|possibly|after|before|"
-    r"sleep|work|working|out|busy|till|until|then|that|day|days|time|times|u|you|come|they|"
-    r"someone|somebody|if|possible|as|well|too|also|yes|yeah|ye|yh|ideal|none|of|them|"
-    r"those|these|work|none|different|another|other|date|x+)\b"
+    r"till|until|then|that|day|days|time|times|u|you|come|they|someone|somebody|if|poss|"
+    r"possible|as|well|too|also|yes|yeah|ye|yh|ideal|none|them|those|these|different|another|"
+    r"other|date|school\s+run|drop\s*-?\s*off|pick\s*-?\s*up|the\s+kids|x+)\b"
 )
 
 
@@ -411,7 +411,7 @@ def only_times(message: FlowInput, ctx: StepContext) -> bool:
         return False
     text = without_times(message, heard).text.lower()
     rest = re.sub(r"[^a-z' ]+", " ", _FILLER.sub(" ", text))
-    return len(rest.split()) <= 1
+    return not rest.split()
 
 
 # ---- choosing windows -----------------------------------------------------------------

@@ -21,8 +21,22 @@ from nlu.interpreter import DEFAULT_TIMEZONE
 from nlu.timeexpr.api import TimeReading, normalise, read_times
 from nlu.timeexpr.conventions import UK, Conventions
 
-#: Where a clause starts: a stop, a comma, a question, or "but"/"and" joining two thoughts.
-_CLAUSE = re.compile(r"[.,;:!?\n]|\b(?:but|and|though|although|whereas|so)\b")
+#: Where a clause starts: a stop, a comma, a question, or "but"/"so" joining two thoughts.
+#: "and" is not one: "cant do mondays and fridays" rules out both.
+_CLAUSE = re.compile(r"[.,;:!?\n]|\b(?:but|though|although|whereas|so|because|cos|coz|as)\b")
+#: Right before the time, these make it wanted whatever came earlier: "not mondays and
+#: only mornings", "no fridays, ideally tuesday".
+_POSITIVE_BEFORE = re.compile(
+    r"\b(?:only|just|prefer(?:ably)?|ideally|best\s+is|better|rather|instead)\s+"
+    r"(?:on\s+|in\s+the\s+|the\s+|a\s+)?$"
+)
+#: "till 2" is a time they are busy until ("i sleep till 2", "at work till 3") unless the
+#: clause says they are about ("im in till 1", "come any time till 2").
+_TILL = re.compile(r"(?:till|til|until|untill)\b")
+_ABOUT = re.compile(
+    r"\b(?:in|home|around|about|free|available|here|come|visit|any\s*time|whenever|fine|ok|"
+    r"okay|good|open)\b"
+)
 #: Words that turn the time after them (same clause, within a few words) into one to avoid.
 _NEGATIVE_BEFORE = re.compile(
     r"\b(?:can'?t|cannot|can\s+not|couldn'?t|could\s+not|won'?t\s+be|wont\s+be|not|no|never|"
@@ -52,7 +66,7 @@ _NOT_NEGATIVE = re.compile(
 #: A verdict after the time that says it suits: "friday is fine", "tues works".
 _POSITIVE_AFTER = re.compile(
     r"^\W*(?:(?:is|are|r|s|'s|would\s+be|will\s+be|wud\s+be|be)\s+)?(?:also\s+|really\s+|just\s+)?"
-    r"(?:fine|good|ok|okay|great|perfect|best|better|ideal|grand|brill|works?|suits?|free)\b"
+    r"(?:fine|good|ok|okay|great|perfect|best|better|ideal|grand|brill|works?|suits?|free|only)\b"
 )
 #: The day of the visit being moved is out.
 _OTHER_DAY = re.compile(
@@ -109,8 +123,14 @@ def _avoided(text: str, reading: TimeReading) -> bool:
         return True
     if _POSITIVE_AFTER.match(after):
         return False
+    if _POSITIVE_BEFORE.search(text[: reading.start]):
+        return False
     clause = _NOT_NEGATIVE.sub(" ", _clause_before(text, reading.start))
-    return bool(_NEGATIVE_BEFORE.search(clause))
+    if _NEGATIVE_BEFORE.search(clause):
+        return True
+    if _TILL.match(text, reading.start):
+        return bool(re.search(r"[a-z]", clause)) and not _ABOUT.search(clause)
+    return False
 
 
 def read_wishes(

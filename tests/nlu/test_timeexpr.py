@@ -259,6 +259,10 @@ def wishes(text: str) -> list[tuple[str, bool]]:
         ("mornings only", [("mornings", False)]),
         ("not before 11", [("not before 11", False)]),
         ("any time after the school run", [("after the school run", False)]),
+        ("cant do mondays and fridays", [("mondays", True), ("fridays", True)]),
+        ("not mondays n mornings only", [("mondays", True), ("mornings", False)]),
+        ("i do drop off till 9", [("till 9", True)]),
+        ("come any time till 2", [("till 2", False)]),
     ],
 )
 def test_each_time_said_is_wanted_or_avoided(text: str, expected: list[tuple[str, bool]]) -> None:
