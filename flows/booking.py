@@ -7,8 +7,11 @@ book:   CHECK_NEEDS --yes--> [CHOOSE_JOB] --> OFFER --choice--> BOOKING --booked
           v                                     v  |   v             v
         ASK_NEEDS --words--> CONSENT ---------> ASK_TIMES          OFFER (fresh, with apology)
 rebook: [CHOOSE_VISIT] --> OFFER --> BOOKING --> DONE
+no window can meet the time of day said: NO_FIT --1--> OFFER (the nearest) | --times--> OFFER
 no open job: DESCRIBE --words--> DONE (repair request for staff triage)
 ```
+Every step but BOOKING and DESCRIBE first keeps what the message says about times
+(`_hearing`; flows/slots.py): "yes, after 3 pls" answers the question and keeps "after 3".
 Timeout: 24 hours; an abandoned booking puts the job on the staff's unbooked list.
 """
 
@@ -226,6 +229,8 @@ def _ask_needs(state: ConversationState, message: FlowInput, ctx: StepContext) -
     answer = access.read_answer(message, ctx)
     if not answer.understood:
         return None
+    if answer.question is not None:
+        return FLOW.ask(state, ctx, answer.question)
     if answer.nothing:
         return _after_needs(state, ctx)
     lead: tuple[Reply, ...] = ()
