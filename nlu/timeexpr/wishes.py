@@ -20,6 +20,7 @@ from datetime import datetime
 from nlu.interpreter import DEFAULT_TIMEZONE
 from nlu.timeexpr.api import TimeReading, normalise, read_times
 from nlu.timeexpr.conventions import UK, Conventions
+from nlu.timeexpr.lexicon import WEEKDAYS, alternation
 
 #: Where a clause starts: a stop, a comma, a question, or "but"/"so" joining two thoughts.
 #: "and" is not one: "cant do mondays and fridays" rules out both.
@@ -86,6 +87,46 @@ _NONE_SUIT = re.compile(
 )
 
 
+_WD = alternation(WEEKDAYS)
+#: Several weekdays in any week: "mon to fri", "monday-wednesday", "weekdays", "weekends".
+_WEEKDAY_SPANS = re.compile(
+    rf"(?<![\w'])(?:(?P<a>{_WD})\.?\s*(?:-|–|to|till|til|until|thru|through)\s*(?P<b>{_WD})\.?"
+    r"|(?P<weekdays>week\s*days?)|(?P<weekends>week\s*-?\s*ends|wkends))(?![\w'])"
+)
+
+
+def _every_weekday(text: str) -> list[tuple[int, int, tuple[int, ...]]]:
+    """(start, end, weekdays) for each span of weekdays said as any week's."""
+    spans = []
+    for m in _WEEKDAY_SPANS.finditer(text):
+        if m.group("weekdays"):
+            days: tuple[int, ...] = (0, 1, 2, 3, 4)
+        elif m.group("weekends"):
+            days = (5, 6)
+        else:
+            a, b = WEEKDAYS[m.group("a")], WEEKDAYS[m.group("b")]
+            if a == b:
+                continue
+            days = tuple((a + k) % 7 for k in range((b - a) % 7 + 1))
+        spans.append((m.start(), m.end(), days))
+    return spans
+
+
+def _readings(text: str, low: str, now: datetime, tz: str, conv: Conventions) -> list[TimeReading]:
+    """The time expressions, with spans of weekdays ("mon to fri", "weekdays") read as one
+    reading per weekday, any week; the rest is read with those spans blanked out."""
+    spans = _every_weekday(low)
+    blanked = low
+    for start, end, _days in spans:
+        blanked = blanked[:start] + " " * (end - start) + blanked[end:]
+    readings = read_times(blanked, now=now, tz=tz, conventions=conv)
+    for start, end, days in spans:
+        readings.extend(
+            TimeReading(start, end, text[start:end], None, wd, True, None) for wd in days
+        )
+    return sorted(readings, key=lambda r: r.start)
+
+
 @dataclass(frozen=True, slots=True)
 class TimeWish:
     """One time expression and whether the resident wants it or cannot do it."""
@@ -138,7 +179,7 @@ def read_wishes(
 ) -> TimeWishes:
     """The times a message wants or rules out, and the booking remarks in it."""
     low = normalise(text)
-    readings = read_times(text, now=now, tz=tz, conventions=conventions)
+    readings = _readings(text, low, now, tz, conventions)
     wishes = tuple(TimeWish(r, _avoided(low, r)) for r in readings)
     return TimeWishes(
         wishes=wishes,

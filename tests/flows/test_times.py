@@ -162,6 +162,16 @@ def test_before_10_cannot_be_promised_but_not_before_11_can(client: TestClient) 
     assert late and all("afternoon" in w for w in late)
 
 
+def test_at_work_mon_to_fri_is_offered_saturdays_only(
+    client: TestClient,
+) -> None:
+    gareth = Phone(client, GARETH)
+    gareth.say("book a repair pls")
+    gareth.pop()
+    offer = offered_after(gareth, "im at work mon to fri, all day")
+    assert windows(offer) and all(w.startswith("Sat") for w in windows(offer))
+
+
 def test_thursday_at_2_names_a_time_not_option_2(client: TestClient) -> None:
     david = Phone(client, DAVID)
     offered_after(david, "book a visit", "1")

@@ -286,6 +286,29 @@ def test_a_reading_keeps_the_parts_that_were_written() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "weekdays", "avoided"),
+    [
+        ("im at work mon to fri", [0, 1, 2, 3, 4], True),
+        ("not weekends", [5, 6], True),
+        ("weekdays are best", [0, 1, 2, 3, 4], False),
+        ("cant do tues to thurs", [1, 2, 3], True),
+    ],
+)
+def test_a_span_of_weekdays_is_those_days_in_any_week(
+    text: str, weekdays: list[int], avoided: bool
+) -> None:
+    found = read_wishes(text, now=MON_9AM).wishes
+    assert [w.reading.weekday for w in found] == weekdays
+    assert all(w.reading.every and w.avoid == avoided for w in found)
+
+
+def test_a_time_before_a_span_of_weekdays_is_read_on_its_own() -> None:
+    found = read_wishes("at work till 3 mon to fri", now=MON_9AM).wishes
+    assert found[0].reading.text == "till 3" and found[0].avoid
+    assert [w.reading.weekday for w in found[1:]] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
     ("text", "start"),
     [
         ("any time after the school run", "09:30"),
