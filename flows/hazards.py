@@ -54,7 +54,8 @@ _DOUBLED = re.compile(r"(.)\1+")
 
 #: Known words worth correcting a misspelling to (squeezed, six letters or more). A word
 #: one edit away from one of these (a letter missing, added, changed or two swapped) reads
-#: as it. Short words are never corrected: "mold" is a spelling, "cold" is not a typo.
+#: as it. Short words are never corrected: "mold" is a spelling, "cold" is not a typo; nor
+#: are words one edit from an everyday one ("infested"/"invested", "banister"/"barrister").
 _CORRECTABLE = (
     "ceiling",
     "ceilings",
@@ -62,12 +63,10 @@ _CORRECTABLE = (
     "cockroach",
     "cockroaches",
     "infestation",
-    "infested",
     "colapsing",
     "colapsed",
     "plaster",
     "balcony",
-    "banister",
     "staircase",
     "mildew",
     "mouldy",
@@ -167,10 +166,14 @@ _MOULD = r"mou?ld(?:s|y|ey|ing|ed|nes)?|mildew\w*|fung(?:us|i|al)|spores?"
 _DAMP = r"damp(?:nes|y|er|est|ish)?"
 _CONDENSATION = r"conden?sat\w*|condens(?:e|ing)"
 _MUSTY = r"musty|fusty"
-_COLOUR = r"black|blak|grey|gray|green|gren|dark|brown"
-_SPOTS = r"spots?|spoty|dots?|patch(?:es)?|specks?|fuzy?|furry|stuf|marks?|growth|bits|blotch\w*"
+_COLOUR = r"black|blak|grey|gray|green|gren|dark"
+_SPOTS = r"spots?|spoty|dots?|patch(?:es)?|specks?|fuzy?|furry|stuf|growth|bits|blotch\w*"
 _WET = r"wet|soaking|soaked|soden|sogy|moist|runing|streaming|driping|drips?|pouring|sweating"
 _WALL_OR_WINDOW = r"wals?|windows?|sils?|windowsils?|glas"
+_SURFACE = (
+    r"wals?|ceilings?|windows?|sils?|windowsils?|corners?|grout|silicone|tiles?|bathrom|"
+    r"bedrom|kitchen|rom|plaster|paper|wallpaper|curtains?|frames?"
+)
 _LEAKING = (
     r"lea?k\w*|drip\w*|water|stain(?:s|ed)?|pouring|pours?|coming through|coming in|"
     r"geting in|gets in|comes in|comes through"
@@ -299,8 +302,8 @@ _DAMP_RULES = (
     _rx(_DAMP),
     _rx(_CONDENSATION),
     _rx(_MUSTY),
-    _near(_COLOUR, _SPOTS, 1, ordered=True),
-    _near(_SPOTS, _COLOUR, 1, ordered=True),
+    # "black spots all over the bedroom ceiling", not "dark marks on the carpet"
+    _near(rf"(?:{_COLOUR})(?:\s+\S+)?\s+(?:{_SPOTS})", _SURFACE, 6),
     _near(_WET, _WALL_OR_WINDOW, 4),
 )
 _LEAK_EMERGENCY = _near(r"lea?k\w*|drip\w*|water|pouring|pours?", _ELECTRICS, 4)

@@ -232,6 +232,7 @@ HAZARDS = [
     ("moooould everywhere", HazardCategory.DAMP_MOULD),
     ("damp patch above the bed", HazardCategory.DAMP_MOULD),
     ("black spots on the ceiling", HazardCategory.DAMP_MOULD),
+    ("green fuzzy stuff in the corner of the bathroom", HazardCategory.DAMP_MOULD),
     ("condensaton on the windows every morning", HazardCategory.DAMP_MOULD),
     ("the walls are soaking wet", HazardCategory.DAMP_MOULD),
     ("flat smells musty all the time", HazardCategory.DAMP_MOULD),
@@ -277,6 +278,9 @@ NOT_HAZARDS = [
     "i have a cold",
     "my mum fell down the stairs last year so she uses a stick",
     "the window cleaner is coming friday",
+    "dark marks on the carpet from his boots",
+    "he left black marks on the wall with his ladder",
+    "we invested in a new sofa",
 ]
 
 
