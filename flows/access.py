@@ -27,6 +27,7 @@ from flows.access_reading import (
     LanguageChoice,
     arrangement_category,
     asks_what_is_shared,
+    asks_why_we_ask,
     consent_change,
     is_access_arrangement,
     language_asked,
@@ -124,10 +125,19 @@ class Answer:
     sharing: bool | None = None
     #: Words to record as a need (after consent).
     need: bool = False
+    #: They asked something back ("why do u need to know"): this answers it, and the
+    #: question about needs is asked again.
+    question: Reply | None = None
 
     @property
     def understood(self) -> bool:
-        return self.nothing or self.need or self.language is not None or self.sharing is not None
+        return (
+            self.nothing
+            or self.need
+            or self.language is not None
+            or self.sharing is not None
+            or self.question is not None
+        )
 
 
 def read_answer(message: FlowInput, ctx: StepContext) -> Answer:
@@ -137,6 +147,11 @@ def read_answer(message: FlowInput, ctx: StepContext) -> Answer:
         # Damp, mould, pests...: a hazard report (flows/hazards.py raises it before any
         # flow), never a need to share with the operative.
         return Answer(nothing=True)
+    if asks_what_is_shared(text) and consent_change(text) is None:
+        needs = ctx.resident.access_needs if ctx.resident else ()
+        return Answer(question=words.shared_so_far(needs))
+    if asks_why_we_ask(text):
+        return Answer(question=words.why_we_ask())
     language = language_asked(text, message.parse.entities)
     other_needs = [c for c in _need_entities(message) if c not in {"language", "interpreter"}]
     if language is not None:
@@ -187,6 +202,8 @@ def _ask(state: ConversationState, message: FlowInput, ctx: StepContext) -> Step
     answer = read_answer(message, ctx)
     if not answer.understood:
         return None
+    if answer.question is not None:
+        return FLOW.ask(state, ctx, answer.question)
     if answer.nothing:
         return StepResult(state.goto(AccessState.DONE), (words.nothing_to_add(),))
     if answer.sharing is not None:

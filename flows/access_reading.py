@@ -46,7 +46,7 @@ _FILLER = _family(
     needed needs required honestly think of can could do know any to add tell say here
     from side everything as far aware be will should apart much mate love luv hun hon pal
     bro sir madam x xx xxx lol haha oh er erm um yes yeah actually mean thing things
-    whatever sure please
+    whatever sure please then case guess suppose probably right
     """
 )
 #: The most words an answer with nothing to add runs to.
@@ -272,6 +272,22 @@ def consent_change(text: str) -> bool | None:
     if _GIVE.search(norm):
         return True
     return None
+
+
+# --- asking why we ask ------------------------------------------------------------
+
+_WHY = re.compile(
+    r"^(?:but |and |ok |okay )?why\b"
+    r"|\bwhy (?:do|would|does|are|is|did)(?: \w+){0,3} (?:need|want|ask|asking|know)\b"
+    r"|\bwhat (?:is|does) (?:it|this|that) (?:for|mean)\b|\bwhat do you mean\b"
+    r"|\bwhat (?:kind of|sort of|type of) (?:thing|things|stuff)\b"
+)
+
+
+def asks_why_we_ask(text: str) -> bool:
+    """'why do u need to know', 'what do u mean', 'what sort of things': a question back,
+    not a need to record."""
+    return bool(_WHY.search(normalise(text)))
 
 
 # --- asking what is shared ---------------------------------------------------------

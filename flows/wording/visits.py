@@ -99,6 +99,25 @@ def needs_on_record(needs: Sequence[AccessNeedView]) -> Reply:
     )
 
 
+def shared_so_far(needs: Sequence[AccessNeedView]) -> Reply:
+    """Asked "what do u tell the engineer" while we ask about needs: the answer, no menu."""
+    if not needs:
+        return Reply("We have nothing on record for you, so we share nothing with operatives.")
+    shared = [n for n in needs if n.consent_to_share]
+    if not shared:
+        return Reply("We share nothing with operatives: what is on record is kept private.")
+    quoted = "; ".join(short(n.own_words, 40) for n in shared)
+    return Reply(f'{ON_RECORD_LEAD[:-1]}"{quoted}", shared with the operative at each visit.')
+
+
+def why_we_ask() -> Reply:
+    """Why we ask about needs: what the operative does with it, and that it is their choice."""
+    return Reply(
+        "So the operative comes ready, for example to knock loudly, wait longer at the door "
+        "or keep a pet in mind. We share it only if you say yes."
+    )
+
+
 def sharing_option(*, share: bool) -> Option:
     """Option 2 under the needs on record: start sharing them (`share`), or stop."""
     return Option("2", "Share them" if share else "Stop sharing")

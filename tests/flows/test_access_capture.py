@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from flows.access_reading import (
     arrangement_category,
     asks_what_is_shared,
+    asks_why_we_ask,
     consent_change,
     is_access_arrangement,
     language_asked,
@@ -242,6 +243,18 @@ def test_other_questions_are_not_about_what_is_shared(text: str) -> None:
     assert not asks_what_is_shared(text)
 
 
+@pytest.mark.parametrize(
+    "text", ["why do u need to know", "why", "wat do u mean", "what sort of things", "why u asking"]
+)
+def test_asking_back_why_we_ask(text: str) -> None:
+    assert asks_why_we_ask(text)
+
+
+@pytest.mark.parametrize("text", ["i use a wheelchair", "no", "my son will let u in"])
+def test_answers_are_not_questions_back(text: str) -> None:
+    assert not asks_why_we_ask(text)
+
+
 def test_sms_spellings_are_whole_words() -> None:
     assert normalise("what do u tell the engineer") == normalise("what do you tell the engineer")
     assert normalise("r u ok") == "are you okay"
@@ -456,3 +469,17 @@ def test_no_with_the_new_need_replaces_the_old_one(client: TestClient, demo_db: 
     (need,) = _needs(demo_db, MARGARET)
     assert need.own_words == "no i use a walking frame now, not the chair"
     assert need.category == AccessNeedCategory.MOBILITY
+
+
+def test_asking_why_or_what_we_share_while_asked_about_needs_records_nothing(
+    client: TestClient, demo_db: Database
+) -> None:
+    gareth = Phone(client, GARETH)
+    gareth.say("book my repair in pls")
+    why = _texts(gareth.say("why do u need to know"))
+    assert "only if you say yes" in why and "should know" in why
+    shared = _texts(gareth.say("what do u tell the engineer about me"))
+    assert "share nothing" in shared and "should know" in shared
+    assert "May we share" not in why + shared
+    assert "Which suits you" in _texts(gareth.say("ok nothing then"))
+    assert _needs(demo_db, GARETH) == []
