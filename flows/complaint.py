@@ -9,6 +9,7 @@ Complaint Handling Code), so that is the date we promise.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -20,6 +21,85 @@ from flows.slot_data import ComplaintSlots
 from flows.wording import complaint as words
 
 RESPONSE_WORKING_DAYS = 10
+#: Words that only ask to complain ("how do i put a complaint in", "i want to make a formal
+#: complaint about the operative"); what is left is what the complaint is about.
+_ASKING_WORDS = frozenset(
+    [
+        "a",
+        "about",
+        "an",
+        "and",
+        "any",
+        "anyone",
+        "be",
+        "can",
+        "complain",
+        "complaining",
+        "complaint",
+        "complaints",
+        "could",
+        "d",
+        "do",
+        "formal",
+        "formally",
+        "get",
+        "go",
+        "hello",
+        "hey",
+        "hi",
+        "hiya",
+        "how",
+        "i",
+        "id",
+        "i'd",
+        "im",
+        "i'm",
+        "in",
+        "is",
+        "it",
+        "just",
+        "lodge",
+        "log",
+        "like",
+        "make",
+        "me",
+        "my",
+        "need",
+        "of",
+        "ok",
+        "okay",
+        "operative",
+        "operatives",
+        "please",
+        "pls",
+        "put",
+        "raise",
+        "register",
+        "repair",
+        "repairs",
+        "so",
+        "someone",
+        "stage",
+        "the",
+        "then",
+        "there",
+        "this",
+        "to",
+        "u",
+        "ur",
+        "want",
+        "wanna",
+        "where",
+        "who",
+        "wish",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
+)
+#: A first message with at least this many words of its own is the complaint itself.
+DETAILS_WORDS = 5
 
 
 class ComplaintState(StrEnum):
@@ -79,9 +159,16 @@ FLOW = Flow(
 )
 
 
+def says_what_happened(text: str) -> bool:
+    """Whether a message asking to complain also says what the complaint is about ("the
+    operative never came and nobody rang me, i want to complain"), rather than only asking
+    how ("hiya how do i put a complaint in then")."""
+    own = [w for w in re.findall(r"[a-z']+", text.lower()) if w not in _ASKING_WORDS]
+    return len(own) >= DETAILS_WORDS
+
+
 def start(message: FlowInput, ctx: StepContext, *, appointment_id: int | None = None) -> StepResult:
     state = FLOW.enter(ctx.now, appointment_id=appointment_id)
-    words = message.text.split()
-    if message.parse.intent.name == "make_complaint" and len(words) >= 8:
+    if message.parse.intent.name == "make_complaint" and says_what_happened(message.text):
         return _log(state, ctx, message.text.strip())
     return FLOW.ask(state, ctx)
