@@ -381,11 +381,15 @@ class Dispatcher:
         """Mirror what the provider said; True when the row has failed for good."""
         reason = f"{error.code or ''} {error}".strip()
         channel = item.message.channel
-        if row.resident_id is not None and error.opted_out:
+        # A report about someone else's number (a nominee's copy) says nothing of the resident.
+        own = row.resident_id is not None and reachability.at_own_address(
+            session, resident_id=row.resident_id, channel=channel, address=item.message.address
+        )
+        if row.resident_id is not None and own and error.opted_out:
             reachability.record_opt_out(
                 session, resident_id=row.resident_id, channel=channel, at=now
             )
-        if row.resident_id is not None and error.unreachable:
+        if row.resident_id is not None and own and error.unreachable:
             reachability.record_unreachable(
                 session, resident_id=row.resident_id, channel=channel, at=now, reason=reason[:500]
             )

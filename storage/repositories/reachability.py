@@ -45,6 +45,20 @@ def resident_for_mobile(session: Session, *, mobile: str) -> Resident | None:
     return session.exec(select(Resident).where(Resident.mobile == mobile)).first()
 
 
+def at_own_address(
+    session: Session, *, resident_id: int, channel: Channel, address: str | None
+) -> bool:
+    """Whether `address` is the resident's own on `channel`: only then does a provider's
+    opt-out or unreachable report about it speak for the resident. A copy of a booking goes
+    to their nominee's phone under the resident's id; the nominee's STOP is not theirs."""
+    resident = session.get(Resident, resident_id)
+    if resident is None or not address:
+        return False
+    if channel == Channel.TELEGRAM:
+        return resident.telegram_id is not None and address == str(resident.telegram_id)
+    return address == resident.mobile
+
+
 def record_opt_out(session: Session, *, resident_id: int, channel: Channel, at: datetime) -> bool:
     """The resident opted out of `channel` at `at`; True when this began a new opt-out.
 

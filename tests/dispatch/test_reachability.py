@@ -154,3 +154,57 @@ def test_the_deployment_zone_decides_when_a_message_may_go(
     sent, deferred, not_before = sent_at["America/New_York"]
     assert (sent, deferred) == (0, 1)
     assert not_before.astimezone(ZoneInfo("America/New_York")).hour >= 8
+
+
+def _arthur(db: Database) -> Resident:
+    with db.session() as session:
+        return session.exec(select(Resident).where(Resident.name == "Arthur Bennett")).one()
+
+
+def _queue_nominee_copy(db: Database, resident: Resident, key: str, clock: FixedClock) -> int:
+    """A copy of a booking for the resident's nominee: their phone, the resident's id."""
+    with db.session() as session:
+        outbox_id = enqueue(
+            session,
+            key=key,
+            kind="nominee_copy",
+            purpose="reply",
+            text="Copy for Susan",
+            not_before=clock.now(),
+            now=clock.now(),
+            channel=Channel.SMS,
+            address=resident.nominee_phone,
+            resident_id=resident.id,
+        )
+    assert outbox_id is not None
+    return outbox_id
+
+
+def test_a_nominee_who_stopped_texts_does_not_opt_the_resident_out(
+    demo_db: Database, clock: FixedClock
+) -> None:
+    """The carrier's 'unsubscribed' and 'unreachable' about the nominee's phone are not
+    about the resident's texts: Arthur stays reachable, and no number check is raised."""
+    arthur = _arthur(demo_db)
+    assert arthur.nominee_phone and arthur.nominee_phone != arthur.mobile
+    stopped = _queue_nominee_copy(demo_db, arthur, "nominee-copy-1", clock)
+    _send_failing(
+        demo_db,
+        clock,
+        stopped,
+        SendError("unsubscribed", permanent=True, code="21610", opted_out=True),
+    )
+    dead = _queue_nominee_copy(demo_db, arthur, "nominee-copy-2", clock)
+    _send_failing(
+        demo_db,
+        clock,
+        dead,
+        SendError("unknown destination", permanent=True, code="30005", unreachable=True),
+    )
+    arthur = _arthur(demo_db)
+    assert arthur.sms_opted_out_at is None and arthur.sms_unreachable_at is None
+    with demo_db.session() as session:
+        checks = session.exec(select(StaffTask).where(StaffTask.kind == TaskKind.NUMBER_CHECK))
+        assert checks.all() == []
+        rows = {r.idempotency_key: r for r in session.exec(select(OutboxMessage)).all()}
+    assert rows["nominee-copy-1"].status == "failed"  # the copy itself still stops

@@ -143,8 +143,12 @@ def carrier_backoff(attempts: int) -> timedelta:
 
 
 def _recipient(session: Session, row: OutboxMessage) -> Resident | None:
+    """The resident whose own number the row went to (a nominee's copy goes to theirs)."""
     if row.resident_id is not None:
-        return session.get(Resident, row.resident_id)
+        own = reachability.at_own_address(
+            session, resident_id=row.resident_id, channel=Channel.SMS, address=row.address
+        )
+        return session.get(Resident, row.resident_id) if own else None
     if row.address:
         return reachability.resident_for_mobile(session, mobile=row.address)
     return None
