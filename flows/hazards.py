@@ -14,9 +14,11 @@ words of each other ("black spots on the bedroom wall", "the front door wont loc
 - Leaks: a leak, drip, water or stain near a ceiling, the roof, the loft or the flat above;
   water coming in through a wall or window. Near the lights or sockets it is an emergency.
 - Structural: a ceiling, roof, floor, balcony, stairs or wall collapsing, caving in or
-  coming down (an emergency); cracks in walls or ceilings, plaster falling, a sagging
-  ceiling, loose or rotten stairs, banisters or balconies, subsidence.
-- Pests: rats, mice, cockroaches, bedbugs, fleas, squirrels, an infestation, droppings.
+  coming down (an emergency); cracks in walls or ceilings, a hole in the roof, plaster
+  falling, a sagging ceiling, loose, rotten or crumbling stairs, banisters or balconies,
+  subsidence.
+- Pests: rats, mice, cockroaches, bedbugs, fleas, squirrels, wasps' nests, an infestation,
+  droppings.
 - Security (entry by intruders): an entry door or any window that does not lock or close,
   is smashed or kicked in, a broken lock, a break-in. Cupboard and other inside doors are
   not entry doors.
@@ -211,11 +213,12 @@ _SAGGABLE = r"ceilings?|rof|flor|wals?"
 _STEPS = r"stairs|staircase|steps?|banisters?|handrails?|railings?|balcon(?:y|ies)|florboards?|flor"
 _UNSAFE = (
     r"unsafe|dangerous|lose|roten|roting|wobly|wobl\w*|shaky|unstable|giving way|coming away|"
-    r"come away|came away|broken|broke|mising|hanging of+|hanging|moving|gap"
+    r"come away|came away|broken|broke|mising|hanging of+|hanging|moving|gap|crumbl\w*"
 )
 _PESTS = (
     r"rats?|mice|mouse|rodents?|vermin|cockroach(?:es)?|roach(?:es)?|bedbugs?|bed bugs?|"
-    r"bugs in (?:the|my|our) beds?|infest\w*|dropings|fleas|squirels?|silverfish"
+    r"bugs in (?:the|my|our) beds?|infest\w*|dropings|fleas|squirels?|silverfish|"
+    r"wasps? nest|hornets?"
 )
 _BREAK_IN = (
     r"broken into|broke in(?:to)?|break ?in|breakin|burgl\w*|forced (?:open|entry|in)|"
@@ -315,7 +318,6 @@ _LEAK_RULES = (
 _STRUCTURAL_EMERGENCY = (
     _near(_STRUCTURE, _COLLAPSING, 4, ordered=True),
     _near(r"colaps\w*|caved in", _STRUCTURE, 2, ordered=True),
-    _rx(r"hole in (?:the|my|our) (?:ceiling|rof|flor)"),
 )
 _STRUCTURAL_RULES = (
     _near(_CRACK, _CRACKABLE, 6),
@@ -324,6 +326,7 @@ _STRUCTURAL_RULES = (
     _near(_SAGGING, _SAGGABLE, 4),
     _near(_STEPS, _UNSAFE, 4),
     _rx(r"subsid\w*|structural\w*|unsafe (?:building|structure)"),
+    _rx(r"holes? in (?:the|my|our) (?:ceiling|rof|flor|wal)"),
 )
 _PEST_RULE = _rx(_PESTS)
 _BREAK_IN_RULE = _rx(_BREAK_IN)
@@ -332,6 +335,7 @@ _ENTRY_FAILS = _near(rf"{_DOOR}|{_WINDOW}", _FAILS, 5)
 _INSIDE_DOOR = re.compile(
     rf"\b(?:{_INSIDE})\s+(?:\S+\s+)?{_DOOR}\b|\b{_DOOR} (?:of|to|on) (?:the|my) (?:{_INSIDE})\b"
 )
+_NOT_A_WAY_IN = _rx(r"dor (?:bel|step|stop|mat|number|sign|chain)")
 _ENTRY_WORDS = _rx(r"front|back|main|entrance|entry|patio|external|outside|comunal|garden")
 
 
@@ -398,6 +402,8 @@ _SPECIES = (
     ("bug", "bedbugs"),
     ("flea", "fleas"),
     ("squirel", "squirrels"),
+    ("wasp", "wasps"),
+    ("hornet", "hornets"),
 )
 
 
@@ -416,6 +422,8 @@ def _security(text: str) -> HazardReport | None:
         said = match.group(0)
         if re.search(rf"\b{_WINDOW}\b", said):
             return HazardReport(HazardCategory.SECURITY, "window")
+        if _NOT_A_WAY_IN.search(said):
+            continue  # a doorbell or a door number
         door_at = text.find(said)
         around = text[max(0, door_at - 30) : door_at + len(said) + 20]
         if _INSIDE_DOOR.search(around) and not _ENTRY_WORDS.search(around):

@@ -244,6 +244,9 @@ HAZARDS = [
     ("plaster keeps falling off the ceiling", HazardCategory.STRUCTURAL),
     ("the banister is loose and wobbly", HazardCategory.STRUCTURAL),
     ("ceiling is sagging in the hall", HazardCategory.STRUCTURAL),
+    ("theres a hole in the roof", HazardCategory.STRUCTURAL),
+    ("the stairs to the flat are crumbling", HazardCategory.STRUCTURAL),
+    ("wasps nest in the loft", HazardCategory.PESTS),
     ("rats in the garden and the kitchen", HazardCategory.PESTS),
     ("seen mouse droppings under the sink", HazardCategory.PESTS),
     ("cockroches in the kitchen", HazardCategory.PESTS),
@@ -281,6 +284,8 @@ NOT_HAZARDS = [
     "dark marks on the carpet from his boots",
     "he left black marks on the wall with his ladder",
     "we invested in a new sofa",
+    "the door bell is broken",
+    "back gate wont lock",
 ]
 
 
