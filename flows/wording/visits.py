@@ -215,6 +215,7 @@ def offer(labels: Sequence[str], *, lead: str = "") -> Reply:
             f"{intro} Reply with a number or tell me a day:",
             f"{lead or 'Which suits you?'} Reply with a number or a day:",
             f"{lead or 'Which suits you?'} Reply with a number:",
+            lead or "Which suits you?",  # the numbered lines say the rest
         ),
         options=options,
     )
