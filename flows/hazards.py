@@ -436,12 +436,38 @@ def _security(text: str) -> HazardReport | None:
 
 #: Most serious first: that is the order the reply names them in.
 _RECOGNISERS = (_structural, _leak, _security, _damp, _pests)
+#: Every rule needs one of these words, so a message with none is read in one search.
+_ANY_HAZARD_WORD = _rx(
+    "|".join(
+        (
+            _MOULD,
+            _DAMP,
+            _CONDENSATION,
+            _MUSTY,
+            _COLOUR,
+            _WET,
+            _LEAKING,
+            r"water|rain|colaps\w*|caved|caving|cave|holes?|subsid\w*|structural\w*|locks?",
+            _STRUCTURE,
+            _CRACK,
+            _PLASTER,
+            _SAGGING,
+            _STEPS,
+            _PESTS,
+            _BREAK_IN,
+            _DOOR,
+            _WINDOW,
+        )
+    )
+)
 
 
+@lru_cache(maxsize=1024)
 def recognise(text: str) -> tuple[HazardReport, ...]:
-    """Every hazard `text` reports, most serious first (emergencies before the rest)."""
+    """Every hazard `text` reports, most serious first (emergencies before the rest).
+    Cached: a message is read by the emergency check and then the hazard step."""
     norm = normalise(text)
-    if not norm:
+    if not _ANY_HAZARD_WORD.search(norm):
         return ()
     at_risk = bool(_HEALTH.search(norm) or _VULNERABLE.search(norm))
     found = [r for r in (rule(norm) for rule in _RECOGNISERS) if r is not None]
