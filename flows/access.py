@@ -314,6 +314,6 @@ def answer(message: FlowInput, ctx: StepContext) -> StepResult | None:
         if _need_entities(message):  # "dont tell them about my dog, but i have a cat"
             return start(message, ctx)
         return change_sharing(ctx, share=sharing)
-    if is_access_arrangement(text) and not elsewhere:
+    if is_access_arrangement(text) and not elsewhere and not reading.mentions_booking(text):
         return start(message, ctx)
     return None

@@ -103,8 +103,10 @@ _HOME = re.compile(
 #: The resident themselves will not be there: "im at work all week", "i wont be in".
 _AWAY = re.compile(
     r"\bi am (?:at work|working|away|out|on holiday|in hospital)\b"
-    r"|\bi (?:will not|can not|do not|will) (?:be )?(?:in|home|there|around)\b"
-    r"|\b(?:no one|nobody|noone) (?:will be |is )?(?:in|home|here|there)\b"
+    r"|\bi (?:will not|can not|do not) (?:be )?(?:in|home|there|around)\b"
+    # later, not now ("no one is in" at the door is for the door check and no-shows)
+    r"|\b(?:no one|nobody|noone) (?:will be|is going to be|can be|is) (?:in|home|there) "
+    r"(?:on|till|until|during|before|after|in the|weekdays|all|most)\b"
 )
 #: Past events at the door are not arrangements ("my son let him in earlier").
 _PAST = re.compile(r"\b(?:let him in|let her in|let them in) (?:earlier|yesterday|already)\b")
@@ -120,6 +122,18 @@ def is_access_arrangement(text: str) -> bool:
         or bool(_HOME.search(norm))
         or bool(_AWAY.search(norm))
     )
+
+
+#: Asking for a visit, or a change to one: "im at work till 5, can the plumber come after 6"
+#: is a booking with a time, however much it says about who is in.
+_ABOUT_BOOKING = re.compile(
+    r"\b(?:come|coming|came|book|booked|booking|rebook|change|move|cancel|reschedule|"
+    r"appointment|appointments|visit|another day|different day|instead|arrange)\b"
+)
+
+
+def mentions_booking(text: str) -> bool:
+    return bool(_ABOUT_BOOKING.search(normalise(text)))
 
 
 def arrangement_category(text: str) -> str:

@@ -124,6 +124,8 @@ def test_who_will_let_the_operative_in_is_an_arrangement(text: str) -> None:
         "my son let him in earlier and he was great",
         "can someone come and fix my tap",
         "no ones here yet",
+        "no one is here yet",
+        "i will be in all day",
     ],
 )
 def test_other_messages_are_not_arrangements(text: str) -> None:
@@ -483,3 +485,19 @@ def test_asking_why_or_what_we_share_while_asked_about_needs_records_nothing(
     assert "May we share" not in why + shared
     assert "Which suits you" in _texts(gareth.say("ok nothing then"))
     assert _needs(demo_db, GARETH) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "im at work till 5 can the plumber come after 6 tuesday",
+        "i wont be in on monday can we change it",
+        "im away next week so can u rebook",
+    ],
+)
+def test_being_away_said_with_a_booking_request_is_left_to_booking(
+    client: TestClient, demo_db: Database, text: str
+) -> None:
+    replies = _texts(Phone(client, MARGARET).say(text))
+    assert "May we share" not in replies
+    assert len(_needs(demo_db, MARGARET)) == 1
