@@ -181,6 +181,8 @@ _NOBODY_CAME = re.compile(
     rf"{_WHO} (never|hasn'?t|haven'?t|has not|have not|didn'?t|did not|isn'?t|is not|"
     rf"aren'?t|are not) (come|came|turn(ed)? up|show(n|ed)? up|arrive[d]?|been|here){_NOT_LATER}|"
     r"(still )?no sign of (him|her|them|the \w+|any ?one|any ?body|any ?\w+)|"
+    rf"{_WHO}('?s|'?re| is| are)( running)? late|"
+    rf"(still |been )?waiting (for|on) (him|her|them|{_WHO})( to (come|turn up|arrive))?|"
     r"no[ -]show"
     r")\b"
 )
@@ -197,8 +199,9 @@ def nobody_came_today(message: FlowInput, ctx: StepContext) -> bool:
 
 def says_nobody_came(text: str) -> bool:
     """Does `text` say the operative has not come (yet)? "no ones here yet", "hes not
-    here", "engineer hasnt turned up". A question about the time ("is anyone coming
-    today") is left to the classifier, which reads it as asking about the visit."""
+    here", "engineer hasnt turned up", "hes late", "still waiting for the plumber". A
+    question about the time ("is anyone coming today") is left to the classifier, which
+    reads it as asking about the visit."""
     lowered = text.lower().replace("\u2019", "'")
     lowered = " ".join(re.sub(r"[^a-z' -]+", " ", lowered).split())
     return _NOBODY_CAME.search(lowered) is not None

@@ -271,3 +271,31 @@ def test_one_try_left_is_said_in_the_singular(phone: Phone, client: TestClient) 
     assert phone.inbox[-1]["text"].endswith("You can check 2 more times.")
     phone.say(wrong)
     assert phone.inbox[-1]["text"].endswith("You can check 1 more time.")
+
+
+def test_what_reads_as_nobody_has_come() -> None:
+    from flows.door import says_nobody_came
+
+    for said in (
+        "no ones here yet?? been waiting ages",
+        "nobodys turned up",
+        "hes not here",
+        "engineer hasnt turned up yet",
+        "the man never came",
+        "still no sign of the plumber",
+        "hes late",
+        "been waiting for him all morning",
+        "no show",
+    ):
+        assert says_nobody_came(said), said
+    for said in (
+        "is anyone coming today",  # a question about the visit, for the classifier
+        "im not here tuesday",
+        "he is not here on friday",
+        "no one will be here on monday",
+        "the boiler has not been fixed",
+        "still waiting for a call back",
+        "im running late",
+        "no nothing thanks",
+    ):
+        assert not says_nobody_came(said), said
