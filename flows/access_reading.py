@@ -329,6 +329,14 @@ _ASKS_SHARED = re.compile(
     rf"|\bwhat (?:info|information|details|data|notes)\b.*\b(?:you|your|engineer|operative)\b"
     rf"|\bwhat is on (?:record|file)\b"
 )
+_PERSONAL = (
+    r"(?:about me|on me|of me|my needs?|my info|my information|my details|my data|"
+    r"my disability|my condition|my health|my access)"
+)
+_ABOUT_A_JOB = re.compile(
+    r"\b(?:repair|repairs|job|jobs|visit|visits|appointment|complaint|boiler|leak|tap|"
+    r"reference|ref)\b"
+)
 _ABOUT_TIME = re.compile(r"\b(?:when|what time|which day|time|arrive|arriving|come|coming)\b")
 
 
@@ -338,5 +346,9 @@ def asks_what_is_shared(text: str) -> bool:
     norm = normalise(text)
     if not _ASKS_SHARED.search(norm):
         return False
-    # "what time will you tell the engineer to come" is about the visit, not the record.
-    return not (_ABOUT_TIME.search(norm) and not re.search(_ABOUT_ME, norm))
+    # "what time will you tell the engineer to come" is about the visit, not the record;
+    # "what have u got on record for my repair" is about the repair.
+    personal = re.search(_PERSONAL, norm)
+    if _ABOUT_TIME.search(norm) and not re.search(_ABOUT_ME, norm):
+        return False
+    return not (_ABOUT_A_JOB.search(norm) and not personal)

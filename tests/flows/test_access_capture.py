@@ -239,6 +239,8 @@ def test_asking_what_is_shared(text: str) -> None:
         "can you tell me when my visit is",
         "what is the code",
         "tell the engineer im deaf",
+        "what have u got on record for my repair",
+        "what info do you have about my complaint",
     ],
 )
 def test_other_questions_are_not_about_what_is_shared(text: str) -> None:
