@@ -8,9 +8,10 @@ is nothing to add and "text me in polish" is the resident's language everywhere.
 
 ```
 access: ASK --words--> CONSENT --yes/no--> DONE (need recorded, shared or not)
-         |nothing / language / sharing change
-         v
-        DONE
+         | |nothing / language / sharing change
+         | v
+         | DONE
+         +--"why do u need to know?"--> ASK (answered, asked again)
 ```
 Timeout: 24 hours.
 """
