@@ -343,7 +343,7 @@ def test_gareth_books_a_visit_by_pressing_buttons(run: Any) -> None:
         await world.dispatch()
         assert (
             "anything the operative should know"
-            in sent_to(world.fake, GARETH_ID)[-1].params["text"]
+            in sent_to(world.fake, GARETH_ID)[-1].params["text"].lower()
         )
         await world.post(world.text("nothing"))
         await world.dispatch()
@@ -357,8 +357,10 @@ def test_gareth_books_a_visit_by_pressing_buttons(run: Any) -> None:
         assert len(photos) == 1
         assert photos[0].params["caption"].startswith("Booked: " + first_window["text"])
         assert world.fake.calls_to("sendPhoto")[0].files["photo"][:8] == b"\x89PNG\r\n\x1a\n"
+        # One message: the photo, captioned with when, who, the visit code and the options.
         code_message = sent_to(world.fake, GARETH_ID)[-1]
-        assert "visit code" in code_message.params["text"]
+        assert code_message.method == "sendPhoto"
+        assert "visit code" in code_message.params["caption"]
         assert [b["text"] for b in code_message.buttons] == [
             "Change the time",
             "Call the visit off",
