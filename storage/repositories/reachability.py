@@ -109,8 +109,15 @@ def reopen_after_opt_in(
     channel is left alone; one not routed yet (the planner leaves routing to the
     dispatcher) is judged again on the resident's channel as it is now.
     """
-    stopped_by_opt_out = select(ContactDecision.outbox_id).where(
-        ContactDecision.reason_code == OPTED_OUT
+    # Checked per row of this resident's (by the indexed outbox_id), never by scanning
+    # every decision ever recorded for the code.
+    stopped_by_opt_out = (
+        select(ContactDecision.id)
+        .where(
+            col(ContactDecision.outbox_id) == col(OutboxMessage.id),
+            ContactDecision.reason_code == OPTED_OUT,
+        )
+        .exists()
     )
     rows = session.exec(
         select(OutboxMessage)
@@ -122,7 +129,7 @@ def reopen_after_opt_in(
             col(Appointment.version) == col(OutboxMessage.appointment_version),
             or_(col(OutboxMessage.expires_at).is_(None), col(OutboxMessage.expires_at) > at),
             or_(col(OutboxMessage.channel).is_(None), col(OutboxMessage.channel) == channel),
-            col(OutboxMessage.id).in_(stopped_by_opt_out),
+            stopped_by_opt_out,
         )
         .order_by(col(OutboxMessage.id))
     ).all()
