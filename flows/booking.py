@@ -323,9 +323,11 @@ def _ask_times(state: ConversationState, message: FlowInput, ctx: StepContext) -
 
 def _no_fit(state: ConversationState, message: FlowInput, ctx: StepContext) -> StepResult | None:
     """No window meets the time of day they said: the nearest anyway, or other times."""
-    if pick(message, time_words.cannot_fit(_preference(state, ctx)).options) == "1":
+    heard = slots.hear(message, ctx)
+    options = time_words.cannot_fit(_preference(state, ctx)).options
+    if pick(message, options) == "1" or (heard.empty and yes_no(message) is True):
         return _offer(state.with_data(nearest_ok=True), ctx)
-    if slots.hear(message, ctx).empty and not slots.any_time(message):
+    if heard.empty and not slots.any_time(message):
         return None
     return _offer(state, ctx)
 

@@ -158,6 +158,9 @@ def test_before_10_cannot_be_promised_but_not_before_11_can(client: TestClient) 
     offered_after(david, "book a visit", "1")
     early = offered_after(david, "before 10")
     assert "none of our visit times fit before 10am" in str(early["text"])
+    anyway = windows(offered_after(david, "ok then"))  # the nearest, on request
+    assert anyway and all("morning" in w for w in anyway)
+    david.say(str(len(anyway) + 1))  # none of these
     late = windows(offered_after(david, "not before 11"))
     assert late and all("afternoon" in w for w in late)
 
