@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flows.messages import Reply
+from flows.sms import fit
 from storage.enums import HazardCategory
 
 _SECURITY = {
-    "door": "your door",
-    "window": "your window",
-    "lock": "your lock",
+    "door": "the problem with your door",
+    "window": "the problem with your window",
+    "lock": "the problem with your lock",
     "break-in": "the break-in",
 }
 
@@ -27,11 +28,13 @@ def label(category: HazardCategory, subject: str) -> str:
         case HazardCategory.LEAK:
             return "the leak"
         case HazardCategory.STRUCTURAL:
+            if subject == "plaster":
+                return "the falling plaster"
             return f"the damage to your {subject}" if subject else "the structural damage"
         case HazardCategory.PESTS:
             return f"the {subject}" if subject and subject != "pests" else "the pests"
         case HazardCategory.SECURITY:
-            return _SECURITY.get(subject, "your door or window")
+            return _SECURITY.get(subject, "the problem with your door or window")
         case _:
             return "the problem"
 
@@ -59,14 +62,28 @@ def logged(reported: Sequence[tuple[HazardCategory, str]], *, urgent: bool) -> R
 def on_record(known: Sequence[tuple[HazardCategory, str, str]], *, health_noted: bool) -> Reply:
     """Already reported: (category, subject, job reference) of each."""
     what = _and([f"{label(c, s)} (ref {ref})" for c, s, ref in known])
+    refs = f"ref {_and([ref for _, _, ref in known])}"
     if health_noted:
         return Reply(
-            f"We already have {what} on record. We have told our team it is affecting "
-            "someone's health, so they treat it as urgent."
+            fit(
+                (
+                    f"We already have {what} on record. We have told our team it is affecting "
+                    "someone's health, so they treat it as urgent.",
+                    f"We already have {what} on record and have told our team it is affecting "
+                    "someone's health.",
+                    f"We already have {refs} on record. Our team now knows it affects "
+                    "someone's health.",
+                )
+            )
         )
     return Reply(
-        f"We already have {what} on record and our team is dealing with it. If it gets "
-        "worse, tell us."
+        fit(
+            (
+                f"We already have {what} on record and our team is dealing with it. If it "
+                "gets worse, tell us.",
+                f"We already have {what} on record and our team is dealing with it.",
+            )
+        )
     )
 
 

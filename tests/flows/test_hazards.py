@@ -220,7 +220,7 @@ def test_a_landlords_hazard_job_is_on_record(client: TestClient) -> None:
     phone = Phone(client, "+447400123458")
     phone.say("my back door still wont lock")
     said = _all_text(phone)
-    assert "already have your door (ref RH-10423)" in said
+    assert "already have the problem with your door (ref RH-10423)" in said
     assert len(_hazard_jobs(client)) == 1
 
 
