@@ -24,7 +24,7 @@ from nlu.types import IntentScore, ParseResult
 from simphone import Phone
 from storage.db import Database
 from storage.enums import HazardCategory
-from storage.models import AccessNeed, RepairJob, StaffTask
+from storage.models import AccessNeed, LandlordEvent, RepairJob, StaffTask
 
 
 def _db(client: TestClient) -> Database:
@@ -115,6 +115,11 @@ def test_a_collapsing_ceiling_is_an_emergency(phone: Phone, client: TestClient) 
     (job,) = _hazard_jobs(client)
     assert (job.hazard_category, job.priority) == ("structural", "emergency")
     assert any(t.kind == "alert" and t.urgent for t in _tasks(client))
+    with _db(client).session() as session:
+        (event,) = session.exec(
+            select(LandlordEvent).where(LandlordEvent.kind == "emergency.reported")
+        ).all()
+    assert event.job_id == job.id and event.data["hazard_category"] == "structural"
 
 
 def test_a_front_door_that_will_not_lock_gives_the_emergency_line(
