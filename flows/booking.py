@@ -36,6 +36,7 @@ from flows.context import AppointmentView, FlowInput, JobView, StepContext
 from flows.engine import ConversationState, Flow, Handler, StepResult
 from flows.messages import Option, Reply
 from flows.slot_data import BookSlots, NeedSlots
+from flows.sms import sms_body, sms_cost
 from flows.wording import times as time_words
 from flows.wording import visits as words
 from storage.enums import JobPriority, TaskKind
@@ -83,8 +84,15 @@ def _offered(state: ConversationState) -> list[tuple[date, str]]:
 
 
 def _offer_reply(state: ConversationState, ctx: StepContext) -> Reply:
+    """The offer; a "nothing fits" lead is cut down to keep it one SMS segment."""
     labels = [slots.label(d, w, ctx.windows) for d, w in _offered(state)]
-    return words.offer(labels, lead=BookSlots.of(state.data).offer_lead)
+    full = BookSlots.of(state.data).offer_lead
+    reply = words.offer(labels, lead=full)
+    for lead in time_words.shorter_leads(full):
+        if sms_cost(sms_body(reply.text, reply.options)).segments <= 1:
+            break
+        reply = words.offer(labels, lead=lead)
+    return reply
 
 
 def _preference(state: ConversationState, ctx: StepContext) -> slots.Preference:

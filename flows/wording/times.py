@@ -74,6 +74,13 @@ def nearest_lead(preference: Preference) -> str:
     return "Sorry, nothing free fits that. Nearest:"
 
 
+def shorter_leads(lead: str) -> tuple[str, ...]:
+    """Terser forms of a "nothing fits" lead, for an offer that must stay one segment."""
+    if not lead:
+        return ()
+    return ("Sorry, nothing fits that. Nearest:", "Nothing fits. Nearest:")
+
+
 def nothing_fits(preference: Preference) -> str:
     said = summary(preference)
     return f"Sorry, nothing is free for {said}." if said else "Sorry, nothing is free then."
