@@ -194,7 +194,7 @@ def test_a_whole_repair_through_the_api_and_webhooks(
         assert (await sms.text("1", sender=MOBILE)).status_code == 200
         await world.dispatch()
         (question,) = _texts_to(twilio, MOBILE, sent)
-        assert "anything the operative should know" in question  # asked before every booking
+        assert "anything the operative should know" in question.lower()  # before every booking
         sent = len(twilio.accepted())
         assert (await sms.text("0", sender=MOBILE)).status_code == 200
         await world.dispatch()
