@@ -122,8 +122,6 @@ MALFORMED: list[tuple[str, dict[str, Any]]] = [
     ("option key too long", {"json": {"phone": MARGARET, "text": "1", "option_key": "1" * 65}}),
     ("message id as object", {"json": {"phone": MARGARET, "text": "hi", "message_id": {}}}),
     ("message id too long", {"json": {"phone": MARGARET, "text": "hi", "message_id": "m" * 129}}),
-    ("empty text", {"json": {"phone": MARGARET, "text": ""}}),
-    ("whitespace text", {"json": {"phone": MARGARET, "text": " \t\r\n\u3000 "}}),
     ("10,001 characters", {"json": {"phone": MARGARET, "text": "x" * 10_001}}),
     ("10,001 emoji", {"json": {"phone": MARGARET, "text": "😀" * 10_001}}),
     ("nested 100,000 deep", {"content": b"[" * 100_000 + b"]" * 100_000}),
@@ -160,6 +158,16 @@ def test_a_malformed_request_is_refused_and_nothing_is_stored(
     assert response.status_code in (400, 422), f"{what}: {response.status_code}"
     assert "detail" in response.json()
     assert _counts(demo_db) == before
+
+
+@pytest.mark.parametrize("blank", ["", " \t\r\n\u3000 "], ids=["empty", "whitespace"])
+def test_a_blank_text_is_answered_with_a_prompt_not_refused(
+    roomy_client: TestClient, blank: str
+) -> None:
+    response = roomy_client.post(API, json={"phone": MARGARET, "text": blank})
+    assert response.status_code == 200, response.text
+    (reply,) = response.json()["replies"]
+    assert "no words" in reply["text"] and "type what you need" in reply["text"]
 
 
 def test_numbers_that_are_not_uk_mobiles_are_refused_and_nothing_is_stored(
