@@ -42,7 +42,9 @@ def secret_key_bits(key: str) -> float:
     Foretold, and not counted: a run of eight characters seen earlier in the key
     ("abcd1234abcd1234...") and a steady run of eight ("aaaaaaaa", "12345678").
 
-    `secrets.token_hex(32)` scores 256 (64 characters x 4 bits); `token_urlsafe(32)` more.
+    `secrets.token_hex(32)` scores 256 (64 characters x 4 bits); `token_urlsafe(48)` more
+    (`token_urlsafe(32)` usually does too, but one in about 7,500 uses only letters and
+    scores 245).
     """
     if not key:
         return 0.0
