@@ -23,7 +23,21 @@ CONVERSATIONS = load_set()
 TRAINING = Path(__file__).resolve().parents[2] / "nlu" / "data"
 
 
-@pytest.mark.parametrize("conversation", CONVERSATIONS, ids=lambda c: c.key)
+def _played_on() -> list[object]:
+    """Every conversation on SQLite; on PostgreSQL too when it checks what was stored
+    (`then`), the part that differs between the two. What residents are told comes from
+    the same flows on both, and the suite's other tests run each write on both."""
+    params: list[object] = []
+    for c in CONVERSATIONS:
+        params.append(pytest.param("sqlite", c, id=f"sqlite-{c.key}"))
+        if c.then:
+            params.append(
+                pytest.param("postgresql", c, id=f"postgresql-{c.key}", marks=pytest.mark.postgres)
+            )
+    return params
+
+
+@pytest.mark.parametrize(("database_url", "conversation"), _played_on(), indirect=["database_url"])
 def test_conversation(client: TestClient, conversation: Conversation) -> None:
     result = Player(client, conversation).play()
     assert result.passed, "\n".join(result.failures)
