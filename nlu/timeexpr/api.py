@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -53,19 +54,26 @@ def find_times(
     text: str, *, now: datetime, tz: str = DEFAULT_TIMEZONE, conventions: Conventions = UK
 ) -> list[TimeMatch]:
     """Every time expression in `text`, resolved against `now` (aware) in zone `tz`."""
+    zone = ZoneInfo(tz)
+    return [
+        TimeMatch(piece.start, piece.end, text[piece.start : piece.end], _value(resolved, zone))
+        for piece, resolved in _resolved(text, now=now, zone=zone, conventions=conventions)
+    ]
+
+
+def _resolved(
+    text: str, *, now: datetime, zone: ZoneInfo, conventions: Conventions
+) -> Iterator[tuple[Piece, Resolved]]:
+    """Each expression the scanner finds in `text` with what it resolves to (unresolvable
+    ones left out): the one walk `find_times` and `read_times` share."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    zone = ZoneInfo(tz)
     local = now.astimezone(zone).replace(tzinfo=None)
     ctx = Context(now=local, conv=conventions)
-    matches: list[TimeMatch] = []
     for piece in scan(normalise(text), ctx):
         resolved = resolve(piece, local, conventions, zone)
-        if resolved is None:
-            continue
-        start, end = piece.start, piece.end
-        matches.append(TimeMatch(start, end, text[start:end], _value(resolved, zone)))
-    return matches
+        if resolved is not None:
+            yield piece, resolved
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +132,7 @@ def read_times(
     text: str, *, now: datetime, tz: str = DEFAULT_TIMEZONE, conventions: Conventions = UK
 ) -> list[TimeReading]:
     """Every time expression in `text`, split into the parts that were written."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    zone = ZoneInfo(tz)
-    local = now.astimezone(zone).replace(tzinfo=None)
-    ctx = Context(now=local, conv=conventions)
-    readings: list[TimeReading] = []
-    for piece in scan(normalise(text), ctx):
-        resolved = resolve(piece, local, conventions, zone)
-        if resolved is not None:
-            readings.append(_reading(text, piece, resolved))
-    return readings
+    return [
+        _reading(text, piece, resolved)
+        for piece, resolved in _resolved(text, now=now, zone=ZoneInfo(tz), conventions=conventions)
+    ]
