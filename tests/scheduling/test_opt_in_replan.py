@@ -8,22 +8,21 @@ stay stopped.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
-from sqlmodel import col, select
+from scheduling.outbox_checks import decisions, dispatch_at, rows
+from sqlmodel import select
 
 from bot.common.clock import FixedClock
-from bot.outbound.dispatcher import Dispatcher
 from bot.outbound.fake import RecordingSender
-from bot.outbound.planning import on_sent, plan
+from bot.outbound.planning import plan
 from flows.policy import Reason
 from storage.db import Database
 from storage.enums import Channel
-from storage.models import Appointment, ContactDecision, OutboxMessage, Resident
+from storage.models import Appointment, OutboxMessage, Resident
 from storage.repositories import reachability
 from tests.simphone import Phone
 
@@ -31,30 +30,6 @@ LONDON = ZoneInfo("Europe/London")
 PRIYA = "+447400123462"  # opted out of SMS in the demo data
 MARGARET = "+447400123456"
 MakeVisit = Callable[..., int]
-
-
-def rows(db: Database) -> dict[str, OutboxMessage]:
-    with db.session() as session:
-        return {r.kind: r for r in session.exec(select(OutboxMessage)).all()}
-
-
-def decisions(db: Database, outbox_id: int | None) -> list[tuple[str, str]]:
-    with db.session() as session:
-        found = session.exec(
-            select(ContactDecision)
-            .where(ContactDecision.outbox_id == outbox_id)
-            .order_by(col(ContactDecision.id))
-        ).all()
-        return [(str(d.decision), d.reason_code) for d in found]
-
-
-def dispatch_at(db: Database, moment: datetime) -> RecordingSender:
-    sender = RecordingSender()
-    dispatcher = Dispatcher(
-        db=db, senders={Channel.SMS: sender}, clock=FixedClock(moment), zone=LONDON, on_sent=on_sent
-    )
-    asyncio.run(dispatcher.run_once())
-    return sender
 
 
 def sent_kinds(sender: RecordingSender) -> list[str]:

@@ -6,53 +6,22 @@ through the real dispatcher with a recording sender in place of Twilio.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
+from scheduling.outbox_checks import decisions, dispatch_at, rows
+from sqlmodel import select
 
-from bot.common.clock import FixedClock
 from bot.operatives.visit_status import VisitStatus, record_status
-from bot.outbound.dispatcher import Dispatcher
-from bot.outbound.fake import RecordingSender
-from bot.outbound.planning import on_sent, plan
+from bot.outbound.planning import plan
 from storage.db import Database
-from storage.enums import Channel, Nation
-from storage.models import Appointment, ContactDecision, Conversation, OutboxMessage, Resident
+from storage.enums import Nation
+from storage.models import Appointment, ContactDecision, Conversation, Resident
 
 LONDON = ZoneInfo("Europe/London")
 MARGARET = "+447400123456"
 MakeVisit = Callable[..., int]  # the make_visit fixture (conftest.py)
-
-
-def rows(db: Database) -> dict[str, OutboxMessage]:
-    with db.session() as session:
-        return {r.kind: r for r in session.exec(select(OutboxMessage)).all()}
-
-
-def decisions(db: Database, outbox_id: int | None) -> list[tuple[str, str]]:
-    with db.session() as session:
-        found = session.exec(
-            select(ContactDecision)
-            .where(ContactDecision.outbox_id == outbox_id)
-            .order_by(col(ContactDecision.id))
-        ).all()
-        return [(str(d.decision), d.reason_code) for d in found]
-
-
-def dispatch_at(db: Database, moment: datetime) -> RecordingSender:
-    sender = RecordingSender()
-    dispatcher = Dispatcher(
-        db=db,
-        senders={Channel.SMS: sender},
-        clock=FixedClock(moment),
-        zone=LONDON,
-        on_sent=on_sent,
-    )
-    asyncio.run(dispatcher.run_once())
-    return sender
 
 
 def test_replanning_adds_nothing(demo_db: Database, make_visit: MakeVisit) -> None:
