@@ -52,21 +52,18 @@ def sms_cost(text: str) -> SmsCost:
     return SmsCost(encoding, units, segments)
 
 
-#: Typographic characters with a plain GSM-7 equivalent (what phones' autocorrect types).
-_PLAIN: dict[str, str] = {
+#: Typographic punctuation with a plain GSM-7 equivalent (what phones' autocorrect types):
+#: quoting outside words and rendering an SMS (bot/channels/sms/render.py) both use it.
+TYPOGRAPHIC: dict[str, str] = {
     "\u2018": "'",  # left single quote
     "\u2019": "'",  # right single quote / apostrophe
     "\u201a": "'",
     "\u201b": "'",
     "\u2032": "'",  # prime
-    "\u00b4": "'",  # acute accent typed as an apostrophe
-    "`": "'",
     "\u201c": '"',
     "\u201d": '"',
     "\u201e": '"',
     "\u2033": '"',
-    "\u00ab": '"',
-    "\u00bb": '"',
     "\u2010": "-",  # hyphen
     "\u2011": "-",  # non-breaking hyphen
     "\u2012": "-",  # figure dash
@@ -76,6 +73,16 @@ _PLAIN: dict[str, str] = {
     "\u2212": "-",  # minus sign
     "\u2022": "-",  # bullet
     "\u2026": "...",
+}
+
+#: What a quote of outside words spells plainly: the typographic characters, a few more
+#: quote marks people type, and letters that have no decomposition but a plain spelling.
+_PLAIN: dict[str, str] = {
+    **TYPOGRAPHIC,
+    "\u00b4": "'",  # acute accent typed as an apostrophe
+    "`": "'",
+    "\u00ab": '"',
+    "\u00bb": '"',
     # Letters that have no decomposition but a plain spelling.
     "\u0141": "L",  # Polish L with stroke
     "\u0142": "l",

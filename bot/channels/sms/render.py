@@ -15,35 +15,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flows.messages import Option, Reply
-from flows.sms import MAX_SEGMENTS, SmsCost, is_gsm7, sms_cost
+from flows.sms import MAX_SEGMENTS, TYPOGRAPHIC, SmsCost, is_gsm7, sms_cost
 
 log = logging.getLogger(__name__)
 
-#: Typographic characters with a plain GSM-7 equivalent.
+#: Typographic characters with a plain GSM-7 equivalent, and spaces phones type.
 _STRAIGHTEN = str.maketrans(
     {
-        "\u2018": "'",  # left single quote
-        "\u2019": "'",  # right single quote / apostrophe
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u2032": "'",  # prime
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u2033": '"',
-        "\u2010": "-",  # hyphen
-        "\u2011": "-",  # non-breaking hyphen
-        "\u2012": "-",  # figure dash
-        "\u2013": "-",  # en dash
-        "\u2014": "-",  # em dash
-        "\u2015": "-",
-        "\u2212": "-",  # minus sign
-        "\u2026": "...",
+        **TYPOGRAPHIC,
         "\u00a0": " ",  # non-breaking space
         "\u2009": " ",  # thin space
         "\u202f": " ",
         "\u200b": "",  # zero-width space
-        "\u2022": "-",  # bullet
     }
 )
 
