@@ -11,7 +11,7 @@ from datetime import datetime, time
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from bot.web.staff import read_models
+from bot.web.staff import feedback_views, read_models
 from bot.web.staff.audit import record
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, current_user, require_editor
@@ -70,8 +70,8 @@ def feedback_list(
 ) -> Response:
     filters = _filters(request)
     with staff.runtime.db.session() as session:
-        rows = read_models.feedback_rows(session, filters)
-        weeks = read_models.weekly_summary(session, filters)
+        rows = feedback_views.feedback_rows(session, filters)
+        weeks = feedback_views.weekly_summary(session, filters)
         operatives, contractors = read_models.operatives_and_contractors(session)
     return render(
         request,
@@ -113,7 +113,7 @@ def feedback_csv(
     filters = _filters(request)
     now = staff.now()
     with staff.runtime.db.session() as session:
-        rows = read_models.feedback_rows(session, filters, limit=None)
+        rows = feedback_views.feedback_rows(session, filters, limit=None)
         record(
             session,
             user=user,
@@ -179,10 +179,10 @@ def feedback_detail(
     staff: StaffServices = Depends(services),
 ) -> Response:
     with staff.runtime.db.session() as session:
-        row = read_models.feedback_row(session, feedback_id)
+        row = feedback_views.feedback_row(session, feedback_id)
         if row is None:
             raise HTTPException(status_code=404, detail="No such feedback.")
-        transcript = read_models.feedback_transcript(
+        transcript = feedback_views.feedback_transcript(
             session,
             feedback_id,
             now=staff.now(),
