@@ -47,6 +47,12 @@ class OutboxMessage(SQLModel, table=True):
 
 class ContactDecision(SQLModel, table=True):
     __tablename__ = "contact_decisions"
+    #: The contact log pages newest first by (at, id), whole or by reason or decision.
+    __table_args__ = (
+        Index("ix_contact_decisions_at_id", "at", "id"),
+        Index("ix_contact_decisions_reason_at_id", "reason_code", "at", "id"),
+        Index("ix_contact_decisions_decision_at_id", "decision", "at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     outbox_id: int = Field(foreign_key="outbox.id", index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 
 from storage.enums import AccessNeedCategory, Channel, Nation, StaffRole
@@ -60,6 +60,16 @@ class Resident(SQLModel, table=True):
     __tablename__ = "residents"
     __table_args__ = (
         UniqueConstraint("landlord_id", "reference", name="uq_residents_landlord_reference"),
+        #: Staff find a resident by the start of their name, in any case
+        #: (storage.repositories.people.search_residents); text_pattern_ops lets
+        #: PostgreSQL answer `LIKE 'mar%'` from the index whatever the database's collation.
+        Index(
+            "ix_residents_name_lower",
+            func.lower(text("name")).label("name_lower"),
+            postgresql_ops={"name_lower": "text_pattern_ops"},
+        ),
+        #: ... or by the landlord's own reference for them.
+        Index("ix_residents_reference", "reference"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -7,8 +7,8 @@ Create Date: 2026-12-03 20:30:00.000000
 
 from collections.abc import Sequence
 
-from alembic import op  # noqa: F401
-
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = '0010'
 down_revision: str | None = '0009'
@@ -17,8 +17,28 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('contact_decisions', schema=None) as batch_op:
+        batch_op.create_index('ix_contact_decisions_at_id', ['at', 'id'], unique=False)
+        batch_op.create_index(
+            'ix_contact_decisions_reason_at_id', ['reason_code', 'at', 'id'], unique=False
+        )
+        batch_op.create_index(
+            'ix_contact_decisions_decision_at_id', ['decision', 'at', 'id'], unique=False
+        )
+    with op.batch_alter_table('residents', schema=None) as batch_op:
+        batch_op.create_index('ix_residents_reference', ['reference'], unique=False)
+    # A name-prefix search in any case: on PostgreSQL with text_pattern_ops, so that
+    # `lower(name) LIKE 'mar%'` is answered from the index whatever the collation.
+    postgres = op.get_bind().dialect.name == 'postgresql'
+    name_lower = sa.text('lower(name) text_pattern_ops' if postgres else 'lower(name)')
+    op.create_index('ix_residents_name_lower', 'residents', [name_lower], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index('ix_residents_name_lower', table_name='residents')
+    with op.batch_alter_table('residents', schema=None) as batch_op:
+        batch_op.drop_index('ix_residents_reference')
+    with op.batch_alter_table('contact_decisions', schema=None) as batch_op:
+        batch_op.drop_index('ix_contact_decisions_decision_at_id')
+        batch_op.drop_index('ix_contact_decisions_reason_at_id')
+        batch_op.drop_index('ix_contact_decisions_at_id')
