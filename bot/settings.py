@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +32,8 @@ MAKE_A_SECRET_KEY = 'python -c "import secrets; print(secrets.token_hex(32))"'
 _HEX = frozenset("0123456789abcdefABCDEF")
 #: Characters in a row that are taken as foretold when they repeat or step evenly.
 _RUN = 8
+#: The longest retention period a setting may name: a hundred years.
+RETENTION_MAX_DAYS = 36_500
 
 
 def secret_key_bits(key: str) -> float:
@@ -173,6 +176,38 @@ class Settings(BaseSettings):
     recover_after_seconds: float = Field(default=60.0, gt=0, le=86400)
     recover_interval_seconds: float = Field(default=60.0, gt=0, le=86400)
 
+    # Retention (docs/retention.md): how long each kind of personal data is kept, in days.
+    #: Transcripts (messages, conversations) and each visit's timeline and disclosures:
+    #: six years after the last activity on the job (complaints and claims: Limitation Act).
+    retention_transcripts_days: int = 2192
+    #: Outbox rows and their contact decisions: as long as the transcripts they explain.
+    retention_outbox_days: int = 2192
+    #: Feedback: anonymised (comment and review note blanked, ratings kept for statistics).
+    retention_feedback_days: int = 2192
+    #: Closed complaints: anonymised (text blanked); counted, never deleted.
+    retention_complaints_days: int = 2192
+    #: Closed staff tasks (their summaries name residents): deleted.
+    retention_staff_tasks_days: int = 2192
+    #: Audit events (ids and kinds, who did what): deleted.
+    retention_audit_days: int = 2192
+    #: Access needs, after they are withdrawn or the tenancy ends: deleted.
+    retention_access_needs_grace_days: int = 90
+    #: Residents whose tenancy ended and who have no live job: anonymised.
+    retention_residents_days: int = 2192
+    #: Staff sessions (after they were last seen) and sign-in attempts: deleted.
+    retention_staff_sessions_days: int = 90
+    retention_login_attempts_days: int = 90
+    #: Telegram link tokens after they expire: deleted.
+    retention_link_tokens_days: int = 30
+    #: Webhook deliveries delivered or dead, and landlord events all of whose deliveries
+    #: are done: deleted.
+    retention_webhook_deliveries_days: int = 30
+    retention_landlord_events_days: int = 90
+    #: Rows examined per batch; each batch is one short transaction.
+    retention_batch_size: int = Field(default=1000, ge=10, le=10_000)
+    #: When the daily run starts, UK wall clock (after the 01:00-03:00 quiet band).
+    retention_at: str = "03:30"
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -181,6 +216,39 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (try Europe/London)") from exc
         return value
+
+    @field_validator(
+        "retention_transcripts_days",
+        "retention_outbox_days",
+        "retention_feedback_days",
+        "retention_complaints_days",
+        "retention_staff_tasks_days",
+        "retention_audit_days",
+        "retention_access_needs_grace_days",
+        "retention_residents_days",
+        "retention_staff_sessions_days",
+        "retention_login_attempts_days",
+        "retention_link_tokens_days",
+        "retention_webhook_deliveries_days",
+        "retention_landlord_events_days",
+    )
+    @classmethod
+    def _retention_days(cls, value: int) -> int:
+        if not 1 <= value <= RETENTION_MAX_DAYS:
+            raise ValueError(
+                f"must be a whole number of days from 1 to {RETENTION_MAX_DAYS} (got {value})"
+            )
+        return value
+
+    @field_validator("retention_at")
+    @classmethod
+    def _retention_time(cls, value: str) -> str:
+        match = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", value.strip())
+        if match is None:
+            raise ValueError(f"must be a time of day as HH:MM, e.g. 03:30 (got {value!r})")
+        if 1 <= int(match.group(1)) < 3:
+            raise ValueError("must be outside the 01:00-03:00 quiet band, e.g. 03:30")
+        return match.group(0)
 
     @field_validator("database_url")
     @classmethod
