@@ -21,6 +21,7 @@ from storage.models.people import (
 )
 from storage.models.records import AuditEvent, Complaint, Feedback, StaffTask
 from storage.models.staff_sessions import StaffLoginAttempt, StaffSession  # issue 13
+from storage.models.suppressions import ContactSuppression  # retention (issue 16)
 from storage.models.work import Appointment, AppointmentEvent, Availability, Disclosure, RepairJob
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Availability",
     "Complaint",
     "ContactDecision",
+    "ContactSuppression",
     "Contractor",
     "Conversation",
     "Disclosure",

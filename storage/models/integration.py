@@ -74,6 +74,8 @@ class WebhookDelivery(SQLModel, table=True):
         UniqueConstraint("subscription_id", "event_id"),
         Index("ix_webhook_deliveries_due", "status", "not_before"),
         Index("ix_webhook_deliveries_order", "subscription_id", "ordering_key", "event_id"),
+        #: For the foreign key: deleting old landlord events (retention) finds their rows.
+        Index("ix_webhook_deliveries_event_id", "event_id"),
     )
 
     id: int | None = Field(default=None, sa_type=BIG_ID, primary_key=True)

@@ -99,6 +99,11 @@ class Resident(SQLModel, table=True):
     source_hash: str | None = Field(default=None, max_length=64)
     updated_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field()
+    #: The day the tenancy ended, as the landlord's system says (issue 16): from then the
+    #: resident's access needs and, years later, the resident are let go (docs/retention.md).
+    tenancy_ended_on: date | None = None
+    #: When retention blanked this resident's name, numbers and nominee (the id stays).
+    anonymised_at: datetime | None = utc_field(nullable=True)
 
 
 class AccessNeed(SQLModel, table=True):
@@ -115,6 +120,9 @@ class AccessNeed(SQLModel, table=True):
     review_by: date | None = None
     source: str = "resident"
     active: bool = True
+    #: When the need stopped being active (replaced or withdrawn); retention deletes it a
+    #: grace period later (docs/retention.md).
+    withdrawn_at: datetime | None = utc_field(nullable=True)
 
 
 class Contractor(SQLModel, table=True):

@@ -24,7 +24,8 @@ class Feedback(SQLModel, table=True):
     respectful: bool | None = None
     comment: str | None = None
     flagged: bool = Field(default=False, index=True)
-    conversation_id: int | None = Field(default=None, foreign_key="conversations.id")
+    #: Indexed for the foreign key: deleting an old conversation (retention) finds its rows.
+    conversation_id: int | None = Field(default=None, foreign_key="conversations.id", index=True)
     created_at: datetime = utc_field()
     completed_at: datetime | None = utc_field(nullable=True)
     reviewed_at: datetime | None = utc_field(nullable=True)
@@ -73,7 +74,8 @@ class StaffTask(SQLModel, table=True):
     summary: str
     resident_id: int | None = Field(default=None, foreign_key="residents.id", index=True)
     appointment_id: int | None = Field(default=None, foreign_key="appointments.id")
-    conversation_id: int | None = Field(default=None, foreign_key="conversations.id")
+    #: Indexed for the foreign key: deleting an old conversation (retention) finds its rows.
+    conversation_id: int | None = Field(default=None, foreign_key="conversations.id", index=True)
     claimed_by: int | None = Field(default=None, foreign_key="staff_users.id")
     created_at: datetime = utc_field()
     closed_at: datetime | None = utc_field(nullable=True)
