@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.enums import Channel, JobStatus
 from storage.models import Landlord, RepairJob, Resident
+from storage.phones import PhoneNumberError, normalise_uk_mobile
 
 
 def primary_landlord(session: Session) -> Landlord | None:
@@ -108,6 +111,47 @@ def list_residents(session: Session, *, landlord_id: int | None = None) -> list[
     return list(session.exec(query))
 
 
-def residents_by_name(session: Session) -> list[Resident]:
-    """Every resident, by name (for staff filter menus)."""
-    return list(session.exec(select(Resident).order_by(col(Resident.name))).all())
+#: A name search needs at least this many letters (one letter matches a twentieth of a city).
+MIN_NAME_PREFIX = 2
+
+
+def search_residents(session: Session, *, text: str, limit: int) -> list[Resident]:
+    """At most `limit` residents staff may mean by `text`: whoever has that mobile (or
+    nominee) number, written in any common form (storage.phones), then whoever has that
+    reference, then names starting with it in any case, by name. Each is an index lookup
+    (ix_residents_mobile, ix_residents_nominee_phone, ix_residents_reference,
+    ix_residents_name_lower); nothing reads every resident."""
+    wanted = " ".join(text.split())[:100]
+    if not wanted or limit < 1:
+        return []
+    found: dict[int | None, Resident] = {}
+
+    def add(query: SelectOfScalar[Resident]) -> None:
+        for resident in session.exec(query.limit(limit)).all():
+            if len(found) < limit:
+                found.setdefault(resident.id, resident)
+
+    try:
+        number = normalise_uk_mobile(wanted)
+    except PhoneNumberError:
+        number = None
+    if number is not None:
+        add(
+            select(Resident)
+            .where(or_(col(Resident.mobile) == number, col(Resident.nominee_phone) == number))
+            .order_by(col(Resident.id))
+        )
+    add(select(Resident).where(col(Resident.reference) == wanted).order_by(col(Resident.id)))
+    if len(wanted) >= MIN_NAME_PREFIX and len(found) < limit:
+        name = func.lower(col(Resident.name))
+        add(
+            select(Resident)
+            .where(name.like(_like_prefix(wanted.lower()), escape="\\"))
+            .order_by(name, col(Resident.id))
+        )
+    return list(found.values())
+
+
+def _like_prefix(prefix: str) -> str:
+    """A LIKE pattern matching strings that start with `prefix` (its %, _ and \\ escaped)."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -39,7 +39,7 @@ from storage.models import (
 from storage.repositories import contact_log, staff_tasks
 from storage.repositories._batch import by_id
 from storage.repositories.access_needs import due_for_review
-from storage.repositories.contact_log import ContactFilters, decisions_with_messages
+from storage.repositories.contact_log import ContactFilters, ContactKey, decisions_with_messages
 from storage.repositories.conversation_history import (
     conversation_messages,
     need_words,
@@ -47,7 +47,7 @@ from storage.repositories.conversation_history import (
 )
 from storage.repositories.feedback import flagged_unreviewed_count
 from storage.repositories.operatives import contractors_by_name, operatives_by_name
-from storage.repositories.people import residents_by_name
+from storage.repositories.people import search_residents
 from storage.repositories.visit_listing import VisitFilters, visit_count_on, visits
 
 QUEUE_KINDS = (TaskKind.CALLBACK, TaskKind.HANDOFF)
@@ -74,8 +74,21 @@ def operatives_and_contractors(session: Session) -> tuple[list[Choice], list[Cho
     )
 
 
-def resident_choices(session: Session) -> list[Choice]:
-    return [Choice(r.id, r.name) for r in residents_by_name(session) if r.id is not None]
+#: A resident search lists at most this many matches (residents are never a drop-down).
+RESIDENT_MATCHES = 20
+
+
+def resident_matches(session: Session, text: str) -> list[Choice]:
+    """At most RESIDENT_MATCHES residents meant by `text`: a mobile number in any common
+    form, a reference, or the start of a name (storage.repositories.people)."""
+    found = search_residents(session, text=text, limit=RESIDENT_MATCHES)
+    return [Choice(r.id, r.name) for r in found if r.id is not None]
+
+
+def resident_choice(session: Session, resident_id: int) -> Choice | None:
+    """The chosen resident, to name them beside the filter."""
+    resident = session.get(Resident, resident_id)
+    return Choice(resident_id, resident.name) if resident is not None else None
 
 
 # --- transcripts ----------------------------------------------------------------------
@@ -281,6 +294,7 @@ def task_transcript(
 
 @dataclass(frozen=True, slots=True)
 class ContactRow:
+    id: int
     at: datetime
     decision: str
     reason_code: str
@@ -301,24 +315,29 @@ def contact_rows(
     *,
     zone_start: datetime | None = None,
     zone_end: datetime | None = None,
-    offset: int = 0,
+    after: ContactKey | None = None,
     limit: int = PAGE_SIZE,
     show_needs: bool = False,
-) -> list[ContactRow]:
-    """Every contact decision, newest first; times bound in UTC by the caller's zone. A
-    message carrying an access need shows as withheld unless `show_needs`."""
+) -> tuple[list[ContactRow], ContactKey | None]:
+    """One page of contact decisions, newest first, after `after` (the key of the last row
+    of the page before); times bound in UTC by the caller's zone. Returns the rows and the
+    key the next page starts after (None on the last page). A message carrying an access
+    need shows as withheld unless `show_needs`."""
     pairs = decisions_with_messages(
         session,
         filters=filters,
         zone_start=zone_start,
         zone_end=zone_end,
-        offset=offset,
-        limit=limit,
+        after=after,
+        limit=limit + 1,
     )
+    more = len(pairs) > limit
+    pairs = pairs[:limit]
     residents = by_id(session, Resident, (o.resident_id for _, o in pairs))
     needs = {} if show_needs else need_words(session, resident_ids=residents)
     rows = []
     for decision, outbox in pairs:
+        assert decision.id is not None
         resident = residents.get(outbox.resident_id) if outbox.resident_id is not None else None
         text = outbox.text
         if not show_needs and one_carries_need(
@@ -327,6 +346,7 @@ def contact_rows(
             text = WITHHELD
         rows.append(
             ContactRow(
+                id=decision.id,
                 at=decision.at,
                 decision=decision.decision.value,
                 reason_code=decision.reason_code,
@@ -341,7 +361,8 @@ def contact_rows(
                 text=text,
             )
         )
-    return rows
+    last = rows[-1] if more and rows else None
+    return rows, (ContactKey(at=last.at, id=last.id) if last else None)
 
 
 def reason_codes(session: Session) -> list[str]:

@@ -3,13 +3,15 @@ and operatives with their Telegram link codes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from bot.operatives import link_codes
-from bot.web.staff import read_models
+from bot.web.staff import cursors, read_models
 from bot.web.staff.audit import record
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, current_user, require_editor
@@ -18,7 +20,7 @@ from bot.web.staff.routes_auth import REVIEW_HORIZON
 from bot.web.staff.web import StaffRoute, StaffServices, render, services
 from storage.enums import Decision
 from storage.models import Operative
-from storage.repositories.contact_log import ContactFilters
+from storage.repositories.contact_log import ContactFilters, ContactKey
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 
@@ -29,15 +31,19 @@ def contact_log(
     user: CurrentUser = Depends(current_user),
     staff: StaffServices = Depends(services),
 ) -> Response:
+    """The contact log a page at a time, newest first. The resident is found by a search
+    (name, reference or mobile number), never picked from a list of every resident: a
+    search naming one resident filters by them, several are offered as links."""
     q = request.query_params
+    search = " ".join((q.get("resident") or "").split())[:100]
     filters = ContactFilters(
-        resident_id=opt_int(q.get("resident_id"), "Resident"),
+        resident_id=None if search else opt_int(q.get("resident_id"), "Resident"),
         decision=opt_enum(q.get("decision"), Decision, "Decision"),
         reason=(q.get("reason") or "").strip()[:64] or None,
         date_from=opt_date(q.get("date_from"), "From"),
         date_to=opt_date(q.get("date_to"), "To"),
     )
-    page = opt_int(q.get("page"), "Page", low=1, high=100_000) or 1
+    after = cursors.decode(q.get("after"), (datetime, int))
     zone = staff.zone
     start = datetime.combine(filters.date_from, time(), tzinfo=zone) if filters.date_from else None
     end = (
@@ -45,17 +51,28 @@ def contact_log(
         if filters.date_to
         else None
     )
+    matches: list[read_models.Choice] = []
+    chosen: read_models.Choice | None = None
+    rows: list[read_models.ContactRow] = []
+    following = None
     with staff.runtime.db.session() as session:
-        rows = read_models.contact_rows(
-            session,
-            filters,
-            zone_start=start,
-            zone_end=end,
-            offset=(page - 1) * read_models.PAGE_SIZE,
-            show_needs=read_models.sees_access_needs(user.role),
-        )
-        residents = read_models.resident_choices(session)
+        if search:
+            matches = read_models.resident_matches(session, search)
+            if len(matches) == 1:
+                filters = replace(filters, resident_id=matches[0].id)
+        if filters.resident_id is not None:
+            chosen = read_models.resident_choice(session, filters.resident_id)
+        if not search or len(matches) == 1:
+            rows, following = read_models.contact_rows(
+                session,
+                filters,
+                zone_start=start,
+                zone_end=end,
+                after=None if after is None else ContactKey(at=after[0], id=after[1]),
+                show_needs=read_models.sees_access_needs(user.role),
+            )
         reasons = read_models.reason_codes(session)
+    kept = _contact_query(filters)
     return render(
         request,
         staff,
@@ -64,16 +81,35 @@ def contact_log(
             "title": "Contact log",
             "rows": rows,
             "filters": filters,
-            "residents": residents,
+            "search": search if len(matches) != 1 else "",
+            "matches": matches if len(matches) != 1 else [],
+            "searched": bool(search) and len(matches) != 1,
+            "match_limit": read_models.RESIDENT_MATCHES,
+            "chosen": chosen,
             "reasons": reasons,
             "decisions": [d.value for d in Decision],
-            "page": page,
-            "more": len(rows) == read_models.PAGE_SIZE,
-            "query_without_page": "&".join(
-                f"{k}={v}" for k, v in request.query_params.multi_items() if k != "page"
+            "first_page": after is None,
+            "kept": kept,
+            "kept_without_resident": _contact_query(replace(filters, resident_id=None)),
+            "next_page": (
+                urlencode({**kept, "after": cursors.encode(following.at, following.id)})
+                if following
+                else None
             ),
         },
     )
+
+
+def _contact_query(filters: ContactFilters) -> dict[str, str]:
+    """The filters as query parameters, for the links that keep them."""
+    values = {
+        "resident_id": filters.resident_id,
+        "decision": filters.decision.value if filters.decision else None,
+        "reason": filters.reason,
+        "date_from": filters.date_from,
+        "date_to": filters.date_to,
+    }
+    return {name: str(value) for name, value in values.items() if value is not None}
 
 
 @router.get("/staff/access-needs", response_class=HTMLResponse)
