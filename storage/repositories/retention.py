@@ -1,0 +1,529 @@
+"""The SQL of retention (issue 16, docs/retention.md): which rows of each kind have
+outlived their period, which of those a complaint or recent activity still holds, and
+deleting or anonymising the rest.
+
+Every kind is walked the same way, a batch at a time by primary key
+(`WHERE id > :last AND <past its period> ORDER BY id LIMIT n`): `examine` reads one batch
+of candidate ids and, per id, whether an open complaint or recent activity holds it;
+`apply` deletes (children first) or anonymises the ids that go. Each list of ids is one
+batch's, never more. The job (bot/retention) runs each batch in its own short transaction.
+
+What holds a row:
+
+* **An open complaint** (`status` not one of `CLOSED_COMPLAINT`) of the row's resident,
+  or on any visit of the row's job, holds transcripts, outbox rows, the visit's timeline
+  and disclosures, feedback, tasks, access needs and the resident: everything a complaint
+  handler or the Ombudsman may ask for (the per-visit export, /staff/visits/{id}).
+* **Activity on the job**: a job not yet completed or cancelled, or one with anything
+  since the cut-off (the job itself changed, a visit changed, a message about a visit, a
+  complaint made), holds its whole transcript and outbox; a message or outbox row not
+  about a visit is held while any job of its resident is so held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, false, func, or_, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from storage.enums import Channel, JobStatus, OutboxStatus, TaskStatus
+from storage.models import (
+    AccessNeed,
+    Appointment,
+    AppointmentEvent,
+    AuditEvent,
+    Complaint,
+    ContactDecision,
+    Conversation,
+    Disclosure,
+    Feedback,
+    LandlordEvent,
+    LinkToken,
+    Message,
+    OutboxMessage,
+    RepairJob,
+    Resident,
+    StaffLoginAttempt,
+    StaffSession,
+    StaffTask,
+    WebhookDelivery,
+)
+from storage.repositories import suppressions
+
+#: Complaint statuses that no longer hold anything; every other status ("open", and any
+#: stage a landlord adds, such as "escalated") is open.
+CLOSED_COMPLAINT = ("closed", "resolved", "withdrawn")
+#: Jobs in these statuses are live: they hold their transcript whatever its age.
+LIVE_JOB = (JobStatus.TRIAGE, JobStatus.OPEN, JobStatus.BOOKED)
+#: Outbox rows still on their way are never touched.
+_UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+#: Webhook deliveries that are finished with.
+_DELIVERY_DONE = ("delivered", "dead")
+
+
+class Kind(StrEnum):
+    """The record kinds, in the order a run takes them (children before their parents)."""
+
+    OUTBOX = "outbox"
+    MESSAGES = "messages"
+    CONVERSATIONS = "conversations"
+    VISIT_TIMELINE = "visit_timeline"
+    DISCLOSURES = "disclosures"
+    FEEDBACK = "feedback"
+    COMPLAINTS = "complaints"
+    STAFF_TASKS = "staff_tasks"
+    ACCESS_NEEDS = "access_needs"
+    RESIDENTS = "residents"
+    LINK_TOKENS = "link_tokens"
+    STAFF_SESSIONS = "staff_sessions"
+    LOGIN_ATTEMPTS = "login_attempts"
+    WEBHOOK_DELIVERIES = "webhook_deliveries"
+    LANDLORD_EVENTS = "landlord_events"
+    AUDIT_EVENTS = "audit_events"
+
+
+#: Kinds whose rows stay, blanked, rather than being deleted.
+ANONYMISED = frozenset({Kind.FEEDBACK, Kind.COMPLAINTS, Kind.RESIDENTS})
+
+
+@dataclass(frozen=True, slots=True)
+class Cutoff:
+    """Rows last active before `at` (or, for dates, before `day`) have outlived their period."""
+
+    at: datetime
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One batch of candidates, in id order, sorted into what holds them and what goes."""
+
+    examined: tuple[int, ...]
+    for_complaint: tuple[int, ...]
+    active: tuple[int, ...]
+    go: tuple[int, ...]
+
+    @property
+    def last_id(self) -> int | None:
+        return self.examined[-1] if self.examined else None
+
+
+# --- what holds a row ------------------------------------------------------------------
+
+
+def _alias(model: Any) -> Any:
+    """An alias of `model`: each subquery names its own, so none correlates by accident."""
+    return aliased(model)
+
+
+def _open(complaint: Any) -> ColumnElement[bool]:
+    return col(complaint.status).notin_(CLOSED_COMPLAINT)
+
+
+def _complaint_of_resident(resident_id: Any) -> ColumnElement[bool]:
+    c = _alias(Complaint)
+    return select(c.id).where(c.resident_id == resident_id, _open(c)).exists()
+
+
+def _complaint_on_job_of_visit(appointment_id: Any) -> ColumnElement[bool]:
+    """An open complaint on any visit of the job this visit belongs to."""
+    c, complained, this = _alias(Complaint), _alias(Appointment), _alias(Appointment)
+    return (
+        select(c.id)
+        .join(complained, complained.id == c.appointment_id)
+        .join(this, this.job_id == complained.job_id)
+        .where(this.id == appointment_id, _open(c))
+        .exists()
+    )
+
+
+def _complaint_hold(appointment_id: Any, resident_id: Any) -> ColumnElement[bool]:
+    return or_(_complaint_of_resident(resident_id), _complaint_on_job_of_visit(appointment_id))
+
+
+def _job_busy(job: Any, since: datetime) -> ColumnElement[bool]:
+    """The job is live, or something happened on it at or after `since`."""
+    a, m, c = _alias(Appointment), _alias(Message), _alias(Complaint)
+    return or_(
+        col(job.status).in_(LIVE_JOB),
+        job.created_at >= since,
+        job.updated_at >= since,
+        select(a.id).where(a.job_id == job.id, a.updated_at >= since).exists(),
+        select(m.id)
+        .join(a, a.id == m.appointment_id)
+        .where(a.job_id == job.id, m.created_at >= since)
+        .exists(),
+        select(c.id)
+        .join(a, a.id == c.appointment_id)
+        .where(a.job_id == job.id, c.created_at >= since)
+        .exists(),
+    )
+
+
+def _visit_job_busy(appointment_id: Any, since: datetime) -> ColumnElement[bool]:
+    j, a = _alias(RepairJob), _alias(Appointment)
+    return (
+        select(j.id)
+        .join(a, a.job_id == j.id)
+        .where(a.id == appointment_id, _job_busy(j, since))
+        .exists()
+    )
+
+
+def _resident_job_busy(resident_id: Any, since: datetime) -> ColumnElement[bool]:
+    j = _alias(RepairJob)
+    return select(j.id).where(j.resident_id == resident_id, _job_busy(j, since)).exists()
+
+
+def _activity_hold(appointment_id: Any, resident_id: Any, since: datetime) -> ColumnElement[bool]:
+    """About a visit: its job is busy. About no visit: a job of the resident is busy."""
+    return or_(
+        and_(appointment_id.is_not(None), _visit_job_busy(appointment_id, since)),
+        and_(
+            appointment_id.is_(None),
+            resident_id.is_not(None),
+            _resident_job_busy(resident_id, since),
+        ),
+    )
+
+
+def _message_goes(m: Any, since: datetime) -> ColumnElement[bool]:
+    """A transcript message past its period and held by nothing."""
+    return and_(
+        m.created_at < since,
+        ~_complaint_hold(m.appointment_id, m.resident_id),
+        ~_activity_hold(m.appointment_id, m.resident_id, since),
+    )
+
+
+# --- each kind: its rows, what makes one a candidate, what holds it, how it goes -------
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    id: Any
+    candidate: Callable[[Cutoff], ColumnElement[bool]]
+    for_complaint: Callable[[Cutoff], ColumnElement[bool]] | None = None
+    active: Callable[[Cutoff], ColumnElement[bool]] | None = None
+
+
+def _feedback_complaint(_: Cutoff) -> ColumnElement[bool]:
+    c = _alias(Complaint)
+    return or_(
+        select(c.id).where(c.feedback_id == Feedback.id, _open(c)).exists(),
+        _complaint_hold(col(Feedback.appointment_id), col(Feedback.resident_id)),
+    )
+
+
+def _access_need_candidate(cut: Cutoff) -> ColumnElement[bool]:
+    r = _alias(Resident)
+    withdrawn = and_(
+        col(AccessNeed.active).is_(False),
+        func.coalesce(col(AccessNeed.withdrawn_at), col(AccessNeed.recorded_at)) < cut.at,
+    )
+    moved_out = (
+        select(r.id).where(r.id == AccessNeed.resident_id, r.tenancy_ended_on < cut.day).exists()
+    )
+    return or_(withdrawn, moved_out)
+
+
+def _access_need_complaint(_: Cutoff) -> ColumnElement[bool]:
+    d = _alias(Disclosure)
+    shared_on_complained_job = (
+        select(d.id)
+        .where(d.access_need_id == AccessNeed.id, _complaint_on_job_of_visit(d.appointment_id))
+        .exists()
+    )
+    return or_(_complaint_of_resident(col(AccessNeed.resident_id)), shared_on_complained_job)
+
+
+def _resident_active(cut: Cutoff) -> ColumnElement[bool]:
+    return _resident_job_busy(col(Resident.id), cut.at)
+
+
+def _conversation_candidate(cut: Cutoff) -> ColumnElement[bool]:
+    m = _alias(Message)
+    kept_message = (
+        select(m.id).where(m.conversation_id == Conversation.id, ~_message_goes(m, cut.at)).exists()
+    )
+    return and_(col(Conversation.updated_at) < cut.at, ~kept_message)
+
+
+def _landlord_event_candidate(cut: Cutoff) -> ColumnElement[bool]:
+    d = _alias(WebhookDelivery)
+    undelivered = (
+        select(d.id)
+        .where(d.event_id == LandlordEvent.id, col(d.status).notin_(_DELIVERY_DONE))
+        .exists()
+    )
+    return and_(col(LandlordEvent.occurred_at) < cut.at, ~undelivered)
+
+
+_SPECS: dict[Kind, _Spec] = {
+    Kind.OUTBOX: _Spec(
+        id=col(OutboxMessage.id),
+        candidate=lambda cut: and_(
+            col(OutboxMessage.created_at) < cut.at, col(OutboxMessage.status).notin_(_UNSENT)
+        ),
+        for_complaint=lambda cut: _complaint_hold(
+            col(OutboxMessage.appointment_id), col(OutboxMessage.resident_id)
+        ),
+        active=lambda cut: _activity_hold(
+            col(OutboxMessage.appointment_id), col(OutboxMessage.resident_id), cut.at
+        ),
+    ),
+    Kind.MESSAGES: _Spec(
+        id=col(Message.id),
+        candidate=lambda cut: col(Message.created_at) < cut.at,
+        for_complaint=lambda cut: _complaint_hold(
+            col(Message.appointment_id), col(Message.resident_id)
+        ),
+        active=lambda cut: _activity_hold(
+            col(Message.appointment_id), col(Message.resident_id), cut.at
+        ),
+    ),
+    # A conversation goes once every message of it goes (the same test as MESSAGES, so a
+    # dry run, which deletes no message, counts the same conversations).
+    Kind.CONVERSATIONS: _Spec(
+        id=col(Conversation.id),
+        candidate=_conversation_candidate,
+        for_complaint=lambda cut: and_(
+            col(Conversation.resident_id).is_not(None),
+            _complaint_of_resident(col(Conversation.resident_id)),
+        ),
+    ),
+    Kind.VISIT_TIMELINE: _Spec(
+        id=col(AppointmentEvent.id),
+        candidate=lambda cut: col(AppointmentEvent.at) < cut.at,
+        for_complaint=lambda cut: _complaint_on_job_of_visit(col(AppointmentEvent.appointment_id)),
+        active=lambda cut: _visit_job_busy(col(AppointmentEvent.appointment_id), cut.at),
+    ),
+    Kind.DISCLOSURES: _Spec(
+        id=col(Disclosure.id),
+        candidate=lambda cut: col(Disclosure.shared_at) < cut.at,
+        for_complaint=lambda cut: _complaint_on_job_of_visit(col(Disclosure.appointment_id)),
+        active=lambda cut: _visit_job_busy(col(Disclosure.appointment_id), cut.at),
+    ),
+    Kind.FEEDBACK: _Spec(
+        id=col(Feedback.id),
+        candidate=lambda cut: and_(
+            col(Feedback.created_at) < cut.at,
+            or_(col(Feedback.comment).is_not(None), col(Feedback.review_note).is_not(None)),
+        ),
+        for_complaint=_feedback_complaint,
+    ),
+    Kind.COMPLAINTS: _Spec(
+        id=col(Complaint.id),
+        candidate=lambda cut: and_(
+            col(Complaint.created_at) < cut.at,
+            col(Complaint.status).in_(CLOSED_COMPLAINT),
+            col(Complaint.text) != "",
+        ),
+    ),
+    Kind.STAFF_TASKS: _Spec(
+        id=col(StaffTask.id),
+        candidate=lambda cut: and_(
+            col(StaffTask.status) == TaskStatus.CLOSED,
+            func.coalesce(col(StaffTask.closed_at), col(StaffTask.created_at)) < cut.at,
+        ),
+        for_complaint=lambda cut: and_(
+            col(StaffTask.resident_id).is_not(None),
+            _complaint_of_resident(col(StaffTask.resident_id)),
+        ),
+    ),
+    Kind.ACCESS_NEEDS: _Spec(
+        id=col(AccessNeed.id),
+        candidate=_access_need_candidate,
+        for_complaint=_access_need_complaint,
+    ),
+    Kind.RESIDENTS: _Spec(
+        id=col(Resident.id),
+        candidate=lambda cut: and_(
+            col(Resident.anonymised_at).is_(None),
+            col(Resident.tenancy_ended_on) < cut.day,
+        ),
+        for_complaint=lambda cut: _complaint_of_resident(col(Resident.id)),
+        active=_resident_active,
+    ),
+    Kind.LINK_TOKENS: _Spec(
+        id=col(LinkToken.id), candidate=lambda cut: col(LinkToken.expires_at) < cut.at
+    ),
+    Kind.STAFF_SESSIONS: _Spec(
+        id=col(StaffSession.id), candidate=lambda cut: col(StaffSession.last_seen_at) < cut.at
+    ),
+    Kind.LOGIN_ATTEMPTS: _Spec(
+        id=col(StaffLoginAttempt.id), candidate=lambda cut: col(StaffLoginAttempt.at) < cut.at
+    ),
+    Kind.WEBHOOK_DELIVERIES: _Spec(
+        id=col(WebhookDelivery.id),
+        candidate=lambda cut: and_(
+            col(WebhookDelivery.status).in_(_DELIVERY_DONE),
+            func.coalesce(col(WebhookDelivery.delivered_at), col(WebhookDelivery.created_at))
+            < cut.at,
+        ),
+    ),
+    Kind.LANDLORD_EVENTS: _Spec(id=col(LandlordEvent.id), candidate=_landlord_event_candidate),
+    Kind.AUDIT_EVENTS: _Spec(
+        id=col(AuditEvent.id), candidate=lambda cut: col(AuditEvent.at) < cut.at
+    ),
+}
+
+
+def examine(session: Session, *, kind: Kind, cutoff: Cutoff, after_id: int, limit: int) -> Batch:
+    """The next `limit` candidates of `kind` after `after_id`, each sorted: held for a
+    complaint, held by activity, or to go. One query; changes nothing."""
+    spec = _SPECS[kind]
+    complaint = spec.for_complaint(cutoff) if spec.for_complaint else false()
+    active = spec.active(cutoff) if spec.active else false()
+    rows = session.execute(
+        select(spec.id, complaint.label("complaint"), active.label("active"))
+        .where(spec.id > after_id, spec.candidate(cutoff))
+        .order_by(spec.id)
+        .limit(limit)
+    ).all()
+    examined = tuple(int(r[0]) for r in rows)
+    held_c = tuple(int(r[0]) for r in rows if r[1])
+    held_a = tuple(int(r[0]) for r in rows if not r[1] and r[2])
+    go = tuple(int(r[0]) for r in rows if not r[1] and not r[2])
+    return Batch(examined=examined, for_complaint=held_c, active=held_a, go=go)
+
+
+def apply(session: Session, *, kind: Kind, ids: Sequence[int], now: datetime) -> int:
+    """Delete or anonymise these rows of `kind` (one batch's ids, all past their period and
+    held by nothing), children first; how many rows of `kind` changed."""
+    if not ids:
+        return 0
+    wanted = list(ids)
+    match kind:
+        case Kind.OUTBOX:
+            session.execute(
+                delete(ContactDecision).where(col(ContactDecision.outbox_id).in_(wanted))
+            )
+            # A kept message (a reply on record) forgets which outbox row it came from.
+            session.execute(
+                update(Message).where(col(Message.outbox_id).in_(wanted)).values(outbox_id=None)
+            )
+            return _delete(session, OutboxMessage, wanted)
+        case Kind.MESSAGES:
+            return _delete(session, Message, wanted)
+        case Kind.CONVERSATIONS:
+            for model in (Feedback, StaffTask, OutboxMessage):
+                session.execute(
+                    update(model)
+                    .where(col(model.conversation_id).in_(wanted))
+                    .values(conversation_id=None)
+                )
+            # Every message left goes by the same test (a dry run deleted none of them).
+            session.execute(delete(Message).where(col(Message.conversation_id).in_(wanted)))
+            return _delete(session, Conversation, wanted)
+        case Kind.VISIT_TIMELINE:
+            return _delete(session, AppointmentEvent, wanted)
+        case Kind.DISCLOSURES:
+            return _delete(session, Disclosure, wanted)
+        case Kind.FEEDBACK:
+            return _update(
+                session,
+                Feedback,
+                wanted,
+                comment=None,
+                review_note=None,
+                conversation_id=None,
+            )
+        case Kind.COMPLAINTS:
+            return _update(session, Complaint, wanted, text="")
+        case Kind.STAFF_TASKS:
+            return _delete(session, StaffTask, wanted)
+        case Kind.ACCESS_NEEDS:
+            session.execute(delete(Disclosure).where(col(Disclosure.access_need_id).in_(wanted)))
+            return _delete(session, AccessNeed, wanted)
+        case Kind.RESIDENTS:
+            return _anonymise_residents(session, wanted, now)
+        case Kind.LINK_TOKENS:
+            return _delete(session, LinkToken, wanted)
+        case Kind.STAFF_SESSIONS:
+            return _delete(session, StaffSession, wanted)
+        case Kind.LOGIN_ATTEMPTS:
+            return _delete(session, StaffLoginAttempt, wanted)
+        case Kind.WEBHOOK_DELIVERIES:
+            return _delete(session, WebhookDelivery, wanted)
+        case Kind.LANDLORD_EVENTS:
+            session.execute(
+                delete(WebhookDelivery).where(col(WebhookDelivery.event_id).in_(wanted))
+            )
+            return _delete(session, LandlordEvent, wanted)
+        case Kind.AUDIT_EVENTS:
+            return _delete(session, AuditEvent, wanted)
+
+
+def _delete(session: Session, model: Any, ids: list[int]) -> int:
+    result = session.execute(delete(model).where(col(model.id).in_(ids)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _update(session: Session, model: Any, ids: list[int], **values: Any) -> int:
+    result = session.execute(update(model).where(col(model.id).in_(ids)).values(**values))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _anonymise_residents(session: Session, ids: list[int], now: datetime) -> int:
+    """Blank what identifies each resident; keep the id (jobs, visits, feedback and counts
+    refer to it), the landlord's reference, home, language and opt-out times. An opt-out
+    outlives the number: it is kept as a hash in contact_suppressions first."""
+    rows = session.execute(
+        select(
+            col(Resident.mobile),
+            col(Resident.sms_opted_out_at),
+            col(Resident.telegram_id),
+            col(Resident.telegram_opted_out_at),
+        ).where(col(Resident.id).in_(ids))
+    ).all()
+    for mobile, sms_out, telegram_id, telegram_out in rows:
+        if mobile and sms_out is not None:
+            suppressions.suppress(
+                session, channel=Channel.SMS, address=mobile, opted_out_at=sms_out, now=now
+            )
+        if telegram_id is not None and telegram_out is not None:
+            suppressions.suppress(
+                session,
+                channel=Channel.TELEGRAM,
+                address=str(telegram_id),
+                opted_out_at=telegram_out,
+                now=now,
+            )
+    return _update(
+        session,
+        Resident,
+        ids,
+        name="",
+        mobile=None,
+        telegram_id=None,
+        nominee_name=None,
+        nominee_phone=None,
+        nominee_relationship=None,
+        door_password_hash=None,
+        contact_hours={},
+        anonymised_at=now,
+        updated_at=now,
+    )
+
+
+def record_run(
+    session: Session, *, at: datetime, actor: str, action: str, detail: dict[str, Any]
+) -> None:
+    """The audit trail of a run: its figures (kinds and counts, never personal data)."""
+    session.add(
+        AuditEvent(
+            at=at,
+            actor=actor,
+            action=action,
+            subject_type="retention",
+            subject_id=None,
+            detail=detail,
+        )
+    )
