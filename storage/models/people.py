@@ -110,6 +110,17 @@ class AccessNeed(SQLModel, table=True):
     """Special-category data: shown to staff with the right role, shared only with consent."""
 
     __tablename__ = "access_needs"
+    #: The needs due for review, soonest first (storage.repositories.access_needs), read
+    #: from the active ones only (the predicate as the query writes it, per database).
+    __table_args__ = (
+        Index(
+            "ix_access_needs_active_review_by",
+            "review_by",
+            "id",
+            postgresql_where=text("active IS true AND review_by IS NOT NULL"),
+            sqlite_where=text("active IS 1 AND review_by IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     resident_id: int = Field(foreign_key="residents.id", index=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from storage.enums import TaskKind, TaskStatus
@@ -66,6 +67,19 @@ class StaffTask(SQLModel, table=True):
     """Call-backs, handoffs, triage and alerts: the staff queue."""
 
     __tablename__ = "staff_tasks"
+    #: The queue pages urgent first, then oldest (storage.repositories.staff_tasks.tasks):
+    #: the open tasks from a partial index that stays small however long the history.
+    __table_args__ = (
+        Index(
+            "ix_staff_tasks_open_queue",
+            "urgent",
+            "created_at",
+            "id",
+            postgresql_where=text("status != 'closed'"),
+            sqlite_where=text("status != 'closed'"),
+        ),
+        Index("ix_staff_tasks_queue", "urgent", "created_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: TaskKind = enum_field(TaskKind, index=True)
@@ -83,6 +97,8 @@ class StaffTask(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_events"
+    #: The newest events of one kind (the recent broadcasts) without reading the whole log.
+    __table_args__ = (Index("ix_audit_events_action_at_id", "action", "at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = utc_field(index=True)

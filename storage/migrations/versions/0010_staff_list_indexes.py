@@ -27,6 +27,25 @@ def upgrade() -> None:
         )
     with op.batch_alter_table('residents', schema=None) as batch_op:
         batch_op.create_index('ix_residents_reference', ['reference'], unique=False)
+    with op.batch_alter_table('staff_tasks', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_staff_tasks_open_queue',
+            ['urgent', 'created_at', 'id'],
+            unique=False,
+            postgresql_where=sa.text("status != 'closed'"),
+            sqlite_where=sa.text("status != 'closed'"),
+        )
+        batch_op.create_index('ix_staff_tasks_queue', ['urgent', 'created_at', 'id'], unique=False)
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_events_action_at_id', ['action', 'at', 'id'], unique=False)
+    with op.batch_alter_table('access_needs', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_access_needs_active_review_by',
+            ['review_by', 'id'],
+            unique=False,
+            postgresql_where=sa.text('active IS true AND review_by IS NOT NULL'),
+            sqlite_where=sa.text('active IS 1 AND review_by IS NOT NULL'),
+        )
     # A name-prefix search in any case: on PostgreSQL with text_pattern_ops, so that
     # `lower(name) LIKE 'mar%'` is answered from the index whatever the collation.
     postgres = op.get_bind().dialect.name == 'postgresql'
@@ -35,6 +54,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('access_needs', schema=None) as batch_op:
+        batch_op.drop_index('ix_access_needs_active_review_by')
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_events_action_at_id')
+    with op.batch_alter_table('staff_tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_staff_tasks_queue')
+        batch_op.drop_index('ix_staff_tasks_open_queue')
     op.drop_index('ix_residents_name_lower', table_name='residents')
     with op.batch_alter_table('residents', schema=None) as batch_op:
         batch_op.drop_index('ix_residents_reference')
