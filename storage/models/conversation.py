@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Integer, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.enums import Channel, Direction
@@ -37,11 +37,26 @@ class Conversation(SQLModel, table=True):
     version: int = Field(default=0, sa_column=_VERSION)
 
 
+#: Inbound messages stored but not answered yet: a handful however long the transcript.
+#: SQL text so the recover query can repeat it word for word and both databases see
+#: that the partial index below applies.
+UNANSWERED = "direction = 'in' AND processed_at IS NULL"
+
+
 class Message(SQLModel, table=True):
     """The transcript. Inbound rows are written before the webhook answers."""
 
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("channel", "channel_message_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "channel_message_id"),
+        #: The scheduler's recover job, every minute: the unanswered ones, oldest first.
+        Index(
+            "ix_messages_unanswered",
+            "id",
+            postgresql_where=text(UNANSWERED),
+            sqlite_where=text(UNANSWERED),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     direction: Direction = enum_field(Direction)
@@ -59,4 +74,5 @@ class Message(SQLModel, table=True):
     conversation_id: int | None = Field(default=None, foreign_key="conversations.id", index=True)
     appointment_id: int | None = Field(default=None, foreign_key="appointments.id", index=True)
     resident_id: int | None = Field(default=None, foreign_key="residents.id", index=True)
-    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
+    #: Indexed for the foreign key: deleting an outbox row looks for messages naming it.
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id", index=True)

@@ -5,23 +5,47 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from storage.enums import Channel, Decision, OutboxStatus
 from storage.models._base import enum_field, json_field, utc_field
 
+#: The live outbox: rows waiting to go or on their way (a small set however long the
+#: history). Written as SQL text so a query can repeat it word for word and PostgreSQL
+#: and SQLite both see that the partial index below applies.
+LIVE_OUTBOX = "status IN ('pending', 'sending')"
+#: What counts towards a resident's caps: the service's own messages, not replies.
+NOT_A_REPLY = "purpose <> 'reply'"
+
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before"),
+        #: /metrics: the oldest due message and the live depth read the live rows only.
+        Index(
+            "ix_outbox_live",
+            "not_before",
+            postgresql_where=text(LIVE_OUTBOX),
+            sqlite_where=text(LIVE_OUTBOX),
+        ),
+        #: The dispatcher's caps: a resident's sends in the cap's window, not their history.
+        Index(
+            "ix_outbox_resident_sent",
+            "resident_id",
+            "sent_at",
+            postgresql_where=text(NOT_A_REPLY),
+            sqlite_where=text(NOT_A_REPLY),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     resident_id: int | None = Field(default=None, foreign_key="residents.id", index=True)
     operative_id: int | None = Field(default=None, foreign_key="operatives.id", index=True)
     appointment_id: int | None = Field(default=None, foreign_key="appointments.id", index=True)
     appointment_version: int | None = None
-    conversation_id: int | None = Field(default=None, foreign_key="conversations.id")
+    conversation_id: int | None = Field(default=None, foreign_key="conversations.id", index=True)
     kind: str
     purpose: str
     channel: Channel | None = enum_field(Channel, default=None)

@@ -5,17 +5,31 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.enums import AppointmentStatus, JobPriority, JobStatus, Trade
 from storage.models._base import enum_field, json_field, utc_field
+
+#: A job still under way (triage, open, booked): what a resident's texts are about.
+#: SQL text so a query can repeat it word for word and both databases see that the
+#: partial index below applies.
+JOB_UNDER_WAY = "status NOT IN ('completed', 'cancelled')"
+#: A visit still booked: the planner's live window starts here.
+VISIT_BOOKED = "status = 'booked'"
 
 
 class RepairJob(SQLModel, table=True):
     __tablename__ = "repair_jobs"
     __table_args__ = (
         UniqueConstraint("landlord_id", "reference", name="uq_repair_jobs_landlord_reference"),
+        #: The inbound view reads a resident's jobs under way, not every job they ever had.
+        Index(
+            "ix_repair_jobs_resident_under_way",
+            "resident_id",
+            postgresql_where=text(JOB_UNDER_WAY),
+            sqlite_where=text(JOB_UNDER_WAY),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -69,6 +83,17 @@ class Availability(SQLModel, table=True):
 
 class Appointment(SQLModel, table=True):
     __tablename__ = "appointments"
+    __table_args__ = (
+        #: The planner's live window: booked visits not long over, whatever the history.
+        Index(
+            "ix_appointments_booked_ends_at",
+            "ends_at",
+            postgresql_where=text(VISIT_BOOKED),
+            sqlite_where=text(VISIT_BOOKED),
+        ),
+        #: ... and visits completed, cancelled or not got into lately.
+        Index("ix_appointments_status_updated_at", "status", "updated_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="repair_jobs.id", index=True)
@@ -111,6 +136,7 @@ class Disclosure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     appointment_id: int = Field(foreign_key="appointments.id", index=True)
     operative_id: int = Field(foreign_key="operatives.id", index=True)
-    access_need_id: int = Field(foreign_key="access_needs.id")
+    #: Indexed for the foreign key: deleting a withdrawn need looks for its disclosures.
+    access_need_id: int = Field(foreign_key="access_needs.id", index=True)
     shared_at: datetime = utc_field()
     wording: str
