@@ -14,6 +14,7 @@ from bot.cli.imports import import_file
 from bot.cli.landlords import keys_app, landlords_app
 from bot.cli.nlu import app as nlu_app
 from bot.cli.ops import app as ops_app
+from bot.cli.retention import app as retention_app
 from bot.cli.staff import app as staff_app
 from bot.cli.telegram import app as telegram_app
 from bot.cli.webhooks import app as webhooks_app
@@ -38,6 +39,7 @@ app.add_typer(landlords_app, name="landlords")  # create, list (bot/cli/landlord
 app.add_typer(keys_app, name="api-keys")  # create, list, revoke (bot/cli/landlords.py)
 app.command("import")(import_file)  # residents|properties|... FILE.csv (bot/cli/imports.py)
 app.add_typer(webhooks_app, name="webhooks")  # add, list, remove, resend (bot/cli/webhooks.py)
+app.add_typer(retention_app, name="retention")  # run [--dry-run] (bot/cli/retention.py)
 
 
 def _settings(**overrides: object) -> Settings:
