@@ -10,7 +10,7 @@ import random
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import time, timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -27,6 +27,7 @@ from bot.common.links import PhotoLinkSigner
 from bot.common.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.common.metrics import Metrics
 from bot.inbound.pipeline import Pipeline
+from bot.outbound.retention import RetentionPolicy
 from bot.outbound.scheduler import Intervals, Scheduler
 from bot.runtime import STATIC_DIR, TEMPLATES_DIR, Runtime
 from bot.settings import Settings
@@ -97,6 +98,8 @@ def build_scheduler(runtime: Runtime, *, worker_id: str, dispatch: bool = True) 
         recover=lambda: runtime.pipeline.process_pending(
             older_than=timedelta(seconds=settings.recover_after_seconds)
         ),
+        retention=RetentionPolicy.from_settings(settings),
+        retention_at=time.fromisoformat(settings.retention_at),
     )
 
 

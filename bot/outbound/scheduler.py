@@ -16,6 +16,9 @@ idempotency keys, the advisory lock) is the only shared state.
 - **webhooks** runs on every instance too: it delivers landlord events to their webhook
   subscriptions (bot/outbound/webhooks.py), claiming deliveries the same way, in order
   per job.
+- **retention** runs daily on the leader only, at `DOORSTEP_RETENTION_AT` (03:30 UK time
+  by default, after the quiet band): it deletes or anonymises what has outlived its
+  retention period (bot/outbound/retention.py) and logs the figures per kind.
 - Nothing is planned and no conversation is timed out between 01:00 and 03:00 UK time,
   when the clocks change. The dispatcher keeps running (replies go at any hour; the
   policy holds service messages out of that band).
@@ -48,6 +51,7 @@ from bot.common.metrics import Metrics
 from bot.operatives.morning import BriefingStats, send_morning_briefings
 from bot.outbound.dispatcher import Dispatcher
 from bot.outbound.planning import PlanStats, on_sent, plan
+from bot.outbound.retention import RetentionFigures, RetentionPolicy, run_retention
 from bot.outbound.sending import Sender
 from bot.outbound.sweeps import expire_conversations
 from bot.outbound.webhooks import WebhookStats, WebhookWorker
@@ -69,6 +73,8 @@ WEBHOOKS_EVERY = 10.0
 #: Operatives' morning briefing, UK wall clock (issue 7).
 BRIEFING_AT = time(7, 0)
 BRIEFING_UNTIL = time(12, 0)
+#: Retention's daily run, UK wall clock, unless DOORSTEP_RETENTION_AT says otherwise.
+RETENTION_AT = time(3, 30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +104,12 @@ class Scheduler:
         dispatch: bool = True,
         metrics: Metrics | None = None,
         recover: Callable[[], Awaitable[int]] | None = None,
+        retention: RetentionPolicy | None = None,
+        retention_at: time = RETENTION_AT,
     ) -> None:
         self.db = db
+        self.retention = retention
+        self.retention_at = retention_at
         self.recover = recover
         self.clock = clock
         self.zone = zone
@@ -166,6 +176,21 @@ class Scheduler:
             coalesce=True,
             misfire_grace_time=3600,
         )
+        # Retention (issue 16): daily, leader only, in the quiet hours after the band.
+        if self.retention is not None:
+            scheduler.add_job(
+                _guarded("retention", self.retention_job),
+                CronTrigger(
+                    hour=self.retention_at.hour,
+                    minute=self.retention_at.minute,
+                    timezone=self.zone,
+                ),
+                id="retention",
+                name="retention",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+            )
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler started worker=%s jobs=%s", self.worker_id, [j[0] for j in jobs])
@@ -211,6 +236,15 @@ class Scheduler:
         if not self.leader.held:
             return None
         return await asyncio.to_thread(send_morning_briefings, self.db, now=self.clock.now())
+
+    async def retention_job(self) -> RetentionFigures | None:
+        """Delete or anonymise what has outlived its period (bot/outbound/retention.py);
+        the figures are logged per kind and kept as an audit event."""
+        if self.retention is None or not self.leader.held:
+            return None
+        return await asyncio.to_thread(
+            run_retention, self.db, policy=self.retention, now=self.clock.now(), zone=self.zone
+        )
 
     async def dispatch_job(self) -> None:
         if self.dispatcher is not None:
