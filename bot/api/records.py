@@ -97,6 +97,7 @@ class ResidentOut(BaseModel):
     contact_hours: dict[str, Any] = Field(default_factory=dict)
     nominee: NomineeOut | None = None
     has_door_password: bool = Field(description="The password itself is never shown.")
+    tenancy_end: date | None = None
     updated_at: datetime | None = None
 
 
@@ -374,6 +375,7 @@ def _residents_out(session: Session, rows: Sequence[Resident]) -> list[ResidentO
                 contact_hours=dict(r.contact_hours or {}),
                 nominee=nominee,
                 has_door_password=r.door_password_hash is not None,
+                tenancy_end=r.tenancy_ended_on,
                 updated_at=r.updated_at,
             )
         )

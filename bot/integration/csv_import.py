@@ -114,6 +114,7 @@ SPECS: dict[str, KindSpec] = {
             _c("nominee_phone", False, "The nominee's UK phone", "07400 900456", sensitive=True),
             _c("nominee_relationship", False, "Who the nominee is to them", "daughter"),
             _c("door_password", False, "Password operatives say at the door", "", sensitive=True),
+            _c("tenancy_end", False, "The day the tenancy ended, YYYY-MM-DD, once it has", ""),
         ),
         ("reference",),
     ),

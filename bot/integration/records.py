@@ -205,6 +205,12 @@ class ResidentFields(_Strict):
         description="A word the operative must say at the door. Stored only as a hash; "
         "never shown again.",
     )
+    tenancy_end: date | None = Field(
+        default=None,
+        description="The day the tenancy ended, once it has: the resident's access needs are "
+        "deleted 90 days later, and the resident is anonymised six years later unless a job "
+        "is still live or a complaint open (docs/retention.md).",
+    )
 
     @field_validator("mobile")
     @classmethod

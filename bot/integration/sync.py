@@ -43,9 +43,10 @@ from bot.integration.records import (
     window_reference,
 )
 from flows.windows import DEFAULT_WINDOWS, windows_from_config
-from storage.enums import JobStatus, Trade
+from storage.enums import Channel, JobStatus, Trade
 from storage.models import Availability, Operative, Property, RepairJob, Resident
 from storage.repositories import landlord_records as repo
+from storage.repositories import suppressions
 
 log = logging.getLogger(__name__)
 
@@ -451,6 +452,11 @@ def _residents(batch: _Batch, items: list[tuple[int, ResidentRecord, Mapping[str
         and found[m.reference].source_hash == hashed
     ]
     stored_passwords = repo.door_password_hashes(session, ids=recheck)
+    # A number that opted out before its earlier resident was anonymised (retention) stays
+    # opted out on whichever record brings it back (docs/retention.md).
+    opted_out = suppressions.suppressed(
+        session, channel=Channel.SMS, addresses=[m.mobile for _, m, _, _ in staged]
+    )
     for index, m, property_id, hashed in staged:
         prior = found.get(m.reference)
         password_hash: str | None = None
@@ -474,8 +480,13 @@ def _residents(batch: _Batch, items: list[tuple[int, ResidentRecord, Mapping[str
             "nominee_phone": nominee.phone if nominee else None,
             "nominee_relationship": nominee.relationship if nominee else None,
             "door_password_hash": password_hash,
+            "tenancy_ended_on": m.tenancy_end,
         }
-        _stage(batch, index, m.reference, prior, hashed, values, {"created_at": batch.now})
+        suppressed_since = opted_out.get(m.mobile)
+        if suppressed_since is not None:
+            values["sms_opted_out_at"] = suppressed_since
+        created = {"created_at": batch.now, "sms_opted_out_at": suppressed_since}
+        _stage(batch, index, m.reference, prior, hashed, values, created)
     batch.write(Resident)
 
 

@@ -30,7 +30,7 @@ from sqlmodel import Session, col, or_, select
 
 from storage.enums import Channel, Decision, OutboxStatus, TaskKind
 from storage.models import Appointment, ContactDecision, OutboxMessage, Resident, StaffTask
-from storage.repositories import landlord_events
+from storage.repositories import landlord_events, suppressions
 
 #: Longest reason kept on an outbox row.
 _REASON_MAX = 500
@@ -91,6 +91,8 @@ def record_opt_in(session: Session, *, resident_id: int, channel: Channel, at: d
     else:
         was = resident.sms_opted_out_at is not None
         resident.sms_opted_out_at = None
+        if resident.mobile:  # an opt-out kept from an anonymised record ends here too
+            suppressions.lift(session, channel=Channel.SMS, address=resident.mobile)
     session.add(resident)
     if was:
         _tell_landlord(session, resident, channel, at, kind=landlord_events.RESIDENT_OPTED_IN)

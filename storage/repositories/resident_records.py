@@ -40,7 +40,8 @@ def record_need(
     A need already active in the same words (case and spacing ignored) is that record,
     updated in place (its consent, category and review date): telling us again, or
     changing only whether it is shared, never adds a second copy. `replace_all` retires
-    every other active need; retired needs are kept, not deleted.
+    every other active need; retired needs are kept, not deleted, until retention's grace
+    period after `withdrawn_at` runs out (docs/retention.md).
     """
     active = session.exec(
         select(AccessNeed)
@@ -52,6 +53,7 @@ def record_need(
         for need in active:
             if need is not same:
                 need.active = False
+                need.withdrawn_at = at  # retention deletes it a grace period later
                 session.add(need)
     if same is not None:
         same.consent_to_share = consent
