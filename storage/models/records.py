@@ -14,6 +14,16 @@ from storage.models._base import enum_field, json_field, utc_field
 
 class Feedback(SQLModel, table=True):
     __tablename__ = "feedback"
+    #: The dashboard's count and the "flagged, not reviewed" list read only the few answers
+    #: awaiting review (the predicate as the queries write it, per database).
+    __table_args__ = (
+        Index(
+            "ix_feedback_flagged_unreviewed",
+            "appointment_id",
+            postgresql_where=text("flagged IS true AND reviewed_at IS NULL"),
+            sqlite_where=text("flagged IS 1 AND reviewed_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     appointment_id: int = Field(foreign_key="appointments.id", unique=True)
@@ -49,8 +59,8 @@ class Complaint(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     resident_id: int = Field(foreign_key="residents.id", index=True)
-    appointment_id: int | None = Field(default=None, foreign_key="appointments.id")
-    feedback_id: int | None = Field(default=None, foreign_key="feedback.id")
+    appointment_id: int | None = Field(default=None, foreign_key="appointments.id", index=True)
+    feedback_id: int | None = Field(default=None, foreign_key="feedback.id", index=True)
     text: str
     status: str = "open"
     created_at: datetime = utc_field()
