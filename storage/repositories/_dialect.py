@@ -1,11 +1,15 @@
-"""INSERT unless a unique constraint says the row is already there, on any database."""
+"""What SQLite and PostgreSQL spell differently: INSERT unless a unique constraint says the
+row is already there, and the Monday that starts a date's week (for GROUP BY week)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, TextClause, bindparam, text
+from sqlalchemy import Connection, Date, Table, TextClause, bindparam, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
 
@@ -37,3 +41,25 @@ def _statement(table: Table, columns: tuple[str, ...]) -> TextClause:
     )
     # Typed parameters, so JSON, enums and zone-aware times are stored as the ORM would.
     return text(sql).bindparams(*(bindparam(name, type_=table.c[name].type) for name in columns))
+
+
+class week_start(FunctionElement[Any]):
+    """The Monday starting the week of a date column, as a date, on either database:
+    `week_start(col(Appointment.day))` groups rows by week."""
+
+    type = Date()
+    inherit_cache = True
+    name = "week_start"
+
+
+@compiles(week_start, "postgresql")
+def _week_start_postgresql(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
+    day = compiler.process(element.clauses.clauses[0], **kw)
+    return f"CAST(date_trunc('week', {day}) AS DATE)"
+
+
+@compiles(week_start, "sqlite")
+def _week_start_sqlite(element: week_start, compiler: SQLCompiler, **kw: Any) -> str:
+    # strftime('%w') counts from Sunday = 0; Monday is (w + 6) % 7 days back.
+    day = compiler.process(element.clauses.clauses[0], **kw)
+    return f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
 from storage.enums import OutboxStatus
@@ -66,10 +66,20 @@ def conversation_messages(
 
 
 def unsent_outbox(
-    session: Session, *, resident: Resident | None, conversation: Conversation | None
+    session: Session,
+    *,
+    resident: Resident | None,
+    conversation: Conversation | None,
+    since: datetime | None = None,
+    limit: int = 300,
 ) -> list[OutboxMessage]:
-    """Outbox rows for the resident or the conversation that have no transcript row yet
-    (operative briefings left out)."""
+    """The latest `limit` outbox rows for the resident or the conversation (made at or after
+    `since`) that have no transcript row yet, operative briefings left out; oldest first.
+
+    Index lookups only: the resident's and the conversation's outbox rows by their indexes,
+    and for each a probe of messages.outbox_id (NOT EXISTS, which PostgreSQL plans as an
+    anti-join; NOT IN over every sent message could not use the index).
+    """
     conditions: list[Any] = []
     if resident is not None and resident.id is not None:
         conditions.append(col(OutboxMessage.resident_id) == resident.id)
@@ -77,17 +87,17 @@ def unsent_outbox(
         conditions.append(col(OutboxMessage.conversation_id) == conversation.id)
     if not conditions:
         return []
-    sent_ids = select(Message.outbox_id).where(col(Message.outbox_id).is_not(None))
-    return list(
-        session.exec(
-            select(OutboxMessage).where(
-                or_(*conditions),
-                col(OutboxMessage.status).in_(UNSENT),
-                col(OutboxMessage.id).not_in(sent_ids),
-                col(OutboxMessage.kind) != "operative_briefing",
-            )
-        ).all()
+    sent = select(Message.id).where(col(Message.outbox_id) == col(OutboxMessage.id))
+    query = select(OutboxMessage).where(
+        or_(*conditions),
+        col(OutboxMessage.status).in_(UNSENT),
+        ~exists(sent),
+        col(OutboxMessage.kind) != "operative_briefing",
     )
+    if since is not None:
+        query = query.where(col(OutboxMessage.created_at) >= since)
+    newest = query.order_by(col(OutboxMessage.id).desc()).limit(limit)
+    return list(session.exec(newest).all())[::-1]
 
 
 def need_words(session: Session, *, resident_ids: Iterable[int | None]) -> dict[int, list[str]]:

@@ -1,5 +1,12 @@
-"""Residents' feedback on visits as staff review it: the filtered list (with each
-answer's visit), complaints opened from feedback, and what still awaits review."""
+"""Residents' feedback on visits as staff review it: the filtered list a page at a time
+(keyset on the visit day and the answer's id, newest first), the same list in batches for
+the CSV export, the weekly chart's figures (GROUP BY week in SQL, over a bounded window),
+complaints opened from feedback, and how many flagged answers await review.
+
+Nothing here reads more rows than the caller shows: pages and batches are LIMITed, the
+chart returns one row per week, counts are COUNTs, and IN lists hold at most one page's or
+one batch's ids.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from storage.models import Appointment, Complaint, Feedback, Operative
+from storage.repositories._dialect import week_start
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +33,17 @@ class FeedbackFilters:
     reviewed: bool | None = None
 
 
-def _feedback_query(filters: FeedbackFilters) -> Any:
-    query = select(Feedback, Appointment).join(
-        Appointment, col(Appointment.id) == col(Feedback.appointment_id)
-    )
+@dataclass(frozen=True, slots=True)
+class FeedbackCursor:
+    """Where a page ends: the list continues with answers whose (visit day, id) sort after
+    this one (day descending, then id descending)."""
+
+    day: date
+    feedback_id: int
+
+
+def _filtered(query: Any, filters: FeedbackFilters) -> Any:
+    """`query` (already joining Feedback to its Appointment) narrowed by the filters."""
     if filters.date_from is not None:
         query = query.where(col(Appointment.day) >= filters.date_from)
     if filters.date_to is not None:
@@ -46,23 +62,110 @@ def _feedback_query(filters: FeedbackFilters) -> Any:
         query = query.where(col(Feedback.reviewed_at).is_not(None))
     elif filters.reviewed is False:
         query = query.where(col(Feedback.reviewed_at).is_(None))
-    return query.order_by(col(Appointment.day).desc(), col(Feedback.id).desc())
+    return query
 
 
-def feedback_with_visits(
-    session: Session, *, filters: FeedbackFilters, limit: int | None
+def _joined(*columns: Any) -> Any:
+    return (
+        select(*columns)
+        .select_from(Feedback)
+        .join(Appointment, col(Appointment.id) == col(Feedback.appointment_id))
+    )
+
+
+def feedback_page(
+    session: Session, *, filters: FeedbackFilters, after: FeedbackCursor | None, limit: int
 ) -> list[tuple[Feedback, Appointment]]:
-    """Answers matching the filters with their visit, latest visit first (all if no limit)."""
-    query = _feedback_query(filters)
-    if limit is not None:
-        query = query.limit(limit)
+    """At most `limit` answers matching the filters with their visit, latest visit first
+    (ties by the newest answer), starting after the cursor (from the top if None)."""
+    query = _filtered(_joined(Feedback, Appointment), filters)
+    if after is not None:
+        query = query.where(
+            # The plain bound lets the day index start at the cursor's day.
+            col(Appointment.day) <= after.day,
+            or_(
+                col(Appointment.day) < after.day,
+                and_(col(Appointment.day) == after.day, col(Feedback.id) < after.feedback_id),
+            ),
+        )
+    query = query.order_by(col(Appointment.day).desc(), col(Feedback.id).desc()).limit(limit)
     return list(session.exec(query).all())
+
+
+def feedback_count(session: Session, *, filters: FeedbackFilters) -> int:
+    """How many answers match the filters (for the export's audit record)."""
+    return int(session.exec(_filtered(_joined(func.count()), filters)).one())
+
+
+@dataclass(frozen=True, slots=True)
+class WeekCounts:
+    """One week's answers as sums and counts (exact; the page turns them into shares).
+
+    `answered_<point>` is how many answered that conduct question; `yes_<point>` how many
+    said yes. `ratings[k]` is how many rated k + 1.
+    """
+
+    week_start: date
+    answers: int
+    rated: int
+    rating_sum: int
+    ratings: tuple[int, int, int, int, int]
+    answered: tuple[int, int, int, int]
+    yes: tuple[int, int, int, int]
+
+
+#: The conduct questions, in the order of WeekCounts.answered and .yes.
+CONDUCT_POINTS = ("showed_id", "asked_before_facilities", "left_tidy", "respectful")
+
+
+def weekly_counts(
+    session: Session, *, filters: FeedbackFilters, since: date, until: date
+) -> list[WeekCounts]:
+    """The answers matching the filters whose visit fell between `since` and `until`
+    (inclusive), grouped by the week (starting Monday) of the visit, oldest week first.
+    The caller bounds the window; one row comes back per week."""
+    week = week_start(col(Appointment.day)).label("week")
+
+    def ones(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    points = [getattr(Feedback, name) for name in CONDUCT_POINTS]
+    query = _joined(
+        week,
+        func.count(),
+        func.count(col(Feedback.rating)),
+        func.coalesce(func.sum(col(Feedback.rating)), 0),
+        *(ones(col(Feedback.rating) == k) for k in range(1, 6)),
+        *(func.count(col(point)) for point in points),
+        *(ones(col(point).is_(True)) for point in points),
+    )
+    query = _filtered(query, filters).where(
+        col(Appointment.day) >= since, col(Appointment.day) <= until
+    )
+    rows = session.exec(query.group_by(week).order_by(week)).all()
+    out = []
+    for row in rows:
+        start, answers, rated, rating_sum = row[0], row[1], row[2], row[3]
+        counts = [int(v) for v in row[4:]]
+        out.append(
+            WeekCounts(
+                week_start=start if isinstance(start, date) else date.fromisoformat(str(start)),
+                answers=int(answers),
+                rated=int(rated),
+                rating_sum=int(rating_sum),
+                ratings=(counts[0], counts[1], counts[2], counts[3], counts[4]),
+                answered=(counts[5], counts[6], counts[7], counts[8]),
+                yes=(counts[9], counts[10], counts[11], counts[12]),
+            )
+        )
+    return out
 
 
 def complaints_by_feedback(
     session: Session, *, feedback_ids: Sequence[int]
 ) -> dict[int, Complaint]:
-    """The complaint opened from each of these answers, where there is one."""
+    """The complaint opened from each of these answers (one page's or batch's), where there
+    is one."""
     complaints: dict[int, Complaint] = {}
     if feedback_ids:
         for complaint in session.exec(
@@ -85,11 +188,11 @@ def complaint_from_feedback(session: Session, *, feedback_id: int) -> Complaint 
 
 
 def flagged_unreviewed_count(session: Session) -> int:
-    """Flagged answers no one has reviewed yet."""
-    return len(
+    """Flagged answers no one has reviewed yet: a COUNT over the partial index of them."""
+    return int(
         session.exec(
-            select(Feedback.id).where(
-                col(Feedback.flagged).is_(True), col(Feedback.reviewed_at).is_(None)
-            )
-        ).all()
+            select(func.count())
+            .select_from(Feedback)
+            .where(col(Feedback.flagged).is_(True), col(Feedback.reviewed_at).is_(None))
+        ).one()
     )

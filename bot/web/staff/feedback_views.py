@@ -2,18 +2,23 @@
 resident, operative, contractor, reviewer and complaint; the transcript that collected it;
 and the weekly chart's figures.
 
+The list pages by key (visit day, feedback id), newest first, behind an opaque cursor; the
+export walks the same order in batches of CSV_BATCH; the chart covers the CHART_WEEKS weeks
+up to the "To" date (or today), its sums and counts computed by the database.
+
 The queries are storage/repositories/feedback.py's; transcripts come from
 read_models.conversation_transcript (access-need lines withheld unless `show_needs`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
+from bot.web.staff import cursors
 from bot.web.staff.read_models import PAGE_SIZE, TranscriptLine, conversation_transcript
 from flows.slots import label
 from storage.models import (
@@ -25,12 +30,14 @@ from storage.models import (
     Resident,
     StaffUser,
 )
+from storage.repositories import feedback
 from storage.repositories._batch import by_id
-from storage.repositories.feedback import (
-    FeedbackFilters,
-    complaints_by_feedback,
-    feedback_with_visits,
-)
+from storage.repositories.feedback import FeedbackCursor, FeedbackFilters, complaints_by_feedback
+
+#: Rows per statement when the CSV export walks the whole list.
+CSV_BATCH = 1000
+#: How many weeks the chart shows (ending with the "To" date's week, or this week).
+CHART_WEEKS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +77,61 @@ class FeedbackRow:
         return [name for name, value in checks if value is False]
 
 
-def feedback_rows(
-    session: Session, filters: FeedbackFilters, *, limit: int | None = PAGE_SIZE
-) -> list[FeedbackRow]:
-    pairs = feedback_with_visits(session, filters=filters, limit=limit)
-    return _feedback_rows(session, pairs)
+@dataclass(frozen=True, slots=True)
+class FeedbackPage:
+    rows: list[FeedbackRow]
+    #: The opaque cursor of the next page, None on the last page.
+    next_cursor: str | None
+
+
+def encode_cursor(cursor: FeedbackCursor) -> str:
+    """Opaque to the browser (bot.web.staff.cursors): the visit day and the feedback id."""
+    return cursors.encode(cursor.day, cursor.feedback_id)
+
+
+def decode_cursor(value: str | None) -> FeedbackCursor | None:
+    """The cursor from a "next page" link (None when absent); a 400 if it is not one we made."""
+    key = cursors.decode(value, (date, int))
+    return None if key is None else FeedbackCursor(day=key[0], feedback_id=key[1])
+
+
+def feedback_page(
+    session: Session,
+    filters: FeedbackFilters,
+    *,
+    after: FeedbackCursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> FeedbackPage:
+    """One page of answers, latest visit first, and the cursor of the next page."""
+    pairs = feedback.feedback_page(session, filters=filters, after=after, limit=limit + 1)
+    shown = pairs[:limit]
+    more = len(pairs) > limit
+    next_cursor = None
+    if more and shown:
+        last_fb, last_visit = shown[-1]
+        assert last_fb.id is not None
+        next_cursor = encode_cursor(FeedbackCursor(day=last_visit.day, feedback_id=last_fb.id))
+    return FeedbackPage(rows=_feedback_rows(session, shown), next_cursor=next_cursor)
+
+
+def feedback_batches(
+    session: Session, filters: FeedbackFilters, *, batch: int | None = None
+) -> Iterator[list[FeedbackRow]]:
+    """Every answer matching the filters, in the list's order, `batch` rows a statement
+    (with one query per related table for each batch): memory stays flat however many."""
+    size = batch or CSV_BATCH
+    after: FeedbackCursor | None = None
+    while True:
+        pairs = feedback.feedback_page(session, filters=filters, after=after, limit=size)
+        if not pairs:
+            return
+        rows = _feedback_rows(session, pairs)
+        last = rows[-1]
+        after = FeedbackCursor(day=last.visit_day, feedback_id=last.id)
+        session.expunge_all()  # the batch's ORM objects are not kept for the whole export
+        yield rows
+        if len(pairs) < size:
+            return
 
 
 def _feedback_rows(
@@ -169,34 +226,48 @@ class WeekSummary:
     ratings: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
 
 
-def weekly_summary(session: Session, filters: FeedbackFilters) -> list[WeekSummary]:
-    pairs = feedback_with_visits(session, filters=filters, limit=None)
-    weeks: dict[date, list[Feedback]] = defaultdict(list)
-    for fb, appointment in pairs:
-        weeks[appointment.day - timedelta(days=appointment.day.weekday())].append(fb)
+@dataclass(frozen=True, slots=True)
+class WeeklyChart:
+    """The chart's window (visit days, inclusive) and its weeks, oldest first."""
 
-    def share(rows: list[Feedback], name: str) -> float | None:
-        answered = [getattr(r, name) for r in rows if getattr(r, name) is not None]
-        return sum(1 for a in answered if a) / len(answered) if answered else None
+    since: date
+    until: date
+    weeks: list[WeekSummary]
 
-    out = []
-    for start in sorted(weeks):
-        rows = weeks[start]
-        rated = [r.rating for r in rows if r.rating is not None]
-        counts = [0, 0, 0, 0, 0]
-        for rating in rated:
-            if 1 <= rating <= 5:
-                counts[rating - 1] += 1
-        out.append(
-            WeekSummary(
-                week_start=start,
-                answers=len(rows),
-                average_rating=sum(rated) / len(rated) if rated else None,
-                showed_id=share(rows, "showed_id"),
-                asked_before_facilities=share(rows, "asked_before_facilities"),
-                left_tidy=share(rows, "left_tidy"),
-                respectful=share(rows, "respectful"),
-                ratings=(counts[0], counts[1], counts[2], counts[3], counts[4]),
-            )
+
+def chart_window(filters: FeedbackFilters, *, today: date) -> tuple[date, date]:
+    """The last CHART_WEEKS weeks (from a Monday) up to the "To" date or today, starting no
+    earlier than the "From" date."""
+    until = filters.date_to or today
+    since = until - timedelta(days=until.weekday() + 7 * (CHART_WEEKS - 1))
+    if filters.date_from is not None and filters.date_from > since:
+        since = filters.date_from
+    return since, until
+
+
+def weekly_summary(session: Session, filters: FeedbackFilters, *, today: date) -> WeeklyChart:
+    """The chart over `chart_window`: figures computed by the database, one row a week."""
+    since, until = chart_window(filters, today=today)
+    counts = (
+        feedback.weekly_counts(session, filters=filters, since=since, until=until)
+        if since <= until
+        else []
+    )
+
+    def share(yes: int, answered: int) -> float | None:
+        return yes / answered if answered else None
+
+    weeks = [
+        WeekSummary(
+            week_start=w.week_start,
+            answers=w.answers,
+            average_rating=w.rating_sum / w.rated if w.rated else None,
+            showed_id=share(w.yes[0], w.answered[0]),
+            asked_before_facilities=share(w.yes[1], w.answered[1]),
+            left_tidy=share(w.yes[2], w.answered[2]),
+            respectful=share(w.yes[3], w.answered[3]),
+            ratings=w.ratings,
         )
-    return out
+        for w in counts
+    ]
+    return WeeklyChart(since=since, until=until, weeks=weeks)

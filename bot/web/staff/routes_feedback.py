@@ -1,5 +1,6 @@
-"""Feedback review: the list with filters and a weekly chart, each answer beside its
-transcript, marking reviewed, escalating to a complaint, and a CSV export."""
+"""Feedback review: the list with filters (a page at a time, "next page" by cursor) and a
+weekly chart, each answer beside its transcript, marking reviewed, escalating to a
+complaint, and a CSV export streamed in batches."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime, time
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
@@ -22,6 +24,7 @@ from storage.models import Complaint, Feedback
 from storage.repositories.feedback import (
     FeedbackFilters,
     complaint_from_feedback,
+    feedback_count,
     feedback_for_update,
 )
 
@@ -69,23 +72,36 @@ def feedback_list(
     staff: StaffServices = Depends(services),
 ) -> Response:
     filters = _filters(request)
+    after = feedback_views.decode_cursor(request.query_params.get("after"))
+    today = staff.now().astimezone(staff.zone).date()
     with staff.runtime.db.session() as session:
-        rows = feedback_views.feedback_rows(session, filters)
-        weeks = feedback_views.weekly_summary(session, filters)
+        page = feedback_views.feedback_page(
+            session, filters, after=after, limit=read_models.PAGE_SIZE
+        )
+        chart = feedback_views.weekly_summary(session, filters, today=today)
         operatives, contractors = read_models.operatives_and_contractors(session)
+    # The filters without the cursor: the CSV link, and the base of the next page's link.
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
+    next_query = None
+    if page.next_cursor is not None:
+        next_query = urlencode([*kept, ("after", page.next_cursor)])
     return render(
         request,
         staff,
         "feedback_list.html",
         {
             "title": "Feedback",
-            "rows": rows,
-            "weeks": weeks,
+            "rows": page.rows,
+            "chart": chart,
+            "weeks": chart.weeks,
             "filters": filters,
             "operatives": operatives,
             "contractors": contractors,
-            "query": request.url.query,
+            "query": urlencode(kept),
+            "next_query": next_query,
+            "first_page": after is None,
             "page_size": read_models.PAGE_SIZE,
+            "chart_weeks": feedback_views.CHART_WEEKS,
         },
     )
 
@@ -112,8 +128,8 @@ def feedback_csv(
 ) -> Response:
     filters = _filters(request)
     now = staff.now()
-    with staff.runtime.db.session() as session:
-        rows = feedback_views.feedback_rows(session, filters, limit=None)
+    db = staff.runtime.db
+    with db.session() as session:
         record(
             session,
             user=user,
@@ -121,43 +137,22 @@ def feedback_csv(
             subject_type="feedback",
             subject_id=None,
             now=now,
-            rows=len(rows),
+            rows=feedback_count(session, filters=filters),
             query=request.url.query,
         )
 
     def lines() -> Iterator[str]:
+        """The header, then each batch of rows as it is read: one session for the export,
+        CSV_BATCH rows a statement, nothing kept once written."""
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
-        for r in rows:
-            writer.writerow(
-                [
-                    _cell(v)
-                    for v in (
-                        r.id,
-                        r.visit_day.isoformat(),
-                        r.visit,
-                        r.resident,
-                        r.operative,
-                        r.contractor,
-                        r.rating,
-                        r.showed_id,
-                        r.asked_before_facilities,
-                        r.left_tidy,
-                        r.respectful,
-                        r.comment,
-                        r.flagged,
-                        r.completed,
-                        r.reviewed_at,
-                        r.reviewed_by,
-                        r.review_note,
-                        r.complaint_reference or "",
-                    )
-                ]
-            )
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+        with db.session() as session:
+            for batch in feedback_views.feedback_batches(session, filters):
+                writer.writerows([_cell(v) for v in _csv_values(r)] for r in batch)
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
         yield buffer.getvalue()
 
     local = now.astimezone(staff.zone)
@@ -168,6 +163,29 @@ def feedback_csv(
             "Content-Disposition": f'attachment; filename="feedback-{local:%Y%m%d-%H%M}.csv"',
             "Cache-Control": "no-store",
         },
+    )
+
+
+def _csv_values(r: feedback_views.FeedbackRow) -> tuple[object, ...]:
+    return (
+        r.id,
+        r.visit_day.isoformat(),
+        r.visit,
+        r.resident,
+        r.operative,
+        r.contractor,
+        r.rating,
+        r.showed_id,
+        r.asked_before_facilities,
+        r.left_tidy,
+        r.respectful,
+        r.comment,
+        r.flagged,
+        r.completed,
+        r.reviewed_at,
+        r.reviewed_by,
+        r.review_note,
+        r.complaint_reference or "",
     )
 
 
