@@ -420,7 +420,7 @@ INSERT INTO repair_jobs (id, landlord_id, reference, property_id, resident_id, d
                          trade, priority, status, history, hazard_category, raised_at,
                          target_date, invited_at, invite_followed_up_at, unbooked_listed_at,
                          created_at)
-SELECT %(job_base)s + j, %(landlord)s, 'RJ-S' || j, %(property_base)s + res, %(resident_base)s + res,
+SELECT %(job_base)s + j, %(landlord)s, 'RJ-S' || j, r.property_id, r.id,
        split_part(jt, '|', 1), split_part(jt, '|', 2),
        CASE WHEN pg_temp.u(j, 63) < 0.03 THEN 'emergency' WHEN pg_temp.u(j, 63) < 0.2 THEN 'urgent'
             ELSE 'routine' END,
@@ -436,15 +436,20 @@ SELECT %(job_base)s + j, %(landlord)s, 'RJ-S' || j, %(property_base)s + res, %(r
        created
 FROM generate_series(1, %(jobs)s) j
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN pg_temp.u(j, 61) < 0.03 THEN pg_temp.pick(j, 62, 200)
-                ELSE pg_temp.pick(j, 60, %(residents)s) END AS res,
+    -- Past repairs: 3%% go to the first 200 residents (the demo's among them: long-standing
+    -- residents with years of history); live and open ones only to generated residents, so
+    -- the demo residents' conversations go as they do in the demo database.
+    SELECT CASE WHEN j <= %(past)s AND pg_temp.u(j, 61) < 0.03
+                THEN %(first_resident)s - 1 + pg_temp.pick(j, 62, 200)
+                ELSE %(resident_base)s + pg_temp.pick(j, 60, %(residents)s) END AS rid,
            ({jobs})[pg_temp.pick(j, 67, {len(_JOB_TEXTS)})] AS jt,
            CASE WHEN j <= %(past)s
                 THEN %(now)s - make_interval(days => 1 + ({span} - floor(j::float8 * {span} / %(past)s))::int)
                      - interval '9 days'
                 WHEN j <= %(visited)s THEN %(now)s - make_interval(days => pg_temp.pick(j, 68, 10)::int)
                 ELSE %(now)s - make_interval(days => 20 + pg_temp.pick(j, 69, 60)::int) END AS created
-) x""",
+) x
+JOIN residents r ON r.id = x.rid""",
         ),
         (
             "appointments_past",
@@ -530,8 +535,12 @@ INSERT INTO conversations (id, channel, address, resident_id, flow, state, data,
                            updated_at, expires_at, version)
 SELECT %(conversation_base)s + r, 'sms', '+44781' || lpad(r::text, 7, '0'), %(resident_base)s + r,
        'idle', 'start', '{}'::json, false,
-       %(now)s - make_interval(days => pg_temp.pick(r, 81, 700)::int), NULL, 0
-FROM generate_series(1, %(residents)s) r""",
+       %(now)s - make_interval(days => pg_temp.pick(r, 81, 700)::int), NULL::timestamptz, 0
+FROM generate_series(1, %(residents)s) r
+UNION ALL
+SELECT %(conversation_base)s + %(residents)s + row_number() OVER (ORDER BY id), 'sms', mobile, id,
+       'idle', 'start', '{}'::json, false, %(now)s - interval '30 days', NULL::timestamptz, 0
+FROM residents WHERE id <= %(resident_base)s AND mobile IS NOT NULL""",
         ),
         (
             # Past visits' rows first (id order = time order), then the live visits'.
@@ -643,7 +652,7 @@ SELECT %(feedback_base)s + row_number() OVER (ORDER BY a.id), a.id, rj.resident_
             (ARRAY['Very happy with the repair, thank you', 'Came on time and was polite',
                    'Left mud on the carpet', 'Did not show any ID', 'Used the toilet without asking',
                    'Great job', 'Had to come back twice'])[pg_temp.pick(a.id, 97, 7)] END,
-       flagged, %(conversation_base)s + (rj.resident_id - %(resident_base)s),
+       flagged, (SELECT c.id FROM conversations c WHERE c.resident_id = rj.resident_id LIMIT 1),
        a.ends_at + interval '2 hours',
        CASE WHEN pg_temp.u(a.id, 98) < 0.9 THEN a.ends_at + interval '2 hours 6 minutes' END,
        CASE WHEN flagged AND a.ends_at < %(now)s - interval '30 days'
@@ -696,7 +705,7 @@ SELECT %(message_base)s + row_number() OVER (ORDER BY m.created_at, m.seg, m.k),
        CASE WHEN m.direction = 'in' THEN 'other' END,
        CASE WHEN m.direction = 'in' THEN 0.9 END,
        '[]'::json, CASE WHEN m.direction = 'out' THEN 'delivered' END,
-       %(conversation_base)s + (m.resident_id - %(resident_base)s), m.appointment_id, m.resident_id,
+       c.id, m.appointment_id, m.resident_id,
        m.outbox_id
 FROM (
     SELECT 1 AS seg, o.id AS k, 'out' AS direction, o.text AS body, o.sent_at AS created_at,
@@ -719,7 +728,7 @@ FROM (
            CASE WHEN h %% 2 = 0 THEN ({chat_in})[pg_temp.pick(h, 121, {len(_CHAT_IN)})]
                 ELSE ({chat_out})[pg_temp.pick(h, 122, {len(_CHAT_OUT)})] END,
            %(now)s - make_interval(secs => (floor(({span} * 86400.0) * (1 - h::float8 / %(heavy_messages)s)))::int),
-           %(resident_base)s + pg_temp.pick(h / 2, 123, %(heavy_residents)s) * 7, NULL, NULL
+           %(first_resident)s - 1 + pg_temp.pick(h / 2, 123, %(heavy_residents)s), NULL, NULL
     FROM generate_series(1, %(heavy_messages)s) h
     UNION ALL
     SELECT 4, c, CASE WHEN c %% 2 = 0 THEN 'in' ELSE 'out' END,
@@ -727,12 +736,13 @@ FROM (
                 ELSE ({chat_out})[pg_temp.pick(c, 132, {len(_CHAT_OUT)})] END,
            %(now)s - make_interval(secs => (floor(({span} * 86400.0) * (1 - (c / 2)::float8 / (%(chat_messages)s / 2 + 1))))::int)
                + make_interval(secs => (c %% 2) * 3),
-           %(resident_base)s + CASE WHEN pg_temp.u(c / 2, 133) < 0.05 THEN pg_temp.pick(c / 2, 134, 200)
-                                    ELSE pg_temp.pick(c / 2, 135, %(residents)s) END,
+           CASE WHEN pg_temp.u(c / 2, 133) < 0.05 THEN %(first_resident)s - 1 + pg_temp.pick(c / 2, 134, 200)
+                ELSE %(resident_base)s + pg_temp.pick(c / 2, 135, %(residents)s) END,
            NULL, NULL
     FROM generate_series(1, %(chat_messages)s) c
 ) m
-JOIN residents res ON res.id = m.resident_id""",
+JOIN residents res ON res.id = m.resident_id
+LEFT JOIN conversations c ON c.resident_id = m.resident_id AND c.channel = 'sms'""",
         ),
         (
             "conversations_updated",
@@ -863,6 +873,7 @@ def _params(connection: Connection, sizes: Sizes, now: datetime) -> dict[str, An
         )
 
     landlord = connection.execute(text("SELECT min(id) FROM landlords")).scalar_one()
+    first_resident = connection.execute(text("SELECT min(id) FROM residents")).scalar_one()
     live = min(sizes.live_visits, sizes.jobs)
     open_jobs = min(sizes.open_jobs, max(sizes.jobs - live - 1, 0))
     past = max(sizes.jobs - live - open_jobs, 1)
@@ -877,6 +888,7 @@ def _params(connection: Connection, sizes: Sizes, now: datetime) -> dict[str, An
     return {
         "landlord": landlord,
         "now": now,
+        "first_resident": first_resident or base("residents") + 1,
         "today": today,
         "residents": sizes.residents,
         "jobs": past + live + open_jobs,
