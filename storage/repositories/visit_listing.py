@@ -1,12 +1,12 @@
-"""Visits (appointments) as staff list them: by period, status, operative or contractor,
-and how many fall on a day."""
+"""Visits (appointments) as staff list them: by period, status, operative or contractor, a
+page at a time by key (day, start, id), and how many fall on a day."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from sqlalchemy import func, tuple_
 from sqlmodel import Session, col, select
 
 from storage.enums import AppointmentStatus
@@ -22,8 +22,20 @@ class VisitFilters:
     contractor_id: int | None = None
 
 
-def visits(session: Session, *, filters: VisitFilters, limit: int) -> list[Appointment]:
-    """Visits matching the filters, by day, start and id."""
+@dataclass(frozen=True, slots=True)
+class VisitKey:
+    """Where a page of visits ends: the last visit shown (day, start, id)."""
+
+    day: date
+    starts_at: datetime
+    id: int
+
+
+def visits(
+    session: Session, *, filters: VisitFilters, after: VisitKey | None = None, limit: int
+) -> list[Appointment]:
+    """Up to `limit` visits matching the filters after `after`, by day, start and id (the
+    dates are at most a year apart: the caller checks)."""
     query = select(Appointment).where(
         col(Appointment.day) >= filters.date_from, col(Appointment.day) <= filters.date_to
     )
@@ -35,6 +47,11 @@ def visits(session: Session, *, filters: VisitFilters, limit: int) -> list[Appoi
         query = query.join(Operative, col(Operative.id) == col(Appointment.operative_id)).where(
             col(Operative.contractor_id) == filters.contractor_id
         )
+    if after is not None:
+        query = query.where(
+            tuple_(col(Appointment.day), col(Appointment.starts_at), col(Appointment.id))
+            > (after.day, after.starts_at, after.id)
+        )
     query = query.order_by(
         col(Appointment.day), col(Appointment.starts_at), col(Appointment.id)
     ).limit(limit)
@@ -42,8 +59,7 @@ def visits(session: Session, *, filters: VisitFilters, limit: int) -> list[Appoi
 
 
 def visit_count_on(session: Session, *, day: date) -> int:
-    """How many visits (any status) fall on the day."""
-    ids: Sequence[int | None] = session.exec(
-        select(Appointment.id).where(col(Appointment.day) == day)
-    ).all()
-    return len(ids)
+    """How many visits (any status) fall on the day, counted by the database."""
+    return session.exec(
+        select(func.count()).select_from(Appointment).where(col(Appointment.day) == day)
+    ).one()

@@ -20,11 +20,27 @@ from sqlmodel import select
 from staff.helpers import SignedIn
 
 from bot.common.clock import FixedClock
-from bot.web.staff import cursors
+from bot.web.staff import cursors, routes_broadcasts
 from bot.web.staff.read_models import PAGE_SIZE, RESIDENT_MATCHES
 from storage.db import Database
-from storage.enums import Channel, Decision, OutboxStatus, StaffRole
-from storage.models import ContactDecision, OutboxMessage, Resident
+from storage.enums import (
+    AccessNeedCategory,
+    Channel,
+    Decision,
+    OutboxStatus,
+    StaffRole,
+    TaskKind,
+    TaskStatus,
+)
+from storage.models import (
+    AccessNeed,
+    Appointment,
+    AuditEvent,
+    ContactDecision,
+    OutboxMessage,
+    Resident,
+    StaffTask,
+)
 from storage.repositories.contact_log import reason_codes
 from storage.repositories.people import search_residents
 
@@ -32,7 +48,7 @@ SignIn = Callable[[StaffRole], SignedIn]
 MARGARET = "+447400123456"
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 _DECISION_ROW = re.compile(r'<tr id="decision-(\d+)"')
-_NEXT = re.compile(r'href="(/staff/contact-log\?[^"]*after=[^"]+)" rel="next"')
+_NEXT = re.compile(r'href="(/staff/[a-z-]+\?[^"]*after=[^"]+)" rel="next"')
 
 
 def _resident(db: Database, mobile: str = MARGARET) -> Resident:
@@ -77,14 +93,14 @@ def _add_decisions(
     return ids
 
 
-def _walk(client: TestClient, first: str) -> list[int]:
-    """Every decision id shown, following the 'Older' links from the first page."""
+def _walk(client: TestClient, first: str, row: re.Pattern[str] = _DECISION_ROW) -> list[int]:
+    """Every row id shown, following the next-page links from the first page."""
     seen: list[int] = []
     path: str | None = first
     while path is not None:
         page = client.get(path)
         assert page.status_code == 200, page.text
-        shown = [int(i) for i in _DECISION_ROW.findall(page.text)]
+        shown = [int(i) for i in row.findall(page.text)]
         assert len(shown) <= PAGE_SIZE
         seen += shown
         found = _NEXT.search(page.text)
@@ -189,3 +205,177 @@ def test_the_reason_codes_are_each_recorded_code_once(
     _add_decisions(staff_users, clock, resident_id=None, count=9, tag="r")
     with staff_users.session() as session:
         assert reason_codes(session) == ["opted_out", "within_policy"]
+
+
+@sqlite_only
+def test_the_queue_and_alerts_pages_walk_every_task_once_urgent_first(
+    client: TestClient, staff_users: Database, clock: FixedClock, signed_in: SignIn
+) -> None:
+    kinds = (TaskKind.CALLBACK, TaskKind.HANDOFF, TaskKind.ALERT)
+    with staff_users.session() as session:
+        for n in range(420):
+            session.add(
+                StaffTask(
+                    kind=kinds[n % 3],
+                    status=TaskStatus.CLOSED if n % 5 == 0 else TaskStatus.OPEN,
+                    urgent=n % 4 == 0,
+                    summary=f"task {n}",
+                    created_at=clock.now() - timedelta(minutes=n // 3),  # ties: by id
+                )
+            )
+    with staff_users.session() as session:
+        tasks = session.exec(select(StaffTask)).all()
+    signed_in(StaffRole.VIEWER)
+
+    def expected(wanted: set[TaskKind], closed: bool) -> list[int | None]:
+        chosen = [t for t in tasks if t.kind in wanted and (closed or t.status != "closed")]
+        chosen.sort(key=lambda t: (not t.urgent, t.created_at, t.id))
+        return [t.id for t in chosen]
+
+    queue = {k for k in TaskKind if k != TaskKind.ALERT}
+    task_row = re.compile(r'<tr id="task-(\d+)"')
+    assert _walk(client, "/staff/tasks", task_row) == expected(queue, False)
+    assert _walk(client, "/staff/tasks?closed=yes", task_row) == expected(queue, True)
+    handoffs = _walk(client, "/staff/tasks?kind=handoff&closed=yes", task_row)
+    assert handoffs == expected({TaskKind.HANDOFF}, True)
+    assert _walk(client, "/staff/alerts", task_row) == expected({TaskKind.ALERT}, False)
+    home = client.get("/staff").text
+    open_queue = [t for t in tasks if t.kind != TaskKind.ALERT and t.status != "closed"]
+    assert f">{len(open_queue)}<" in home.replace(" ", "")
+
+
+@sqlite_only
+def test_the_visits_and_access_needs_pages_walk_every_row_once(
+    client: TestClient, staff_users: Database, clock: FixedClock, signed_in: SignIn
+) -> None:
+    today = clock.now().date()
+    resident = _resident(staff_users)
+    assert resident.id is not None
+    with staff_users.session() as session:
+        model = session.exec(select(Appointment)).first()
+        assert model is not None
+        for n in range(230):
+            starts = clock.now() + timedelta(days=n % 3, hours=n % 2)
+            session.add(
+                Appointment(
+                    job_id=model.job_id,
+                    operative_id=model.operative_id,
+                    day=starts.date(),
+                    window="morning",
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=4),
+                    visit_code=f"{n:06d}",
+                    created_at=clock.now(),
+                    updated_at=clock.now(),
+                )
+            )
+        for n in range(210):
+            session.add(
+                AccessNeed(
+                    resident_id=resident.id,
+                    category=AccessNeedCategory.OTHER,
+                    own_words=f"need {n}",
+                    recorded_at=clock.now(),
+                    review_by=today - timedelta(days=n % 4),
+                    active=n % 7 != 0,
+                )
+            )
+    with staff_users.session() as session:
+        window = today + timedelta(days=2)
+        visits = sorted(
+            (a for a in session.exec(select(Appointment)).all() if today <= a.day <= window),
+            key=lambda a: (a.day, a.starts_at, a.id),
+        )
+        needs = sorted(
+            (
+                n
+                for n in session.exec(select(AccessNeed)).all()
+                if n.active and n.review_by is not None and n.review_by <= today
+            ),
+            key=lambda n: (n.review_by, n.id),
+        )
+    signed_in(StaffRole.STAFF)
+    visit_row = re.compile(r'<tr id="visit-(\d+)"')
+    path = f"/staff/visits?date_from={today}&date_to={window}"
+    assert _walk(client, path, visit_row) == [a.id for a in visits]
+    need_row = re.compile(r'<tr id="need-(\d+)"')
+    assert _walk(client, "/staff/access-needs", need_row) == [n.id for n in needs]
+
+
+@sqlite_only
+def test_every_paged_list_refuses_a_damaged_page_link(
+    client: TestClient, staff_users: Database, signed_in: SignIn
+) -> None:
+    signed_in(StaffRole.VIEWER)
+    for path in ("/staff/tasks", "/staff/alerts", "/staff/visits", "/staff/access-needs"):
+        for after in ("garbage", cursors.encode(1, 2, 3, 4, 5)):
+            page = client.get(path, params={"after": after})
+            assert page.status_code == 400, (path, after)
+            assert "first page" in page.text
+
+
+@sqlite_only
+def test_a_broadcast_result_pages_its_lines_and_counts_progress_over_all(
+    client: TestClient,
+    staff_users: Database,
+    clock: FixedClock,
+    signed_in: SignIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its lines come a page at a time; the progress counts every queued row (in bounded
+    chunks, see storage.repositories.broadcast_progress)."""
+    monkeypatch.setattr(routes_broadcasts, "LINES_PAGE", 4)
+    margaret = _resident(staff_users)
+    with staff_users.session() as session:
+        lines = []
+        for n in range(10):
+            outbox = OutboxMessage(
+                resident_id=margaret.id,
+                kind="reminder",
+                purpose="visit",
+                text="Reminder",
+                idempotency_key=f"b:{n}",
+                not_before=clock.now(),
+                status=OutboxStatus.PENDING if n < 3 else OutboxStatus.SENT,
+                created_at=clock.now(),
+            )
+            session.add(outbox)
+            session.flush()
+            lines.append(
+                {
+                    "appointment_id": n + 1,
+                    "resident_name": f"Resident {n}",
+                    "masked_phone": "+44 7*** ***456",
+                    "visit": "Tue 1 Dec, morning",
+                    "decision": "send",
+                    "reason": "within_policy",
+                    "detail": "",
+                    "outbox_id": outbox.id,
+                }
+            )
+        event = AuditEvent(
+            at=clock.now(),
+            actor="sam@landlord.example",
+            action=routes_broadcasts.ACTION_SENT,
+            subject_type="broadcast",
+            detail={"request": {"kind": "reminders", "day": "2026-12-01"}, "lines": lines},
+        )
+        session.add(event)
+        session.flush()
+        event_id = event.id
+    signed_in(StaffRole.VIEWER)
+    assert f'href="/staff/broadcasts/{event_id}"' in client.get("/staff/broadcasts").text
+    names: list[str] = []
+    path: str | None = f"/staff/broadcasts/{event_id}"
+    while path is not None:
+        page = client.get(path)
+        assert page.status_code == 200, page.text
+        assert "7 of 10 queued messages have left the outbox; 3 waiting" in page.text
+        shown = re.findall(r"<td>(Resident \d+)</td>", page.text)
+        assert len(shown) <= 4
+        names += shown
+        found = re.search(r'href="(/staff/broadcasts/\d+\?after=[^"]+)" rel="next"', page.text)
+        path = found.group(1) if found else None
+    assert names == [f"Resident {n}" for n in range(10)]
+    bad = client.get(f"/staff/broadcasts/{event_id}", params={"after": cursors.encode(99)})
+    assert bad.status_code == 400

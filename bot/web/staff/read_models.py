@@ -25,6 +25,7 @@ from flows.needs_privacy import WITHHELD, Said, carrying_needs, one_carries_need
 from flows.slots import label
 from storage.enums import Direction, StaffRole, TaskKind
 from storage.models import (
+    AccessNeed,
     Appointment,
     Contractor,
     Conversation,
@@ -38,7 +39,7 @@ from storage.models import (
 )
 from storage.repositories import contact_log, staff_tasks
 from storage.repositories._batch import by_id
-from storage.repositories.access_needs import due_for_review
+from storage.repositories.access_needs import NeedKey, due_for_review, due_for_review_count
 from storage.repositories.contact_log import ContactFilters, ContactKey, decisions_with_messages
 from storage.repositories.conversation_history import (
     conversation_messages,
@@ -48,7 +49,8 @@ from storage.repositories.conversation_history import (
 from storage.repositories.feedback import flagged_unreviewed_count
 from storage.repositories.operatives import contractors_by_name, operatives_by_name
 from storage.repositories.people import search_residents
-from storage.repositories.visit_listing import VisitFilters, visit_count_on, visits
+from storage.repositories.staff_tasks import TaskKey
+from storage.repositories.visit_listing import VisitFilters, VisitKey, visit_count_on, visits
 
 QUEUE_KINDS = (TaskKind.CALLBACK, TaskKind.HANDOFF)
 PAGE_SIZE = 200
@@ -192,9 +194,7 @@ def conversation_transcript(
         limit=limit,
     )
     staff_rows = _staff_marks(session, messages)
-    pending = unsent_outbox(session, resident=resident, conversation=conversation)
-    if since is not None:
-        pending = [o for o in pending if o.created_at >= since]
+    pending = unsent_outbox(session, resident=resident, conversation=conversation, since=since)
     on_record: list[str] = []
     if not show_needs:
         resident_ids = {m.resident_id for m in messages} | {o.resident_id for o in pending}
@@ -231,10 +231,22 @@ def task_rows(
     *,
     kinds: Sequence[TaskKind],
     include_closed: bool = False,
+    after: TaskKey | None = None,
     limit: int = PAGE_SIZE,
-) -> list[TaskRow]:
-    tasks = staff_tasks.tasks(session, kinds=kinds, include_closed=include_closed, limit=limit)
-    return _task_rows(session, tasks)
+) -> tuple[list[TaskRow], TaskKey | None]:
+    """One page of tasks (urgent first, then oldest) after `after`, and the key the next
+    page starts after (None on the last page)."""
+    tasks = staff_tasks.tasks(
+        session, kinds=kinds, include_closed=include_closed, after=after, limit=limit + 1
+    )
+    more = len(tasks) > limit
+    tasks = tasks[:limit]
+    last = tasks[-1] if more and tasks else None
+    following = None
+    if last is not None:
+        assert last.id is not None
+        following = TaskKey(urgent=last.urgent, created_at=last.created_at, id=last.id)
+    return _task_rows(session, tasks), following
 
 
 def _task_rows(session: Session, tasks: list[StaffTask]) -> list[TaskRow]:
@@ -384,8 +396,27 @@ class AccessNeedRow:
     overdue: bool
 
 
-def access_needs_due(session: Session, *, today: date, horizon: timedelta) -> list[AccessNeedRow]:
-    rows = due_for_review(session, by=today + horizon)
+def access_needs_due(
+    session: Session,
+    *,
+    today: date,
+    horizon: timedelta,
+    after: NeedKey | None = None,
+    limit: int = PAGE_SIZE,
+) -> tuple[list[AccessNeedRow], NeedKey | None]:
+    """One page of active needs due for review within the horizon, soonest first, and the
+    key the next page starts after (None on the last page)."""
+    found = due_for_review(session, by=today + horizon, after=after, limit=limit + 1)
+    rows = found[:limit]
+    last = rows[-1] if len(found) > limit and rows else None
+    following = None
+    if last is not None:
+        assert last.id is not None and last.review_by is not None
+        following = NeedKey(review_by=last.review_by, id=last.id)
+    return _need_rows(session, rows, today=today), following
+
+
+def _need_rows(session: Session, rows: Sequence[AccessNeed], *, today: date) -> list[AccessNeedRow]:
     residents = by_id(session, Resident, (r.resident_id for r in rows))
     out = []
     for need in rows:
@@ -459,10 +490,22 @@ class VisitRow:
 
 
 def visit_rows(
-    session: Session, filters: VisitFilters, *, limit: int = PAGE_SIZE
-) -> list[VisitRow]:
-    appointments = visits(session, filters=filters, limit=limit)
-    return _visit_rows(session, appointments)
+    session: Session,
+    filters: VisitFilters,
+    *,
+    after: VisitKey | None = None,
+    limit: int = PAGE_SIZE,
+) -> tuple[list[VisitRow], VisitKey | None]:
+    """One page of visits matching the filters after `after`, by day and start, and the key
+    the next page starts after (None on the last page)."""
+    found = visits(session, filters=filters, after=after, limit=limit + 1)
+    appointments = found[:limit]
+    last = appointments[-1] if len(found) > limit and appointments else None
+    following = None
+    if last is not None:
+        assert last.id is not None
+        following = VisitKey(day=last.day, starts_at=last.starts_at, id=last.id)
+    return _visit_rows(session, appointments), following
 
 
 def _visit_rows(session: Session, appointments: list[Appointment]) -> list[VisitRow]:
@@ -511,12 +554,13 @@ class Dashboard:
 
 
 def dashboard(session: Session, *, today: date, horizon: timedelta) -> Dashboard:
-    open_tasks = staff_tasks.open_tasks(session)
+    """The home page's counts, each a COUNT in the database."""
+    tasks = staff_tasks.open_counts(session)
     return Dashboard(
-        queue=sum(1 for t in open_tasks if t.kind != TaskKind.ALERT),
-        urgent=sum(1 for t in open_tasks if t.urgent),
-        alerts=sum(1 for t in open_tasks if t.kind == TaskKind.ALERT),
+        queue=tasks.queue,
+        urgent=tasks.urgent,
+        alerts=tasks.alerts,
         feedback_to_review=flagged_unreviewed_count(session),
-        access_needs_due=len(access_needs_due(session, today=today, horizon=horizon)),
+        access_needs_due=due_for_review_count(session, by=today + horizon),
         visits_today=visit_count_on(session, day=today),
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -25,14 +26,15 @@ from bot.outbound.broadcasts import (
     send_disruption,
     send_reminders,
 )
-from bot.web.staff import read_models
+from bot.web.staff import cursors, read_models
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, current_user, require_editor
 from bot.web.staff.forms import bad, opt_date, opt_int, text
 from bot.web.staff.web import StaffRoute, StaffServices, redirect, render, services
 from storage.enums import OutboxStatus
 from storage.models import AuditEvent, Operative
-from storage.repositories.audit_log import latest_events
+from storage.repositories.audit_log import latest_requests
+from storage.repositories.broadcast_progress import status_counts
 from storage.repositories.outbox_stats import statuses_of
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
@@ -41,6 +43,8 @@ ACTION_SENT = "staff.broadcast.sent"
 MAX_AHEAD = timedelta(days=60)
 MAX_REASON = 200
 WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+#: A broadcast's result lists its lines this many at a time (a day's reminders can be 1,000+).
+LINES_PAGE = read_models.PAGE_SIZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +104,7 @@ def broadcast_form(
 ) -> Response:
     with staff.runtime.db.session() as session:
         operatives, _ = read_models.operatives_and_contractors(session)
-        recent = latest_events(session, action=ACTION_SENT, limit=10)
+        recent = latest_requests(session, action=ACTION_SENT, limit=10)
     return render(
         request,
         staff,
@@ -109,7 +113,7 @@ def broadcast_form(
             "title": "Reminders and broadcasts",
             "operatives": operatives,
             "tomorrow": staff.today() + timedelta(days=1),
-            "recent": [(e.id, e.at, e.actor, e.detail) for e in recent],
+            "recent": recent,
         },
     )
 
@@ -205,16 +209,28 @@ def broadcast_result(
     user: CurrentUser = Depends(current_user),
     staff: StaffServices = Depends(services),
 ) -> Response:
+    found = cursors.decode(request.query_params.get("after"), (int,))
+    start = found[0] if found else 0
     with staff.runtime.db.session() as session:
         event = session.get(AuditEvent, event_id)
         if event is None or event.action != ACTION_SENT:
             raise HTTPException(status_code=404, detail="No such broadcast.")
-        lines = [BroadcastLine(**line) for line in event.detail.get("lines", [])]
+        recorded: list[dict[str, Any]] = event.detail.get("lines", [])
+        if start > len(recorded):
+            raise bad("This page link is damaged or out of date: go back to the first page.")
+        lines = [BroadcastLine(**line) for line in recorded[start : start + LINES_PAGE]]
+        # Progress over every queued row, counted in the database in bounded chunks; the
+        # status of each row only for the lines on this page.
+        counts = status_counts(
+            session, ids=[line["outbox_id"] for line in recorded if line.get("outbox_id")]
+        )
         ids = [line.outbox_id for line in lines if line.outbox_id is not None]
         statuses = {
             row_id: status.value for row_id, status in statuses_of(session, ids=ids).items()
         }
-    waiting = sum(1 for s in statuses.values() if s in WAITING)
+    waiting = sum(counts.get(status, 0) for status in WAITING)
+    total = sum(counts.values())
+    following = start + LINES_PAGE if start + LINES_PAGE < len(recorded) else None
     return render(
         request,
         staff,
@@ -225,8 +241,13 @@ def broadcast_result(
             "asked": event.detail.get("request", {}),
             "lines": lines,
             "statuses": statuses,
+            "queued": total,
             "waiting": waiting,
-            "left": len(statuses) - waiting,
+            "left": total - waiting,
             "by_decision": event.detail.get("by_decision", {}),
+            "first_page": start == 0,
+            "next_page": (
+                urlencode({"after": cursors.encode(following)}) if following is not None else None
+            ),
         },
     )

@@ -4,7 +4,7 @@ and operatives with their Telegram link codes."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -20,6 +20,7 @@ from bot.web.staff.routes_auth import REVIEW_HORIZON
 from bot.web.staff.web import StaffRoute, StaffServices, render, services
 from storage.enums import Decision
 from storage.models import Operative
+from storage.repositories.access_needs import NeedKey
 from storage.repositories.contact_log import ContactFilters, ContactKey
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
@@ -118,13 +119,27 @@ def access_needs(
     user: CurrentUser = Depends(current_user),
     staff: StaffServices = Depends(services),
 ) -> Response:
+    found = cursors.decode(request.query_params.get("after"), (date, int))
+    after = None if found is None else NeedKey(review_by=found[0], id=found[1])
     with staff.runtime.db.session() as session:
-        rows = read_models.access_needs_due(session, today=staff.today(), horizon=REVIEW_HORIZON)
+        rows, following = read_models.access_needs_due(
+            session, today=staff.today(), horizon=REVIEW_HORIZON, after=after
+        )
     return render(
         request,
         staff,
         "access_needs.html",
-        {"title": "Access needs due for review", "rows": rows, "horizon": REVIEW_HORIZON.days},
+        {
+            "title": "Access needs due for review",
+            "rows": rows,
+            "horizon": REVIEW_HORIZON.days,
+            "first_page": after is None,
+            "next_page": (
+                urlencode({"after": cursors.encode(following.review_by, following.id)})
+                if following
+                else None
+            ),
+        },
     )
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from bot.web.staff import read_models
+from bot.web.staff import cursors, read_models
 from bot.web.staff.audit import record
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, current_user, require_editor
@@ -22,6 +23,7 @@ from storage.enums import Channel, TaskKind, TaskStatus
 from storage.models import Conversation, Resident, StaffTask
 from storage.repositories import staff_tasks
 from storage.repositories.outbox import enqueue
+from storage.repositories.staff_tasks import TaskKey
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 
@@ -30,6 +32,18 @@ REPLY_VALIDITY = timedelta(hours=24)
 #: Each reply form carries a fresh token; it is the outbox key, so a double submit sends once.
 _REPLY_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 OTHER_KINDS = tuple(k for k in TaskKind if k not in (TaskKind.ALERT, *read_models.QUEUE_KINDS))
+
+
+def _task_after(request: Request) -> TaskKey | None:
+    found = cursors.decode(request.query_params.get("after"), (bool, datetime, int))
+    return None if found is None else TaskKey(urgent=found[0], created_at=found[1], id=found[2])
+
+
+def _next_page(kept: dict[str, str], following: TaskKey | None) -> str | None:
+    if following is None:
+        return None
+    after = cursors.encode(following.urgent, following.created_at, following.id)
+    return urlencode({**kept, "after": after})
 
 
 @router.get("/staff/tasks", response_class=HTMLResponse)
@@ -42,8 +56,14 @@ def task_queue(
     kind = opt_enum(q.get("kind"), TaskKind, "Kind")
     include_closed = q.get("closed") == "yes"
     kinds = (kind,) if kind else (*read_models.QUEUE_KINDS, *OTHER_KINDS)
+    after = _task_after(request)
     with staff.runtime.db.session() as session:
-        rows = read_models.task_rows(session, kinds=kinds, include_closed=include_closed)
+        rows, following = read_models.task_rows(
+            session, kinds=kinds, include_closed=include_closed, after=after
+        )
+    kept = {"kind": kind.value} if kind else {}
+    if include_closed:
+        kept["closed"] = "yes"
     return render(
         request,
         staff,
@@ -55,6 +75,10 @@ def task_queue(
             "kinds": [k.value for k in (*read_models.QUEUE_KINDS, *OTHER_KINDS)],
             "include_closed": include_closed,
             "alerts": False,
+            "path": "/staff/tasks",
+            "first_page": after is None,
+            "kept": urlencode(kept),
+            "next_page": _next_page(kept, following),
         },
     )
 
@@ -66,10 +90,12 @@ def alerts(
     staff: StaffServices = Depends(services),
 ) -> Response:
     include_closed = request.query_params.get("closed") == "yes"
+    after = _task_after(request)
     with staff.runtime.db.session() as session:
-        rows = read_models.task_rows(
-            session, kinds=(TaskKind.ALERT,), include_closed=include_closed
+        rows, following = read_models.task_rows(
+            session, kinds=(TaskKind.ALERT,), include_closed=include_closed, after=after
         )
+    kept = {"closed": "yes"} if include_closed else {}
     return render(
         request,
         staff,
@@ -81,6 +107,10 @@ def alerts(
             "kinds": [],
             "include_closed": include_closed,
             "alerts": True,
+            "path": "/staff/alerts",
+            "first_page": after is None,
+            "kept": urlencode(kept),
+            "next_page": _next_page(kept, following),
         },
     )
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from bot.web.staff import read_models
+from bot.web.staff import cursors, read_models
 from bot.web.staff.audit import record
 from bot.web.staff.csrf import protect
 from bot.web.staff.deps import CurrentUser, current_user
@@ -16,7 +17,7 @@ from bot.web.staff.forms import bad, opt_date, opt_enum, opt_int
 from bot.web.staff.timeline import Evidence, evidence
 from bot.web.staff.web import StaffRoute, StaffServices, render, services
 from storage.enums import AppointmentStatus
-from storage.repositories.visit_listing import VisitFilters
+from storage.repositories.visit_listing import VisitFilters, VisitKey
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 
@@ -49,9 +50,22 @@ def visit_list(
     staff: StaffServices = Depends(services),
 ) -> Response:
     filters = _filters(request, staff)
+    found = cursors.decode(request.query_params.get("after"), (date, datetime, int))
+    after = None if found is None else VisitKey(day=found[0], starts_at=found[1], id=found[2])
     with staff.runtime.db.session() as session:
-        rows = read_models.visit_rows(session, filters)
+        rows, following = read_models.visit_rows(session, filters, after=after)
         operatives, contractors = read_models.operatives_and_contractors(session)
+    kept = {
+        name: str(value)
+        for name, value in (
+            ("date_from", filters.date_from),
+            ("date_to", filters.date_to),
+            ("status", filters.status.value if filters.status else None),
+            ("operative_id", filters.operative_id),
+            ("contractor_id", filters.contractor_id),
+        )
+        if value is not None
+    }
     return render(
         request,
         staff,
@@ -64,7 +78,18 @@ def visit_list(
             "operatives": operatives,
             "contractors": contractors,
             "statuses": [s.value for s in AppointmentStatus],
-            "page_size": read_models.PAGE_SIZE,
+            "first_page": after is None,
+            "kept": urlencode(kept),
+            "next_page": (
+                urlencode(
+                    {
+                        **kept,
+                        "after": cursors.encode(following.day, following.starts_at, following.id),
+                    }
+                )
+                if following
+                else None
+            ),
         },
     )
 
