@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
-from storage.models import Appointment, Complaint, Feedback, Operative
+from storage.models import Appointment, Complaint, Contractor, Feedback, Operative
 from storage.repositories._dialect import week_start
 
 
@@ -159,6 +159,33 @@ def weekly_counts(
             )
         )
     return out
+
+
+def filter_contractors(session: Session) -> list[Contractor]:
+    """The contractors the filters offer, by name (a landlord has tens, not thousands)."""
+    return list(session.exec(select(Contractor).order_by(col(Contractor.name))).all())
+
+
+def filter_operatives(
+    session: Session, *, contractor_id: int | None, chosen: int | None, limit: int
+) -> list[Operative]:
+    """The operatives the filters offer: the chosen contractor's (at most `limit`, by name)
+    and the one already chosen; none else, so the page never lists every operative."""
+    found: list[Operative] = []
+    if contractor_id is not None:
+        found = list(
+            session.exec(
+                select(Operative)
+                .where(col(Operative.contractor_id) == contractor_id)
+                .order_by(col(Operative.name), col(Operative.id))
+                .limit(limit)
+            ).all()
+        )
+    if chosen is not None and all(o.id != chosen for o in found):
+        operative = session.get(Operative, chosen)
+        if operative is not None:
+            found.insert(0, operative)
+    return found
 
 
 def complaints_by_feedback(

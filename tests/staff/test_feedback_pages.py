@@ -24,7 +24,7 @@ from bot.common.clock import FixedClock
 from bot.web.staff import cursors, feedback_views, read_models, routes_feedback
 from storage.db import Database
 from storage.enums import StaffRole
-from storage.models import Appointment, AuditEvent, Feedback
+from storage.models import Appointment, AuditEvent, Feedback, Operative
 from storage.repositories import feedback as feedback_repo
 from storage.repositories.feedback import FeedbackFilters
 
@@ -208,3 +208,19 @@ def test_the_csv_streams_every_answer_once_in_batches(
             select(AuditEvent).where(AuditEvent.action == "staff.feedback.exported")
         ).one()
     assert audit.detail["rows"] == len(expected)
+
+
+@sqlite_only
+def test_the_operative_menu_lists_only_the_chosen_contractors(staff_users: Database) -> None:
+    with staff_users.session() as session:
+        operatives = session.exec(select(Operative)).all()
+        contractor_id = operatives[0].contractor_id
+        theirs = {o.id for o in operatives if o.contractor_id == contractor_id}
+        other = next(o.id for o in operatives if o.contractor_id != contractor_id)
+        assert other is not None
+        nothing_chosen = feedback_views.filter_choices(session, FeedbackFilters())
+        by_contractor = feedback_views.filter_choices(
+            session, FeedbackFilters(contractor_id=contractor_id, operative_id=other)
+        )
+    assert nothing_chosen[0] == [] and len(nothing_chosen[1]) >= 2
+    assert {c.id for c in by_contractor[0]} == theirs | {other}

@@ -19,7 +19,12 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session
 
 from bot.web.staff import cursors
-from bot.web.staff.read_models import PAGE_SIZE, TranscriptLine, conversation_transcript
+from bot.web.staff.read_models import (
+    PAGE_SIZE,
+    Choice,
+    TranscriptLine,
+    conversation_transcript,
+)
 from flows.slots import label
 from storage.models import (
     Appointment,
@@ -75,6 +80,19 @@ class FeedbackRow:
             ("not respectful", self.respectful),
         )
         return [name for name, value in checks if value is False]
+
+
+def filter_choices(session: Session, filters: FeedbackFilters) -> tuple[list[Choice], list[Choice]]:
+    """(operatives, contractors) for the filter menus: every contractor, but only the chosen
+    contractor's operatives (and the chosen operative), never every operative there is."""
+    operatives = feedback.filter_operatives(
+        session, contractor_id=filters.contractor_id, chosen=filters.operative_id, limit=PAGE_SIZE
+    )
+    contractors = feedback.filter_contractors(session)
+    return (
+        [Choice(o.id, o.name) for o in operatives if o.id is not None],
+        [Choice(c.id, c.name) for c in contractors if c.id is not None],
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,7 @@ def feedback_list(
             session, filters, after=after, limit=read_models.PAGE_SIZE
         )
         chart = feedback_views.weekly_summary(session, filters, today=today)
-        operatives, contractors = read_models.operatives_and_contractors(session)
+        operatives, contractors = feedback_views.filter_choices(session, filters)
     # The filters without the cursor: the CSV link, and the base of the next page's link.
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
     next_query = None
