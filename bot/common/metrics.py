@@ -1,5 +1,6 @@
 """Prometheus metrics: what an operator watches (messages in and out, policy decisions,
-the outbox's depth and age, NLU latency).
+the outbox's live depth, what it finished in the last day and the oldest due message's
+age, NLU latency).
 
 One `Metrics` object per process, held by the runtime (no module-level registry), so
 tests and several apps in one process never share counters.
@@ -8,7 +9,7 @@ tests and several apps in one process never share counters.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -17,9 +18,17 @@ from prometheus_client.registry import Collector
 from flows.clock import Clock
 from storage.db import Database
 from storage.enums import OutboxStatus
-from storage.repositories.outbox_stats import count_by_status, oldest_due
+from storage.repositories.outbox_stats import (
+    FINISHED,
+    count_finished_since,
+    count_live,
+    oldest_due,
+)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: The finished rows a scrape counts: those due in the last day (a bounded read).
+FINISHED_WINDOW = timedelta(hours=24)
+LIVE = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 
 class Metrics:
@@ -59,8 +68,11 @@ class Metrics:
 
 
 class OutboxCollector(Collector):
-    """Outbox depth by status and the age of the oldest due message, read at scrape time
-    (the database is the truth; several workers would otherwise disagree)."""
+    """The outbox's live depth by status, what finished in the last day by status and the
+    age of the oldest due message, read at scrape time (the database is the truth;
+    several workers would otherwise disagree). Each is an index read bounded by the live
+    rows or by the day (storage.repositories.outbox_stats), so a scrape costs the same
+    after years of history."""
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
@@ -69,19 +81,30 @@ class OutboxCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = self._clock.now()
         depth = GaugeMetricFamily(
-            "doorstep_outbox_messages", "Outbox rows by status.", labels=["status"]
+            "doorstep_outbox_messages",
+            "Outbox rows waiting to go (pending) or on their way (sending).",
+            labels=["status"],
+        )
+        finished = GaugeMetricFamily(
+            "doorstep_outbox_finished_last_24h",
+            "Outbox rows due in the last 24 hours that have finished, by status.",
+            labels=["status"],
         )
         age = GaugeMetricFamily(
             "doorstep_outbox_oldest_due_seconds",
             "How long the oldest due, unsent outbox message has been waiting.",
         )
         with self._db.session() as session:
-            counts = count_by_status(session)
+            live = count_live(session)
+            done = count_finished_since(session, since=now - FINISHED_WINDOW, now=now)
             oldest = oldest_due(session, now=now)
-        for status in OutboxStatus:
-            depth.add_metric([status.value], float(counts.get(status, 0)))
+        for status in LIVE:
+            depth.add_metric([status.value], float(live.get(status, 0)))
+        for status in FINISHED:
+            finished.add_metric([status.value], float(done.get(status, 0)))
         if oldest is not None and oldest.tzinfo is None:  # SQLite aggregates lose the zone
             oldest = oldest.replace(tzinfo=UTC)
         age.add_metric([], max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)
         yield depth
+        yield finished
         yield age

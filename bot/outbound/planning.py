@@ -8,10 +8,13 @@ a reminder planned for a Sunday is deferred on the spot (and shows why in the ou
 one for a resident who opted out is blocked before it is ever due. The dispatcher
 judges every row again at the moment of sending.
 
-Appointments are planned a chunk at a time, each chunk in its own transaction; on
-PostgreSQL the chunk's appointments are locked with SKIP LOCKED, so a resident changing
-a visit at that moment is planned on the next run, never for the version they just
-replaced.
+A pass lists the live visits once (`visits.live_visits`: ids, residents, statuses and
+starts, read through indexes bounded by the live window, so a pass costs what is live,
+not the years of history behind it) and works out each resident's next visit from that
+list. The visits are then planned a chunk at a time by id (an IN of at most the chunk's
+ids), each chunk in its own transaction; on PostgreSQL the chunk's appointments are
+locked with SKIP LOCKED, so a resident changing a visit at that moment is planned on the
+next run, never for the version they just replaced.
 
 `on_sent` is the dispatcher's hook for messages that start something in the resident's
 conversation: the feedback request opens the feedback flow, a reminder or disruption
@@ -104,19 +107,22 @@ class PlanStats:
 def plan(db: Database, *, now: datetime, zone: ZoneInfo = LONDON, chunk: int = CHUNK) -> PlanStats:
     """Plan every live appointment's messages; safe to run as often as you like."""
     stats = PlanStats()
-    after = 0
-    while True:
+    with db.session() as session:
+        live = _live_visits(session, now=now)
+    # Each resident's next visit and each visit's resident, from the one list: a booked
+    # visit still to start is live, so no chunk reads the booked visits again.
+    next_visit = _earliest_booked(live, now=now)
+    resident_of = {v.appointment_id: v.resident_id for v in live if v.resident_id is not None}
+    for start in range(0, len(live), chunk):
+        ids = [v.appointment_id for v in live[start : start + chunk]]
         with db.session() as session:
-            appointments = _live_chunk(session, now=now, after=after, size=chunk)
-            if not appointments:
-                break
-            after = max(a.id or 0 for a in appointments)
+            appointments = visits.lock_chunk(session, ids=ids)
             stats.appointments += len(appointments)
-            facts = load_facts(session, appointments, now=now, zone=zone)
+            facts = load_facts(session, appointments, now=now, zone=zone, next_visits=next_visit)
             wanted = [m for f in facts for m in plan_visit(f, now=now, zone=zone)]
-            enqueue_planned(session, wanted, now=now, zone=zone, stats=stats)
-        if len(appointments) < chunk:
-            break
+            enqueue_planned(
+                session, wanted, now=now, zone=zone, stats=stats, resident_of=resident_of
+            )
     # Jobs from the landlord's systems with no visit booked: invite, follow up, list.
     judge = partial(judge_new_rows, now=now, zone=zone, stats=stats)
     invitations.plan_invitations(db, now=now, judge=judge, chunk=chunk)
@@ -133,22 +139,44 @@ def plan(db: Database, *, now: datetime, zone: ZoneInfo = LONDON, chunk: int = C
     return stats
 
 
-def _live_chunk(session: Session, *, now: datetime, after: int, size: int) -> list[Appointment]:
-    return visits.live_chunk(
+def _live_visits(session: Session, *, now: datetime) -> list[visits.LiveVisit]:
+    return visits.live_visits(
         session,
         now=now,
-        after=after,
-        size=size,
         booked_lookback=BOOKED_LOOKBACK,
         feedback_lookback=FEEDBACK_LOOKBACK,
         cancelled_lookback=CANCELLED_LOOKBACK,
     )
 
 
+def _earliest_booked(live: Iterable[visits.LiveVisit], *, now: datetime) -> dict[int, int]:
+    """Each resident's earliest booked visit still to start, among the live visits."""
+    result: dict[int, tuple[datetime, int]] = {}
+    for visit in live:
+        if (
+            visit.resident_id is None
+            or visit.status != AppointmentStatus.BOOKED
+            or visit.starts_at <= now
+        ):
+            continue
+        known = result.get(visit.resident_id)
+        if known is None or (visit.starts_at, visit.appointment_id) < known:
+            result[visit.resident_id] = (visit.starts_at, visit.appointment_id)
+    return {resident_id: pair[1] for resident_id, pair in result.items()}
+
+
 def load_facts(
-    session: Session, appointments: Sequence[Appointment], *, now: datetime, zone: ZoneInfo
+    session: Session,
+    appointments: Sequence[Appointment],
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    next_visits: Mapping[int, int] | None = None,
 ) -> list[VisitFacts]:
-    """The planner's view of a batch of appointments, in a fixed number of queries."""
+    """The planner's view of a batch of appointments, in a fixed number of queries.
+
+    `next_visits` (resident -> their earliest booked visit still to start) when the
+    caller knows it already (a planning pass); otherwise it is read for the batch."""
     ids = [a.id for a in appointments if a.id is not None]
     jobs = by_id(session, RepairJob, {a.job_id for a in appointments})
     resident_ids = {j.resident_id for j in jobs.values() if j.resident_id is not None}
@@ -166,7 +194,9 @@ def load_facts(
     for resident_id, review_by in visits.access_reviews(session, resident_ids=resident_ids):
         reviews[resident_id].append(review_by)
     given = contact_policy.feedback_given(session, appointment_ids=ids)
-    next_visit = _next_visits(session, resident_ids, now=now)
+    next_visit = (
+        next_visits if next_visits is not None else _next_visits(session, resident_ids, now=now)
+    )
     facts = []
     for appointment in appointments:
         job = jobs.get(appointment.job_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date, datetime
 
-from sqlalchemy import or_
+from sqlalchemy import or_, text, union_all
 from sqlmodel import Session, col, select
 
 from storage.enums import AppointmentStatus, Nation, OutboxStatus
@@ -24,6 +24,7 @@ from storage.models import (
     Property,
     Resident,
 )
+from storage.models.outbox import LIVE_OUTBOX, NOT_A_REPLY
 
 
 def residents(session: Session, *, ids: Collection[int]) -> list[Resident]:
@@ -62,24 +63,33 @@ def service_sends_since(
     """(resident, when) for every non-reply message sent, or being sent, since `since`.
 
     Rows another dispatcher is sending right now count as sent (at their claim time):
-    caps must hold across batches and across dispatchers.
+    caps must hold across batches and across dispatchers. Bounded by the cap's window,
+    not by what the residents were ever sent: the sent rows come from the partial index
+    on (resident_id, sent_at) (`ix_outbox_resident_sent`); the rows being sent right now
+    (a handful, whoever they are for) from the live rows' index, picked out here. A row
+    is sent after it is claimed, so a sent row's `sent_at` is in the window whenever its
+    claim is.
     """
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    wanted = set(resident_ids)
+    columns = (table.c.resident_id, table.c.sent_at, table.c.claimed_at)
+    sent = select(*columns).where(
+        table.c.resident_id.in_(sorted(wanted)),
+        text(NOT_A_REPLY),
+        table.c.status.in_([OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.SENDING]),
+        table.c.sent_at >= since,
+    )
+    being_sent = select(*columns).where(
+        text(LIVE_OUTBOX),
+        table.c.status == OutboxStatus.SENDING,
+        text(NOT_A_REPLY),
+        table.c.claimed_at >= since,
+        or_(table.c.sent_at.is_(None), table.c.sent_at < since),
+    )
     sends: list[tuple[int, datetime]] = []
-    for resident_id, sent_at, claimed_at in session.exec(
-        select(OutboxMessage.resident_id, OutboxMessage.sent_at, OutboxMessage.claimed_at).where(
-            col(OutboxMessage.resident_id).in_(resident_ids),
-            col(OutboxMessage.status).in_(
-                [OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.SENDING]
-            ),
-            col(OutboxMessage.purpose) != "reply",
-            or_(
-                col(OutboxMessage.sent_at) >= since,
-                col(OutboxMessage.claimed_at) >= since,
-            ),
-        )
-    ).all():
+    for resident_id, sent_at, claimed_at in session.execute(union_all(sent, being_sent)).all():
         at = sent_at or claimed_at
-        if resident_id is not None and at is not None:
+        if resident_id in wanted and at is not None:
             sends.append((resident_id, at))
     return sends
 

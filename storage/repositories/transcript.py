@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func
+from sqlalchemy import Connection, func, text
 from sqlmodel import Session, col, select
 
 from storage.enums import Channel, Direction
 from storage.models import Message
+from storage.models.conversation import UNANSWERED
 from storage.repositories._dialect import insert_ignore
 
 
@@ -73,10 +74,10 @@ def record_outbound(
 def unprocessed_inbound(
     session: Session, *, limit: int = 100, stored_before: datetime | None = None
 ) -> list[Message]:
-    """Inbound messages stored but never answered (e.g. the process died in between)."""
-    query = select(Message).where(
-        Message.direction == Direction.INBOUND, col(Message.processed_at).is_(None)
-    )
+    """Inbound messages stored but never answered (e.g. the process died in between),
+    oldest first: read from the partial index of unanswered ones (`ix_messages_unanswered`,
+    whose predicate `UNANSWERED` is repeated word for word), never the whole transcript."""
+    query = select(Message).where(text(UNANSWERED))
     if stored_before is not None:
         query = query.where(col(Message.created_at) <= stored_before)
     return list(session.exec(query.order_by(col(Message.id)).limit(limit)))

@@ -1,58 +1,100 @@
 """The visits the planner and staff broadcasts read: live appointments and their facts.
 
-A chunk of live appointments (locked `FOR UPDATE SKIP LOCKED OF appointment` on
-PostgreSQL, so a visit being changed right now is planned on the next run), and for a
-batch of them, in a fixed number of queries: their events, the residents' access-needs
-review dates, the feedback given, each resident's next visit, who each visit is for.
+The live visits of a planning pass, read once (`live_visits`: ids, residents, statuses
+and starts, through the partial index of booked visits and the (status, updated_at)
+index, so the pass costs what is live, not the years of history); a chunk of them by id
+(locked `FOR UPDATE SKIP LOCKED OF appointment` on PostgreSQL, so a visit being changed
+right now is planned on the next run); and for a batch of them, in a fixed number of
+queries: their events, the residents' access-needs review dates, the feedback given,
+each resident's next visit, who each visit is for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, literal_column, or_
 from sqlmodel import Session, col, select
 
 from storage.enums import AppointmentStatus
 from storage.models import AccessNeed, Appointment, AppointmentEvent, RepairJob, Resident
 
 
-def live_chunk(
+@dataclass(frozen=True, slots=True)
+class LiveVisit:
+    """A visit that may still need a message, as a planning pass lists them."""
+
+    appointment_id: int
+    resident_id: int | None
+    status: AppointmentStatus
+    starts_at: datetime
+
+
+def _status_is(status: AppointmentStatus) -> ColumnElement[bool]:
+    """`appointments.status = '<status>'` with the word in the SQL, not a parameter: the
+    partial index of booked visits (`VISIT_BOOKED`) then applies under any plan."""
+    return col(Appointment.status) == literal_column(f"'{status.value}'")
+
+
+def live_visits(
     session: Session,
     *,
     now: datetime,
-    after: int,
-    size: int,
     booked_lookback: timedelta,
     feedback_lookback: timedelta,
     cancelled_lookback: timedelta,
-) -> list[Appointment]:
-    """Up to `size` appointments with id above `after` that may still need a message."""
-    query = (
-        select(Appointment)
+) -> list[LiveVisit]:
+    """Every visit that may still need a message, by id: booked and not long over,
+    completed lately (feedback), cancelled lately and not yet over, not got into lately.
+
+    One query over index ranges bounded by the live window (booked visits by `ends_at`
+    in the partial index, the others by (status, updated_at)) and one primary-key read of
+    each live visit's job, whatever the history.
+    """
+    # The resident by the job's primary key, visit by visit: a join let PostgreSQL read
+    # every job ever raised to hash them, which grows with the history.
+    resident = (
+        select(RepairJob.resident_id)
+        .where(col(RepairJob.id) == col(Appointment.job_id))
+        .correlate(Appointment)
+        .scalar_subquery()
+    )
+    rows = session.exec(
+        select(Appointment.id, resident, Appointment.status, Appointment.starts_at)
         .where(
-            col(Appointment.id) > after,
             or_(
-                (col(Appointment.status) == AppointmentStatus.BOOKED)
+                _status_is(AppointmentStatus.BOOKED)
                 & (col(Appointment.ends_at) > now - booked_lookback),
-                (col(Appointment.status) == AppointmentStatus.COMPLETED)
+                _status_is(AppointmentStatus.COMPLETED)
                 & (col(Appointment.updated_at) > now - feedback_lookback),
-                (col(Appointment.status) == AppointmentStatus.CANCELLED)
+                _status_is(AppointmentStatus.CANCELLED)
                 & (col(Appointment.updated_at) > now - cancelled_lookback)
                 & (col(Appointment.ends_at) > now),
                 # A no access the landlord's system reported is news to the resident.
-                (col(Appointment.status) == AppointmentStatus.NO_ACCESS)
+                _status_is(AppointmentStatus.NO_ACCESS)
                 & (col(Appointment.updated_at) > now - cancelled_lookback),
-            ),
+            )
         )
         .order_by(col(Appointment.id))
-        .limit(size)
-    )
+    ).all()
+    return [
+        LiveVisit(appointment_id, resident_id, AppointmentStatus(status), starts_at)
+        for appointment_id, resident_id, status, starts_at in rows
+        if appointment_id is not None
+    ]
+
+
+def lock_chunk(session: Session, *, ids: Collection[int]) -> list[Appointment]:
+    """These appointments, by id; on PostgreSQL locked `FOR UPDATE SKIP LOCKED`, so one
+    being changed right now is left out (and planned on the next run)."""
+    if not ids:
+        return []
+    query = select(Appointment).where(col(Appointment.id).in_(sorted(ids)))
     if session.get_bind().dialect.name == "postgresql":
-        # A visit being changed right now is skipped and planned on the next run.
         query = query.with_for_update(skip_locked=True, of=Appointment)
-    return list(session.exec(query).all())
+    return list(session.exec(query.order_by(col(Appointment.id))).all())
 
 
 def events(session: Session, *, appointment_ids: Collection[int]) -> list[AppointmentEvent]:
