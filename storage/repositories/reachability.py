@@ -88,6 +88,8 @@ def record_opt_in(session: Session, *, resident_id: int, channel: Channel, at: d
     if channel == Channel.TELEGRAM:
         was = resident.telegram_opted_out_at is not None
         resident.telegram_opted_out_at = None
+        if resident.telegram_id is not None:
+            suppressions.lift(session, channel=Channel.TELEGRAM, address=str(resident.telegram_id))
     else:
         was = resident.sms_opted_out_at is not None
         resident.sms_opted_out_at = None

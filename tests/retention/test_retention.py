@@ -18,13 +18,14 @@ from sqlmodel import SQLModel, col, select
 from typer.testing import CliRunner
 
 from bot.app import build_runtime, build_scheduler
+from bot.channels.telegram.link import link_by_contact
 from bot.cli.main import app as cli
 from bot.common.clock import FixedClock
 from bot.integration.sync import RecordKind, upsert_batch
 from bot.outbound.dispatcher import Dispatcher
 from bot.outbound.fake import RecordingSender
 from bot.outbound.retention import AUDIT_ACTION, RetentionFigures
-from bot.settings import load_settings
+from bot.settings import SettingsError, load_settings
 from storage.db import Database
 from storage.enums import Channel, Direction, OutboxStatus
 from storage.models import (
@@ -50,6 +51,7 @@ from storage.models import (
 )
 from storage.repositories import visit_evidence
 from storage.repositories.outbox import enqueue
+from storage.repositories.reachability import record_opt_in
 from storage.repositories.retention import Kind, examine
 
 DAY = timedelta(days=1)
@@ -395,3 +397,44 @@ def test_the_scheduler_runs_retention_daily_on_the_leader(lite: Database) -> Non
     ran = asyncio.run(check())
     assert ran is not None and not ran.dry_run
     assert _count(db, Message) == 0
+
+
+def test_a_telegram_account_that_opted_out_stays_opted_out_when_it_links_again(
+    lite: Database,
+) -> None:
+    db = lite
+    gone = make_visit(db, tenancy_ended_on=T0.date())
+    with db.session() as session:
+        resident = session.get(Resident, gone.resident_id)
+        assert resident is not None
+        resident.telegram_id, resident.telegram_opted_out_at = 777_001, T0
+        session.add(resident)
+    now = T0 + years(6) + 3 * DAY
+    run(db, now)
+    newcomer = make_visit(db, at=now)
+    with db.session() as session:
+        outcome = link_by_contact(
+            session, phone=newcomer.mobile, telegram_id=777_001, now=now + DAY
+        )
+        assert outcome.resident_id == newcomer.resident_id
+    with db.session() as session:
+        linked = session.get(Resident, newcomer.resident_id)
+        assert linked is not None and linked.telegram_opted_out_at == T0
+        record_opt_in(session, resident_id=newcomer.resident_id, channel=Channel.TELEGRAM, at=now)
+    assert _count(db, ContactSuppression) == 0  # opting back in lifts it
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("retention_feedback_days", 0, "DOORSTEP_RETENTION_FEEDBACK_DAYS: must be a whole number"),
+        ("retention_outbox_days", -5, "DOORSTEP_RETENTION_OUTBOX_DAYS: must be a whole number"),
+        ("retention_at", "02:15", "DOORSTEP_RETENTION_AT: must be outside the 01:00-03:00"),
+        ("retention_at", "3.30", "DOORSTEP_RETENTION_AT: must be a time of day as HH:MM"),
+        ("retention_batch_size", 0, "DOORSTEP_RETENTION_BATCH_SIZE"),
+    ],
+)
+def test_a_bad_retention_setting_is_one_clear_line(name: str, value: object, says: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(**{name: value})
+    assert says in str(refused.value)

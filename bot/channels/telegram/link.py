@@ -27,7 +27,7 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup
 from storage.enums import Channel
 from storage.models import AuditEvent, LinkToken, Resident
 from storage.phones import PhoneNumberError, normalise_uk_mobile
-from storage.repositories import link_tokens, reachability
+from storage.repositories import link_tokens, reachability, suppressions
 from storage.repositories.outbox import enqueue
 from storage.repositories.people import primary_landlord, resident_by_address
 
@@ -167,6 +167,13 @@ def _link(
     # opt back in, because linking is not consent to service messages.
     if resident.id is not None:
         reachability.clear_unreachable(session, resident_id=resident.id, channel=Channel.TELEGRAM)
+    # A Telegram account that opted out before its earlier resident was anonymised
+    # (retention, docs/retention.md) stays opted out on this record too.
+    kept = suppressions.suppressed(
+        session, channel=Channel.TELEGRAM, addresses=[str(telegram_id)]
+    ).get(str(telegram_id))
+    if kept is not None and resident.telegram_opted_out_at is None:
+        resident.telegram_opted_out_at = kept
     resident.preferred_channel = Channel.TELEGRAM
     session.add(resident)
     session.add(
