@@ -183,7 +183,7 @@ def _run_kind(
             if dry_run:
                 done = len(batch.go)
             else:
-                done = repo.apply(session, kind=kind, ids=batch.go, now=now)
+                done = repo.apply(session, kind=kind, ids=batch.go, cutoff=cutoff, now=now)
         longest = max(longest, (time.perf_counter() - started) * 1000)
         if batch.last_id is None:
             break

@@ -243,6 +243,14 @@ def _access_need_complaint(n: Any, _: Cutoff) -> ColumnElement[bool]:
     return or_(_complaint_of_resident(n.resident_id), shared_on_complained_job)
 
 
+def _access_need_still_shapes_a_visit(n: Any, _: Cutoff) -> ColumnElement[bool]:
+    """A need still active, of a resident with a job not yet finished (final repairs after
+    the tenancy ended): it may still shape that visit."""
+    j = _alias(RepairJob)
+    live = select(j.id).where(j.resident_id == n.resident_id, col(j.status).in_(LIVE_JOB))
+    return and_(n.active.is_(True), live.exists())
+
+
 def _conversation_keeps_a_message(c: Any, cut: Cutoff) -> ColumnElement[bool]:
     """A message of the conversation stays (by the same test as MESSAGES, so a dry run,
     which deletes no message, counts the same conversations as a real run)."""
@@ -330,7 +338,10 @@ _SPECS: dict[Kind, _Spec] = {
         for_complaint=_resident_complaint,
     ),
     Kind.ACCESS_NEEDS: _Spec(
-        AccessNeed, candidate=_access_need_candidate, for_complaint=_access_need_complaint
+        AccessNeed,
+        candidate=_access_need_candidate,
+        for_complaint=_access_need_complaint,
+        active=_access_need_still_shapes_a_visit,
     ),
     Kind.RESIDENTS: _Spec(
         Resident,
@@ -388,14 +399,24 @@ def _examine_statement(kind: Kind, cutoff: Cutoff, limit: int) -> Any:
     return select(row.id, complaint.label("complaint"), active.label("active")).order_by(row.id)
 
 
-def apply(session: Session, *, kind: Kind, ids: Sequence[int], now: datetime) -> int:
+def apply(
+    session: Session, *, kind: Kind, ids: Sequence[int], cutoff: Cutoff, now: datetime
+) -> int:
     """Delete or anonymise these rows of `kind` (one batch's ids, all past their period and
-    held by nothing), children first; how many rows of `kind` changed."""
+    held by nothing), children first; how many rows of `kind` changed.
+
+    Rows the service may touch meanwhile are locked and checked again first: an outbox row
+    made pending again (an opt-in), a conversation a resident has just written to."""
     if not ids:
         return 0
     wanted = list(ids)
     match kind:
         case Kind.OUTBOX:
+            wanted = _still(
+                session, OutboxMessage, wanted, col(OutboxMessage.status).notin_(_UNSENT)
+            )
+            if not wanted:
+                return 0
             session.execute(
                 delete(ContactDecision).where(col(ContactDecision.outbox_id).in_(wanted))
             )
@@ -407,15 +428,29 @@ def apply(session: Session, *, kind: Kind, ids: Sequence[int], now: datetime) ->
         case Kind.MESSAGES:
             return _delete(session, Message, wanted)
         case Kind.CONVERSATIONS:
+            wanted = _still(session, Conversation, wanted, col(Conversation.updated_at) < cutoff.at)
+            if not wanted:
+                return 0
             for model in (Feedback, StaffTask, OutboxMessage):
                 session.execute(
                     update(model)
                     .where(col(model.conversation_id).in_(wanted))
                     .values(conversation_id=None)
                 )
-            # Every message left goes by the same test (a dry run deleted none of them).
-            session.execute(delete(Message).where(col(Message.conversation_id).in_(wanted)))
-            return _delete(session, Conversation, wanted)
+            # Every message left goes by the same test (a dry run deleted none of them);
+            # one written since the batch was read is newer than the cut-off, and stays,
+            # and so does its conversation.
+            session.execute(
+                delete(Message).where(
+                    col(Message.conversation_id).in_(wanted), col(Message.created_at) < cutoff.at
+                )
+            )
+            m = _alias(Message)
+            emptied = ~select(m.id).where(m.conversation_id == Conversation.id).exists()
+            result = session.execute(
+                delete(Conversation).where(col(Conversation.id).in_(wanted), emptied)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
         case Kind.VISIT_TIMELINE:
             return _delete(session, AppointmentEvent, wanted)
         case Kind.DISCLOSURES:
@@ -453,6 +488,15 @@ def apply(session: Session, *, kind: Kind, ids: Sequence[int], now: datetime) ->
             return _delete(session, LandlordEvent, wanted)
         case Kind.AUDIT_EVENTS:
             return _delete(session, AuditEvent, wanted)
+
+
+def _still(session: Session, model: Any, ids: list[int], condition: Any) -> list[int]:
+    """Those of `ids` that still meet `condition`, locked until the batch commits (on
+    PostgreSQL; an SQLite batch holds the database's write lock from its start)."""
+    rows = session.execute(
+        select(model.id).where(col(model.id).in_(ids), condition).with_for_update()
+    ).all()
+    return sorted(int(r[0]) for r in rows)
 
 
 def _delete(session: Session, model: Any, ids: list[int]) -> int:
