@@ -324,9 +324,26 @@ def test_more_rows_than_one_batch_are_all_processed_in_bounded_batches(database_
                 for _ in range(25)
             )
         event.listen(db.engine, "before_cursor_execute", _note_into(statements))
-        result = run(db, T0 + years(7), batch_size=10)
+        # Each batch commits on its own: when the second batch deletes, another connection
+        # already sees the first batch gone.
+        seen_between: list[int] = []
+        other = Database(database_url)
+
+        def look(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+            if sql.startswith("DELETE FROM messages") and len(seen_between) < 2:
+                with other.autocommit() as reader:  # reads what is committed, takes no lock
+                    seen_between.append(
+                        int(reader.execute(select(func.count()).select_from(Message)).scalar_one())
+                    )
+
+        event.listen(db.engine, "before_cursor_execute", look)
+        try:
+            result = run(db, T0 + years(7), batch_size=10)
+        finally:
+            other.dispose()
         messages = next(k for k in result.kinds if k.kind is Kind.MESSAGES)
         assert (messages.examined, messages.deleted, messages.batches) == (25, 25, 3)
+        assert seen_between == [25, 15]
         assert _count(db, Message) == 0
         assert max(statements) <= 30  # one batch's ids at most, never an unbounded IN list
     finally:
