@@ -34,9 +34,10 @@ band moves to 03:00.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -128,17 +129,35 @@ class PlannedMessage:
 
 
 def plan_visit(
-    facts: VisitFacts, *, now: datetime, zone: ZoneInfo = LONDON
+    facts: VisitFacts,
+    *,
+    now: datetime,
+    zone: ZoneInfo = LONDON,
+    planned: Collection[str] = frozenset(),
 ) -> list[PlannedMessage]:
     """Every message this visit needs now, for its current version only.
 
     Messages whose use-by time has passed are left out, and reminders whose moment came
     before the current version was made are too (the resident has just been told).
+    Messages whose key is in `planned` (in the outbox already) are left out too, without
+    writing their text: a planning pass re-reads every live visit, and wording and
+    costing the same SMS again for each was most of its time (`plan_new`).
     """
+    return plan_new(facts, now=now, zone=zone, planned=planned)[0]
+
+
+def plan_new(
+    facts: VisitFacts,
+    *,
+    now: datetime,
+    zone: ZoneInfo = LONDON,
+    planned: Collection[str] = frozenset(),
+) -> tuple[list[PlannedMessage], int]:
+    """`plan_visit`'s messages, and how many more it needs that `planned` holds already."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     made_at = version_made_at(facts)
-    plan = _Plan(facts, zone)
+    plan = _Plan(facts, zone, now=now, planned=planned)
     if facts.status == AppointmentStatus.BOOKED:
         plan.booking_confirmation()
         plan.change_confirmation(made_at)
@@ -153,7 +172,7 @@ def plan_visit(
             plan.feedback()
     elif facts.status == AppointmentStatus.NO_ACCESS:
         plan.no_access()
-    return [m for m in plan.messages if m.expires_at > now]
+    return plan.messages, plan.already_planned
 
 
 def version_made_at(facts: VisitFacts) -> datetime:
@@ -205,17 +224,24 @@ def _eta(event: VisitEvent) -> datetime | None:
 
 
 class _Plan:
-    """Collects one visit's messages; each method adds at most one kind."""
+    """Collects one visit's messages; each method adds at most one kind. A message past
+    its use-by time, or whose key is planned already, is left out before its text is
+    written."""
 
-    def __init__(self, facts: VisitFacts, zone: ZoneInfo) -> None:
+    def __init__(
+        self, facts: VisitFacts, zone: ZoneInfo, *, now: datetime, planned: Collection[str]
+    ) -> None:
         self.facts = facts
         self.zone = zone
+        self.now = now
+        self.planned = planned
         self.messages: list[PlannedMessage] = []
+        self.already_planned = 0
 
     def add(
         self,
         kind: str,
-        text: str,
+        text: Callable[[], str],
         *,
         not_before: datetime,
         expires_at: datetime,
@@ -224,11 +250,17 @@ class _Plan:
         payload: Mapping[str, Any] | None = None,
     ) -> None:
         f = self.facts
+        if expires_at <= self.now:
+            return
+        key = f"{f.appointment_id}:{f.version}:{kind}{key_suffix}"
+        if key in self.planned:
+            self.already_planned += 1
+            return
         self.messages.append(
             PlannedMessage(
                 kind=kind,
-                key=f"{f.appointment_id}:{f.version}:{kind}{key_suffix}",
-                text=text,
+                key=key,
+                text=text(),
                 not_before=outside_quiet_band(not_before, self.zone),
                 expires_at=expires_at,
                 time_critical=time_critical,
@@ -281,7 +313,8 @@ class _Plan:
         booked = next((e for e in f.events if e.kind == "booked"), None)
         if f.version != 1 or booked is None or not told_of(booked.actor):
             return
-        text = words.landlord_booked(
+        text = partial(
+            words.landlord_booked,
             f.label,
             f.job_description,
             f.operative_name,
@@ -315,14 +348,14 @@ class _Plan:
             # The landlord cancelled the repair itself: there is nothing to book again.
             self.add(
                 "change_confirmation",
-                words.repair_cancelled(f.resident_first_name, f.label),
+                partial(words.repair_cancelled, f.resident_first_name, f.label),
                 not_before=made_at,
                 expires_at=f.ends_at,
                 time_critical=same_day,
             )
             return
         if change.kind == "cancelled":
-            text = words.staff_cancelled(f.resident_first_name, f.label)
+            text = partial(words.staff_cancelled, f.resident_first_name, f.label)
             self.add(
                 "change_confirmation",
                 text,
@@ -332,7 +365,9 @@ class _Plan:
                 payload=self._book_menu(),
             )
             return
-        text = words.staff_rebooked(f.resident_first_name, f.label, f.operative_name, f.visit_code)
+        text = partial(
+            words.staff_rebooked, f.resident_first_name, f.label, f.operative_name, f.visit_code
+        )
         self.add(
             "change_confirmation",
             text,
@@ -348,8 +383,12 @@ class _Plan:
         if made_at < evening and now < evening + EVENING_GRACE:
             self.add(
                 "reminder_evening",
-                words.evening_reminder(
-                    f.resident_first_name, f.label, f.operative_name, f.visit_code
+                partial(
+                    words.evening_reminder,
+                    f.resident_first_name,
+                    f.label,
+                    f.operative_name,
+                    f.visit_code,
                 ),
                 not_before=evening,
                 expires_at=f.starts_at,
@@ -360,8 +399,12 @@ class _Plan:
         if made_at < morning:
             self.add(
                 "reminder_morning",
-                words.morning_reminder(
-                    f.resident_first_name, f.label, f.operative_name, f.visit_code
+                partial(
+                    words.morning_reminder,
+                    f.resident_first_name,
+                    f.label,
+                    f.operative_name,
+                    f.visit_code,
                 ),
                 not_before=morning,
                 expires_at=f.ends_at,
@@ -376,7 +419,7 @@ class _Plan:
         prompt_day = max(min(due), now.astimezone(self.zone).date())
         self.add(
             "needs_review",
-            words.needs_review(f.resident_first_name, f.label),
+            partial(words.needs_review, f.resident_first_name, f.label),
             not_before=max(now, _local(prompt_day, time(10, 0), self.zone)),
             expires_at=f.starts_at,
             time_critical=False,
@@ -395,17 +438,17 @@ class _Plan:
             payload: Mapping[str, Any] = {}
             match event.kind:
                 case "on_the_way":
-                    text = words.on_the_way(name, _eta(event), zone)
+                    text = partial(words.on_the_way, name, _eta(event), zone)
                     use_by = max(event.at, f.ends_at) + _STATUS_USE_BY[event.kind]
                 case "arrived":
-                    text = words.arrived(name, f.visit_code)
+                    text = partial(words.arrived, name, f.visit_code)
                     use_by = event.at + _STATUS_USE_BY[event.kind]
                 case "running_late":
-                    text = words.running_late(name, _eta(event), zone)
+                    text = partial(words.running_late, name, _eta(event), zone)
                     use_by = max(event.at, f.ends_at) + _STATUS_USE_BY[event.kind]
                     payload = self._rebook_menu()
                 case _:
-                    text = words.cant_get_in(name)
+                    text = partial(words.cant_get_in, name)
                     use_by = event.at + _STATUS_USE_BY[event.kind]
                     payload = self._at_door_menu()
             self.add(
@@ -425,7 +468,7 @@ class _Plan:
             return
         self.add(
             "no_access",
-            words.no_access(f.resident_first_name, f.label, f.operative_name),
+            partial(words.no_access, f.resident_first_name, f.label, f.operative_name),
             not_before=report.at,
             expires_at=report.at + NO_ACCESS_USE_BY,
             time_critical=False,
@@ -439,7 +482,7 @@ class _Plan:
             return
         self.add(
             "follow_on",
-            words.follow_on(f.resident_first_name, f.label),
+            partial(words.follow_on, f.resident_first_name, f.label),
             not_before=report.at,
             expires_at=report.at + FOLLOW_ON_USE_BY,
             time_critical=False,
@@ -453,7 +496,7 @@ class _Plan:
             return
         self.add(
             "feedback_request",
-            words.feedback_request(f.label),
+            partial(words.feedback_request, f.label),
             not_before=done.at + FEEDBACK_AFTER,
             expires_at=done.at + FEEDBACK_WINDOW,
             time_critical=False,

@@ -12,9 +12,11 @@ A pass lists the live visits once (`visits.live_visits`: ids, residents, statuse
 starts, read through indexes bounded by the live window, so a pass costs what is live,
 not the years of history behind it) and works out each resident's next visit from that
 list. The visits are then planned a chunk at a time by id (an IN of at most the chunk's
-ids), each chunk in its own transaction; on PostgreSQL the chunk's appointments are
-locked with SKIP LOCKED, so a resident changing a visit at that moment is planned on the
-next run, never for the version they just replaced.
+ids), each chunk in its own transaction; the keys the chunk's visits have in the outbox
+already are read first, so their texts are not written again (`flows.planner.plan_new`).
+On PostgreSQL the chunk's appointments are locked with SKIP LOCKED, so a resident
+changing a visit at that moment is planned on the next run, never for the version they
+just replaced.
 
 `on_sent` is the dispatcher's hook for messages that start something in the resident's
 conversation: the feedback request opens the feedback flow, a reminder or disruption
@@ -44,7 +46,7 @@ from flows.planner import (
     PlannedMessage,
     VisitEvent,
     VisitFacts,
-    plan_visit,
+    plan_new,
 )
 from flows.policy import Verdict
 from flows.windows import format_day, format_visit, window_named, windows_from_config
@@ -119,7 +121,13 @@ def plan(db: Database, *, now: datetime, zone: ZoneInfo = LONDON, chunk: int = C
             appointments = visits.lock_chunk(session, ids=ids)
             stats.appointments += len(appointments)
             facts = load_facts(session, appointments, now=now, zone=zone, next_visits=next_visit)
-            wanted = [m for f in facts for m in plan_visit(f, now=now, zone=zone)]
+            # What these visits have in the outbox already is not worded again.
+            planned = outbox.keys_of_visits(session, appointment_ids=ids)
+            wanted = []
+            for f in facts:
+                messages, known = plan_new(f, now=now, zone=zone, planned=planned)
+                wanted.extend(messages)
+                stats.already_planned += known
             enqueue_planned(
                 session, wanted, now=now, zone=zone, stats=stats, resident_of=resident_of
             )

@@ -225,6 +225,20 @@ def existing_keys(session: Session, *, keys: Sequence[str]) -> set[str]:
     )
 
 
+def keys_of_visits(session: Session, *, appointment_ids: Sequence[int]) -> set[str]:
+    """The idempotency keys of every outbox row about these visits (a few each): what a
+    planning pass need not word again."""
+    if not appointment_ids:
+        return set()
+    return set(
+        session.exec(
+            select(OutboxMessage.idempotency_key).where(
+                col(OutboxMessage.appointment_id).in_(list(appointment_ids))
+            )
+        ).all()
+    )
+
+
 def insert_many(session: Session, *, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Insert rows whose key is not taken; the new rows' ids.
 
