@@ -4,21 +4,46 @@ gets a morning briefing, and an operative's booked visits of a day."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from storage.enums import AppointmentStatus
 from storage.models import Appointment, Contractor, Operative
 
 
-def operatives_by_name(session: Session) -> Sequence[Operative]:
-    """Every operative, active or not, by name."""
-    return session.exec(select(Operative).order_by(col(Operative.name))).all()
+@dataclass(frozen=True, slots=True)
+class OperativeKey:
+    """Where a page of operatives ends: the last one shown (name, id)."""
+
+    name: str
+    id: int
 
 
-def contractors_by_name(session: Session) -> Sequence[Contractor]:
-    return session.exec(select(Contractor).order_by(col(Contractor.name))).all()
+def operatives_by_name(
+    session: Session,
+    *,
+    contractor_id: int | None = None,
+    after: OperativeKey | None = None,
+    limit: int,
+) -> Sequence[Operative]:
+    """Up to `limit` operatives, active or not, by name and id after `after`; only the
+    contractor's when `contractor_id` is given."""
+    query = select(Operative)
+    if contractor_id is not None:
+        query = query.where(col(Operative.contractor_id) == contractor_id)
+    if after is not None:
+        query = query.where(tuple_(col(Operative.name), col(Operative.id)) > (after.name, after.id))
+    return session.exec(query.order_by(col(Operative.name), col(Operative.id)).limit(limit)).all()
+
+
+def contractors_by_name(session: Session, *, limit: int) -> Sequence[Contractor]:
+    """The first `limit` contractors by name (a landlord has tens)."""
+    return session.exec(
+        select(Contractor).order_by(col(Contractor.name), col(Contractor.id)).limit(limit)
+    ).all()
 
 
 def with_outstanding_link_code(session: Session) -> Sequence[Operative]:

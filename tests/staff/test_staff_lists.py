@@ -37,6 +37,8 @@ from storage.models import (
     Appointment,
     AuditEvent,
     ContactDecision,
+    Contractor,
+    Operative,
     OutboxMessage,
     Resident,
     StaffTask,
@@ -379,3 +381,41 @@ def test_a_broadcast_result_pages_its_lines_and_counts_progress_over_all(
     assert names == [f"Resident {n}" for n in range(10)]
     bad = client.get(f"/staff/broadcasts/{event_id}", params={"after": cursors.encode(99)})
     assert bad.status_code == 400
+
+
+@sqlite_only
+def test_operatives_page_by_name_and_menus_list_one_contractors_operatives(
+    client: TestClient, staff_users: Database, signed_in: SignIn
+) -> None:
+    """A large landlord has hundreds of operatives: the operatives page pages by name, and
+    the visits and broadcast forms offer a contractor's operatives once it is chosen."""
+    with staff_users.session() as session:
+        contractor = session.exec(select(Contractor)).first()
+        assert contractor is not None and contractor.id is not None
+        for n in range(PAGE_SIZE + 20):
+            session.add(
+                Operative(
+                    landlord_id=contractor.landlord_id,
+                    contractor_id=contractor.id,
+                    name=f"Zed Operative {n % 50:02d}",  # names repeat: the id breaks ties
+                    badge_number=f"Z{n:05d}",
+                )
+            )
+    with staff_users.session() as session:
+        everyone = sorted(session.exec(select(Operative)).all(), key=lambda o: (o.name, o.id))
+        theirs = [o for o in everyone if o.contractor_id == contractor.id]
+    signed_in(StaffRole.STAFF)
+    operative_row = re.compile(r'<tr id="operative-(\d+)"')
+    assert _walk(client, "/staff/operatives", operative_row) == [o.id for o in everyone]
+
+    menu = re.compile(r'<option value="(\d+)"')
+    visits = client.get("/staff/visits").text
+    assert 'name="operative_id"' not in visits  # no menu of every operative
+    chosen = client.get("/staff/visits", params={"contractor_id": contractor.id}).text
+    listed = menu.findall(chosen.split('name="operative_id"')[1].split("</select>")[0])
+    assert len(listed) == PAGE_SIZE and {int(i) for i in listed} <= {o.id for o in theirs}
+    broadcasts = client.get("/staff/broadcasts").text
+    assert 'name="operative_id"' not in broadcasts
+    chosen = client.get("/staff/broadcasts", params={"contractor_id": contractor.id}).text
+    listed = menu.findall(chosen.split('name="operative_id"')[1].split("</select>")[0])
+    assert len(listed) == PAGE_SIZE

@@ -3,8 +3,9 @@
 The lists page by key (`WHERE (at, id) < (:at, :id) ORDER BY at DESC, id DESC LIMIT n+1`),
 never by OFFSET, so page 1,000 costs what page 1 does. The key of the last row shown goes
 into the "next page" link as URL-safe base64 of a small JSON list; reading it back checks
-every part's type (a time with its zone, a date, a whole number, yes/no), and anything else
-(edited, truncated, from another list) is a polite 400 rather than a wrong page or a 500.
+every part's type (a time with its zone, a date, a whole number, yes/no, a short text),
+and anything else (edited, truncated, from another list) is a polite 400 rather than a
+wrong page or a 500.
 The cursor carries only the sort key: the filters travel beside it in the same link.
 """
 
@@ -21,8 +22,10 @@ from fastapi import HTTPException
 from bot.web.staff.forms import bad
 
 #: A cursor longer than this is not one of ours.
-MAX_CURSOR = 200
-Part = datetime | date | int | bool
+MAX_CURSOR = 600
+#: A text part (a name) at most this long.
+MAX_TEXT = 300
+Part = datetime | date | int | bool | str
 
 
 def encode(*parts: Part) -> str:
@@ -61,6 +64,9 @@ def decode(token: str | None, shape: tuple[type[Part], ...]) -> tuple[Any, ...] 
 def _part(value: object, kind: type[Part]) -> Part:
     if kind is bool:
         if isinstance(value, bool):
+            return value
+    elif kind is str:
+        if isinstance(value, str) and len(value) <= MAX_TEXT:
             return value
     elif kind is int:
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:

@@ -47,7 +47,11 @@ from storage.repositories.conversation_history import (
     unsent_outbox,
 )
 from storage.repositories.feedback import flagged_unreviewed_count
-from storage.repositories.operatives import contractors_by_name, operatives_by_name
+from storage.repositories.operatives import (
+    OperativeKey,
+    contractors_by_name,
+    operatives_by_name,
+)
 from storage.repositories.people import search_residents
 from storage.repositories.staff_tasks import TaskKey
 from storage.repositories.visit_listing import VisitFilters, VisitKey, visit_count_on, visits
@@ -68,12 +72,28 @@ class Choice:
     name: str
 
 
-def operatives_and_contractors(session: Session) -> tuple[list[Choice], list[Choice]]:
-    """For filter menus."""
-    return (
-        [Choice(o.id, o.name) for o in operatives_by_name(session) if o.id is not None],
-        [Choice(c.id, c.name) for c in contractors_by_name(session) if c.id is not None],
+def contractor_choices(session: Session) -> list[Choice]:
+    """For filter menus: the contractors (a landlord has tens; at most PAGE_SIZE)."""
+    found = contractors_by_name(session, limit=PAGE_SIZE)
+    return [Choice(c.id, c.name) for c in found if c.id is not None]
+
+
+def operative_choices(
+    session: Session, *, contractor_id: int | None, chosen: int | None = None
+) -> list[Choice]:
+    """For filter menus: the operatives of the chosen contractor (at most PAGE_SIZE), and
+    the chosen operative. Without a contractor, only the chosen one: a large landlord's
+    operatives are too many for one menu, so a contractor is picked first."""
+    found = (
+        list(operatives_by_name(session, contractor_id=contractor_id, limit=PAGE_SIZE))
+        if contractor_id is not None
+        else []
     )
+    if chosen is not None and all(o.id != chosen for o in found):
+        operative = session.get(Operative, chosen)
+        if operative is not None:
+            found.insert(0, operative)
+    return [Choice(o.id, o.name) for o in found if o.id is not None]
 
 
 #: A resident search lists at most this many matches (residents are never a drop-down).
@@ -449,8 +469,22 @@ class OperativeRow:
     active: bool
 
 
-def operative_rows(session: Session) -> list[OperativeRow]:
-    found = operatives_by_name(session)
+def operative_rows(
+    session: Session, *, after: OperativeKey | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[OperativeRow], OperativeKey | None]:
+    """One page of operatives by name after `after`, and the key the next page starts
+    after (None on the last page)."""
+    page = operatives_by_name(session, after=after, limit=limit + 1)
+    found = page[:limit]
+    last = found[-1] if len(page) > limit and found else None
+    following = None
+    if last is not None:
+        assert last.id is not None
+        following = OperativeKey(name=last.name, id=last.id)
+    return _operative_rows(session, found), following
+
+
+def _operative_rows(session: Session, found: Sequence[Operative]) -> list[OperativeRow]:
     contractors = by_id(session, Contractor, (o.contractor_id for o in found))
     rows = []
     for op in found:

@@ -102,8 +102,10 @@ def broadcast_form(
     user: CurrentUser = Depends(current_user),
     staff: StaffServices = Depends(services),
 ) -> Response:
+    contractor_id = opt_int(request.query_params.get("contractor_id"), "Contractor")
     with staff.runtime.db.session() as session:
-        operatives, _ = read_models.operatives_and_contractors(session)
+        contractors = read_models.contractor_choices(session)
+        operatives = read_models.operative_choices(session, contractor_id=contractor_id)
         recent = latest_requests(session, action=ACTION_SENT, limit=10)
     return render(
         request,
@@ -112,6 +114,8 @@ def broadcast_form(
         {
             "title": "Reminders and broadcasts",
             "operatives": operatives,
+            "contractors": contractors,
+            "contractor_id": contractor_id,
             "tomorrow": staff.today() + timedelta(days=1),
             "recent": recent,
         },

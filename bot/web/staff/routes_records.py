@@ -22,6 +22,7 @@ from storage.enums import Decision
 from storage.models import Operative
 from storage.repositories.access_needs import NeedKey
 from storage.repositories.contact_log import ContactFilters, ContactKey
+from storage.repositories.operatives import OperativeKey
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 
@@ -149,9 +150,25 @@ def operatives(
     user: CurrentUser = Depends(current_user),
     staff: StaffServices = Depends(services),
 ) -> Response:
+    found = cursors.decode(request.query_params.get("after"), (str, int))
+    after = None if found is None else OperativeKey(name=found[0], id=found[1])
     with staff.runtime.db.session() as session:
-        rows = read_models.operative_rows(session)
-    return render(request, staff, "operatives.html", {"title": "Operatives", "rows": rows})
+        rows, following = read_models.operative_rows(session, after=after)
+    return render(
+        request,
+        staff,
+        "operatives.html",
+        {
+            "title": "Operatives",
+            "rows": rows,
+            "first_page": after is None,
+            "next_page": (
+                urlencode({"after": cursors.encode(following.name, following.id)})
+                if following
+                else None
+            ),
+        },
+    )
 
 
 @router.post("/staff/operatives/{operative_id}/link-code", response_class=HTMLResponse)
@@ -179,7 +196,7 @@ def issue_link_code(
             now=now,
         )
         name = operative.name
-        rows = read_models.operative_rows(session)
+        rows, following = read_models.operative_rows(session)
     return render(
         request,
         staff,
@@ -187,6 +204,12 @@ def issue_link_code(
         {
             "title": "Operatives",
             "rows": rows,
+            "first_page": True,
+            "next_page": (
+                urlencode({"after": cursors.encode(following.name, following.id)})
+                if following
+                else None
+            ),
             "issued": {
                 "name": name,
                 "code": code,

@@ -54,7 +54,10 @@ def visit_list(
     after = None if found is None else VisitKey(day=found[0], starts_at=found[1], id=found[2])
     with staff.runtime.db.session() as session:
         rows, following = read_models.visit_rows(session, filters, after=after)
-        operatives, contractors = read_models.operatives_and_contractors(session)
+        contractors = read_models.contractor_choices(session)
+        operatives = read_models.operative_choices(
+            session, contractor_id=filters.contractor_id, chosen=filters.operative_id
+        )
     kept = {
         name: str(value)
         for name, value in (
