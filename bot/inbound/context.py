@@ -31,6 +31,12 @@ UNCONFIGURED_LANDLORD = LandlordView(
     name="your landlord's", phone="the number on your tenancy letter", emergency_phone="999"
 )
 SLOT_HORIZON = timedelta(days=21)
+#: How far back a resident's view reaches into past visits: well beyond the feedback
+#: window (7 days after the visit, flows/feedback.py) and a completion reported late.
+#: Older visits are not read: a long-standing resident's texts cost what a new one's do.
+RECENT_PAST = timedelta(days=30)
+#: A booked visit stays among the resident's upcoming ones this long after its end.
+UPCOMING_GRACE = timedelta(days=2)
 LIVE_EVENTS = ("on_the_way", "arrived", "running_late", "cant_get_in", "done")
 OPEN = JobStatus.OPEN
 
@@ -155,48 +161,50 @@ def resident_views(
     session: Session, residents: Sequence[Resident], now: datetime, links: PhotoLinks
 ) -> ResidentViews:
     """The views of several residents in the same few queries as one (answering a batch
-    of texts costs one round trip per table, not one per table per text)."""
+    of texts costs one round trip per table, not one per table per text).
+
+    Bounded by what is under way, not by the history: the jobs not yet completed or
+    cancelled, and the visits (not cancelled) that end from `RECENT_PAST` ago on: every
+    one to come and the recent past (feedback on the last completed visit, a no-show
+    report), each with its own job."""
     ids = [r.id for r in residents if r.id is not None]
     if not ids:
         return {}
-    jobs = resident_world.jobs_of(session, resident_ids=ids)
-    jobs_by_id = {j.id: j for j in jobs}
+    jobs = resident_world.jobs_under_way(session, resident_ids=ids)
     needs: dict[int, list[AccessNeedView]] = {}
     for n in resident_world.active_needs_of(session, resident_ids=ids):
         needs.setdefault(n.resident_id, []).append(
             AccessNeedView(n.id or 0, str(n.category), n.own_words, n.consent_to_share, n.review_by)
         )
-    appointments = resident_world.appointments_of(
-        session, job_ids=[j for j in jobs_by_id if j is not None]
+    visits = resident_world.visits_ending_since(
+        session, resident_ids=ids, since=now - max(RECENT_PAST, UPCOMING_GRACE)
     )
-    operatives = _operatives(session, {a.operative_id for a in appointments})
-    given = resident_world.completed_feedback(session, resident_ids=ids) if appointments else set()
+    appointment_ids = [a.id for a, _ in visits if a.id is not None]
+    operatives = _operatives(session, {a.operative_id for a, _ in visits})
+    given = resident_world.completed_feedback(session, appointment_ids=appointment_ids)
     latest = resident_world.latest_events(
-        session,
-        appointment_ids=[a.id for a in appointments if a.id is not None],
-        kinds=LIVE_EVENTS,
+        session, appointment_ids=appointment_ids, kinds=LIVE_EVENTS
     )
     upcoming: dict[int, list[AppointmentView]] = {}
     past: dict[int, list[AppointmentView]] = {}
     mentioned: dict[int, dict[int, OperativeView]] = {}
-    for appointment in appointments:
-        job = jobs_by_id[appointment.job_id]
+    for appointment, job in visits:
         owner = job.resident_id or 0  # queried by resident, so always set
         view = _appointment_view(
             appointment,
             job,
             operatives,
             links,
-            (owner, appointment.id) in given,
+            appointment.id in given,
             latest.get(appointment.id or -1),
         )
         mentioned.setdefault(owner, {})[appointment.operative_id] = view.operative
         if (
             appointment.status == AppointmentStatus.BOOKED
-            and appointment.ends_at + timedelta(days=2) >= now
+            and appointment.ends_at + UPCOMING_GRACE >= now
         ):
             upcoming.setdefault(owner, []).append(view)
-        elif appointment.status != AppointmentStatus.CANCELLED:
+        else:  # ended within RECENT_PAST, not cancelled: nothing older was read
             past.setdefault(owner, []).append(view)
     views: ResidentViews = {}
     for resident in residents:

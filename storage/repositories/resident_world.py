@@ -1,18 +1,22 @@
 """What a flow step may look at, read for one resident or a batch of them at once.
 
-The reads behind `bot/inbound/context.py`: the residents' repair jobs, active access needs,
-appointments, completed feedback, the operatives named on those appointments, their newest
-live-status events, and the bookable visit windows. Each is one query for the whole batch
-(a batch of texts costs one round trip per table, not one per table per text).
+The reads behind `bot/inbound/context.py`: the residents' repair jobs under way, active
+access needs, their visits from a recent cutoff on (with each visit's job), the feedback
+completed on those visits, the operatives named on them, their newest live-status events,
+and the bookable visit windows. Each is one query for the whole batch (a batch of texts
+costs one round trip per table, not one per table per text), and none reads a resident's
+whole history: a resident of twenty years costs what one of twenty days does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date
+from datetime import date, datetime
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from storage.enums import AppointmentStatus
 from storage.models import (
     AccessNeed,
     Appointment,
@@ -23,13 +27,16 @@ from storage.models import (
     Operative,
     RepairJob,
 )
+from storage.models.work import JOB_UNDER_WAY
 
 
-def jobs_of(session: Session, *, resident_ids: Collection[int]) -> Sequence[RepairJob]:
-    """Every repair job of these residents, oldest first."""
+def jobs_under_way(session: Session, *, resident_ids: Collection[int]) -> Sequence[RepairJob]:
+    """These residents' jobs not yet completed or cancelled (triage, open, booked), oldest
+    first: from the partial index `ix_repair_jobs_resident_under_way`, whose predicate
+    `JOB_UNDER_WAY` is repeated word for word."""
     return session.exec(
         select(RepairJob)
-        .where(col(RepairJob.resident_id).in_(resident_ids))
+        .where(col(RepairJob.resident_id).in_(resident_ids), text(JOB_UNDER_WAY))
         .order_by(col(RepairJob.id))
     ).all()
 
@@ -43,25 +50,34 @@ def active_needs_of(session: Session, *, resident_ids: Collection[int]) -> Seque
     ).all()
 
 
-def appointments_of(session: Session, *, job_ids: Collection[int]) -> Sequence[Appointment]:
-    """Every appointment of these jobs, by start time."""
-    if not job_ids:
+def visits_ending_since(
+    session: Session, *, resident_ids: Collection[int], since: datetime
+) -> Sequence[tuple[Appointment, RepairJob]]:
+    """These residents' visits not cancelled that end at or after `since` (every one to
+    come, and the recent past), each with its job, by start time: the older history is
+    not read."""
+    if not resident_ids:
         return []
     return session.exec(
-        select(Appointment)
-        .where(col(Appointment.job_id).in_(list(job_ids)))
-        .order_by(col(Appointment.starts_at))
+        select(Appointment, RepairJob)
+        .join(RepairJob, col(RepairJob.id) == col(Appointment.job_id))
+        .where(
+            col(RepairJob.resident_id).in_(resident_ids),
+            col(Appointment.status) != AppointmentStatus.CANCELLED,
+            col(Appointment.ends_at) >= since,
+        )
+        .order_by(col(Appointment.starts_at), col(Appointment.id))
     ).all()
 
 
-def completed_feedback(
-    session: Session, *, resident_ids: Collection[int]
-) -> set[tuple[int, int | None]]:
-    """(resident, appointment) pairs whose feedback was completed."""
+def completed_feedback(session: Session, *, appointment_ids: Collection[int]) -> set[int]:
+    """Which of these visits have their feedback completed."""
+    if not appointment_ids:
+        return set()
     return set(
         session.exec(
-            select(Feedback.resident_id, Feedback.appointment_id).where(
-                col(Feedback.resident_id).in_(resident_ids),
+            select(Feedback.appointment_id).where(
+                col(Feedback.appointment_id).in_(appointment_ids),
                 col(Feedback.completed_at).is_not(None),
             )
         ).all()
