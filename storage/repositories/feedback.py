@@ -11,14 +11,24 @@ one batch's ids.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from storage.models import Appointment, Complaint, Contractor, Feedback, Operative
+from storage.models import (
+    Appointment,
+    Complaint,
+    Contractor,
+    Feedback,
+    Operative,
+    Resident,
+    StaffUser,
+)
+from storage.models.records import complaint_reference
 from storage.repositories._dialect import week_start
 
 
@@ -73,12 +83,90 @@ def _joined(*columns: Any) -> Any:
     )
 
 
-def feedback_page(
+@dataclass(frozen=True, slots=True)
+class FeedbackLine:
+    """One answer as the list and the export show it: its own columns, its visit's, and the
+    names of the people around it (plain values, no ORM objects)."""
+
+    id: int
+    appointment_id: int
+    visit_day: date
+    visit_window: str
+    resident_id: int
+    resident: str | None
+    operative: str | None
+    contractor: str | None
+    rating: int | None
+    showed_id: bool | None
+    asked_before_facilities: bool | None
+    left_tidy: bool | None
+    respectful: bool | None
+    comment: str | None
+    flagged: bool
+    created_at: datetime
+    completed_at: datetime | None
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    review_note: str | None
+    complaint_id: int | None = None
+    complaint_reference: str | None = None
+
+
+def feedback_lines(
     session: Session, *, filters: FeedbackFilters, after: FeedbackCursor | None, limit: int
-) -> list[tuple[Feedback, Appointment]]:
-    """At most `limit` answers matching the filters with their visit, latest visit first
-    (ties by the newest answer), starting after the cursor (from the top if None)."""
-    query = _filtered(_joined(Feedback, Appointment), filters)
+) -> list[FeedbackLine]:
+    """At most `limit` answers matching the filters, latest visit first (ties by the newest
+    answer), starting after the cursor (from the top if None): one statement joining each
+    answer to its visit, resident, operative, contractor and reviewer (columns only), and
+    one more for the complaints of these answers (an IN of at most `limit` ids)."""
+    # Aliased people tables: the contractor filter joins operatives itself.
+    operative, contractor = aliased(Operative), aliased(Contractor)
+    resident, reviewer = aliased(Resident), aliased(StaffUser)
+    query = (
+        _joined(
+            col(Feedback.id),
+            col(Feedback.appointment_id),
+            col(Appointment.day),
+            col(Appointment.window),
+            col(Feedback.resident_id),
+            col(resident.name),
+            col(operative.name),
+            col(contractor.name),
+            col(Feedback.rating),
+            col(Feedback.showed_id),
+            col(Feedback.asked_before_facilities),
+            col(Feedback.left_tidy),
+            col(Feedback.respectful),
+            col(Feedback.comment),
+            col(Feedback.flagged),
+            col(Feedback.created_at),
+            col(Feedback.completed_at),
+            col(Feedback.reviewed_at),
+            col(reviewer.email),
+            col(Feedback.review_note),
+        )
+        .outerjoin(resident, col(resident.id) == col(Feedback.resident_id))
+        .outerjoin(operative, col(operative.id) == col(Appointment.operative_id))
+        .outerjoin(contractor, col(contractor.id) == col(operative.contractor_id))
+        .outerjoin(reviewer, col(reviewer.id) == col(Feedback.reviewed_by))
+    )
+    rows = session.exec(_keyset(_filtered(query, filters), after, limit)).all()
+    lines = [FeedbackLine(*row) for row in rows]
+    complaints = complaints_by_feedback(session, feedback_ids=[line.id for line in lines])
+    return [
+        replace(
+            line,
+            complaint_id=complaint.id,
+            complaint_reference=complaint_reference(complaint.id, complaint.created_at),
+        )
+        if (complaint := complaints.get(line.id)) is not None and complaint.id is not None
+        else line
+        for line in lines
+    ]
+
+
+def _keyset(query: Any, after: FeedbackCursor | None, limit: int) -> Any:
+    """Latest visit first (ties by the newest answer), starting after the cursor."""
     if after is not None:
         query = query.where(
             # The plain bound lets the day index start at the cursor's day.
@@ -88,8 +176,7 @@ def feedback_page(
                 and_(col(Appointment.day) == after.day, col(Feedback.id) < after.feedback_id),
             ),
         )
-    query = query.order_by(col(Appointment.day).desc(), col(Feedback.id).desc()).limit(limit)
-    return list(session.exec(query).all())
+    return query.order_by(col(Appointment.day).desc(), col(Feedback.id).desc()).limit(limit)
 
 
 def feedback_count(session: Session, *, filters: FeedbackFilters) -> int:

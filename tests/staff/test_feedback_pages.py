@@ -179,11 +179,11 @@ def test_the_csv_streams_every_answer_once_in_batches(
         [(today - timedelta(days=n // 4), {"rating": 4, "comment": "@SUM(A1)"}) for n in range(9)],
     )
     statements: list[int] = []
-    page = feedback_repo.feedback_page
+    lines = feedback_repo.feedback_lines
 
     def counted(session: Any, **kwargs: Any) -> Any:
         statements.append(kwargs["limit"])
-        return page(session, **kwargs)
+        return lines(session, **kwargs)
 
     streamed: list[object] = []
 
@@ -192,7 +192,7 @@ def test_the_csv_streams_every_answer_once_in_batches(
             streamed.append(self)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(feedback_repo, "feedback_page", counted)
+    monkeypatch.setattr(feedback_repo, "feedback_lines", counted)
     monkeypatch.setattr(routes_feedback, "StreamingResponse", Streaming)
     monkeypatch.setattr(feedback_views, "CSV_BATCH", 4)
     signed_in(StaffRole.VIEWER)

@@ -121,35 +121,59 @@ def feedback_page(
     limit: int = PAGE_SIZE,
 ) -> FeedbackPage:
     """One page of answers, latest visit first, and the cursor of the next page."""
-    pairs = feedback.feedback_page(session, filters=filters, after=after, limit=limit + 1)
-    shown = pairs[:limit]
-    more = len(pairs) > limit
+    lines = feedback.feedback_lines(session, filters=filters, after=after, limit=limit + 1)
+    rows = [_row(line) for line in lines[:limit]]
     next_cursor = None
-    if more and shown:
-        last_fb, last_visit = shown[-1]
-        assert last_fb.id is not None
-        next_cursor = encode_cursor(FeedbackCursor(day=last_visit.day, feedback_id=last_fb.id))
-    return FeedbackPage(rows=_feedback_rows(session, shown), next_cursor=next_cursor)
+    if len(lines) > limit and rows:
+        next_cursor = encode_cursor(FeedbackCursor(day=rows[-1].visit_day, feedback_id=rows[-1].id))
+    return FeedbackPage(rows=rows, next_cursor=next_cursor)
 
 
 def feedback_batches(
     session: Session, filters: FeedbackFilters, *, batch: int | None = None
 ) -> Iterator[list[FeedbackRow]]:
     """Every answer matching the filters, in the list's order, `batch` rows a statement
-    (with one query per related table for each batch): memory stays flat however many."""
+    (joined to their people; one more query for the batch's complaints): plain values,
+    nothing kept between batches, so memory stays flat however many there are."""
     size = batch or CSV_BATCH
     after: FeedbackCursor | None = None
     while True:
-        pairs = feedback.feedback_page(session, filters=filters, after=after, limit=size)
-        if not pairs:
+        lines = feedback.feedback_lines(session, filters=filters, after=after, limit=size)
+        if not lines:
             return
-        rows = _feedback_rows(session, pairs)
-        last = rows[-1]
-        after = FeedbackCursor(day=last.visit_day, feedback_id=last.id)
-        session.expunge_all()  # the batch's ORM objects are not kept for the whole export
+        rows = [_row(line) for line in lines]
+        after = FeedbackCursor(day=rows[-1].visit_day, feedback_id=rows[-1].id)
+        session.expunge_all()  # the complaints loaded for the batch
         yield rows
-        if len(pairs) < size:
+        if len(lines) < size:
             return
+
+
+def _row(line: feedback.FeedbackLine) -> FeedbackRow:
+    return FeedbackRow(
+        id=line.id,
+        visit_day=line.visit_day,
+        visit=label(line.visit_day, line.visit_window),
+        appointment_id=line.appointment_id,
+        resident=line.resident or "?",
+        resident_id=line.resident_id,
+        operative=line.operative or "?",
+        contractor=line.contractor or "?",
+        rating=line.rating,
+        showed_id=line.showed_id,
+        asked_before_facilities=line.asked_before_facilities,
+        left_tidy=line.left_tidy,
+        respectful=line.respectful,
+        comment=line.comment,
+        flagged=line.flagged,
+        completed=line.completed_at is not None,
+        asked_at=line.created_at,
+        reviewed_at=line.reviewed_at,
+        reviewed_by=line.reviewed_by,
+        review_note=line.review_note,
+        complaint_id=line.complaint_id,
+        complaint_reference=line.complaint_reference,
+    )
 
 
 def _feedback_rows(
