@@ -40,9 +40,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import SQLModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -51,7 +53,7 @@ from bot.web.staff.passwords import hash_password
 from flows.codes import CODE_LENGTH, _is_guessable
 from flows.local_time import LONDON
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.migrate import alembic_config, upgrade
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/doorstep_scale"
 SCALE_PASSWORD = "scale-world-orchard-42"
@@ -964,17 +966,30 @@ def _message_split(connection: Connection, sizes: Sizes, p: dict[str, Any]) -> d
     return {"feedback_turns": turns, "heavy_messages": heavy, "chat_messages": chat}
 
 
+def _create_from_models(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        SQLModel.metadata.create_all(engine)
+    finally:
+        engine.dispose()
+    command.stamp(alembic_config(url), "head")
+
+
 def build_world(
     url: str,
     sizes: Sizes | None = None,
     *,
     now: datetime | None = None,
     fresh: bool = False,
+    schema_from_models: bool = False,
     log: Any = None,
 ) -> WorldFacts:
     """Build the big world into `url` (PostgreSQL; created if missing, emptied if `fresh`).
 
-    The database must be new or `fresh`: the demo is loaded into an empty database."""
+    The database must be new or `fresh`: the demo is loaded into an empty database.
+    `schema_from_models` creates the tables from the models and stamps the head revision
+    instead of running every migration (tests/storage/test_migrations.py holds the two
+    equal): a few seconds less for tests that need the rows, not the migrations' timing."""
     sizes = sizes or Sizes()
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     say = log or (lambda _line: None)
@@ -983,7 +998,10 @@ def build_world(
 
     t = time.perf_counter()
     ensure_database(url, fresh=fresh)
-    upgrade(url)
+    if schema_from_models:
+        _create_from_models(url)
+    else:
+        upgrade(url)
     db = Database(url)
     try:
         if not load_demo(db, now=now):

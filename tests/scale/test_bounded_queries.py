@@ -36,7 +36,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import bindparam, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from staff.helpers import sign_in
 
@@ -79,7 +79,7 @@ WORLD = scale_world.Sizes(
     jobs=3_000,
     messages=12_000,
     outbox=6_000,
-    decisions=3_000,
+    decisions=1_200,
     feedback=1_500,
     live_visits=700,
     operatives=450,
@@ -262,7 +262,7 @@ def world_url(postgres_server_url: str) -> Iterator[str]:
     """The generated world in a database of its own (other tests empty theirs)."""
     name = f"doorstep_scale_test_{uuid.uuid4().hex[:10]}"
     url = make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
-    scale_world.build_world(url, WORLD, now=NOW, fresh=True)
+    scale_world.build_world(url, WORLD, now=NOW, fresh=True, schema_from_models=True)
     yield url
     admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -368,6 +368,24 @@ def _check_page(app: App, page: ListPage, path: str) -> ListView:
     bad = violations(seen, max_rows=page.max_rows)
     assert not bad, f"GET {path} ({len(seen)} statements):\n" + "\n".join(bad)
     return list_view(response.text, page.table_id)
+
+
+def test_the_guard_sees_long_in_lists_and_big_results(app: App) -> None:
+    """The guard itself: what the pages must never do, it reports."""
+    engine = app.guard.engine
+    with _watching(app.guard) as seen, engine.connect() as connection:
+        ids = list(range(-MAX_PARAMETERS - 1, 0))  # no such rows: only the IN list counts
+        connection.execute(
+            text("SELECT id FROM feedback WHERE id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"ids": ids},
+        )
+        connection.execute(text("SELECT id FROM feedback LIMIT 300"))
+    found = violations(list(seen), max_rows=201)
+    assert len(found) == 2, found
+    assert found[0].startswith(f"{MAX_PARAMETERS + 1} parameters")
+    assert found[1].startswith("300 rows (at most 201)")
 
 
 @pytest.mark.parametrize("page", LIST_PAGES, ids=lambda p: p.path)
