@@ -203,11 +203,15 @@ def test_the_csv_streams_every_answer_once_in_batches(
     assert [int(r["feedback_id"]) for r in rows] == expected
     assert set(statements) == {4} and len(statements) == len(expected) // 4 + 1
     assert [r["comment"] for r in rows].count("'@SUM(A1)") == 9  # never a formula
+    recent = client.get("/staff/feedback.csv", params={"date_from": str(today - timedelta(days=1))})
+    assert len(list(csv.DictReader(io.StringIO(recent.text)))) == 8  # 4 today, 4 yesterday
     with staff_users.session() as session:
-        audit = session.exec(
-            select(AuditEvent).where(AuditEvent.action == "staff.feedback.exported")
-        ).one()
-    assert audit.detail["rows"] == len(expected)
+        audits = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.action == "staff.feedback.exported")
+            .order_by(col(AuditEvent.id))
+        ).all()
+    assert [a.detail["rows"] for a in audits] == [len(expected), 8]
 
 
 @sqlite_only

@@ -142,11 +142,14 @@ def feedback_csv(
         )
 
     def lines() -> Iterator[str]:
-        """The header, then each batch of rows as it is read: one session for the export,
-        CSV_BATCH rows a statement, nothing kept once written."""
+        """The header at once, then each batch of rows as it is read: one session for the
+        export, CSV_BATCH rows a statement, nothing kept once written."""
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
         with db.session() as session:
             for batch in feedback_views.feedback_batches(session, filters):
                 writer.writerows([_cell(v) for v in _csv_values(r)] for r in batch)
