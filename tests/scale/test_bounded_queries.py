@@ -27,6 +27,7 @@ import random
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -139,6 +140,7 @@ class StatementGuard:
         if self.watching and self.seen and self.seen[-1].sql == sql and _is_select(sql):
             self.seen[-1].rows = cursor.rowcount
 
+    @contextmanager
     def watch(self) -> Iterator[list[Statement]]:
         self.seen = []
         self.watching = True
@@ -284,24 +286,12 @@ class App:
             self.role = role
 
     def get(self, path: str) -> tuple[Any, list[Statement]]:
-        with _watching(self.guard) as seen:
+        with self.guard.watch() as seen:
             response = self.client.get(path)
             body = response.content  # a streamed response runs its statements while read
         assert response.status_code == 200, f"GET {path}: HTTP {response.status_code}"
         assert body is not None
         return response, list(seen)
-
-
-class _watching:
-    def __init__(self, guard: StatementGuard) -> None:
-        self.guard = guard
-        self.iterator = guard.watch()
-
-    def __enter__(self) -> list[Statement]:
-        return next(self.iterator)
-
-    def __exit__(self, *_exc: object) -> None:
-        self.iterator.close()
 
 
 @pytest.fixture(scope="module")
@@ -341,7 +331,7 @@ LIST_PAGES = (
     ListPage(
         "/staff/feedback",
         "feedback-table",
-        lambda: feedback_views.PAGE_SIZE,
+        _page_size,  # feedback_views pages by read_models.PAGE_SIZE
         also_shows=lambda: feedback_views.CHART_WEEKS,
     ),
     ListPage("/staff/contact-log", "contact-table", _page_size),
@@ -373,7 +363,7 @@ def _check_page(app: App, page: ListPage, path: str) -> ListView:
 def test_the_guard_sees_long_in_lists_and_big_results(app: App) -> None:
     """The guard itself: what the pages must never do, it reports."""
     engine = app.guard.engine
-    with _watching(app.guard) as seen, engine.connect() as connection:
+    with app.guard.watch() as seen, engine.connect() as connection:
         ids = list(range(-MAX_PARAMETERS - 1, 0))  # no such rows: only the IN list counts
         connection.execute(
             text("SELECT id FROM feedback WHERE id IN :ids").bindparams(
