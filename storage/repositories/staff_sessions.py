@@ -7,7 +7,7 @@ for the sign-in back-off).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import update
@@ -38,11 +38,16 @@ def live_sessions_of(
     ).all()
 
 
-def live_session_counts(session: Session, *, created_after: datetime) -> dict[int, int]:
-    """How many live sessions each user has (users with none are absent)."""
+def live_session_counts(
+    session: Session, *, created_after: datetime, user_ids: Collection[int]
+) -> dict[int, int]:
+    """How many live sessions each of these users has (users with none are absent)."""
+    if not user_ids:
+        return {}
     rows = session.exec(
         select(StaffSession.user_id, func.count())
         .where(
+            col(StaffSession.user_id).in_(set(user_ids)),
             col(StaffSession.revoked_at).is_(None),
             col(StaffSession.created_at) > created_after,
         )

@@ -250,3 +250,21 @@ def test_sign_in_errors_and_two_factor_set_up_pass_axe(page: Page) -> None:
     page.get_by_role("button", name="Turn on two-factor sign-in").click()
     expect(page.get_by_role("alert")).to_contain_text("not right")
     assert_accessible(page)
+
+
+def test_find_a_resident_in_the_contact_log_by_name_or_mobile(page: Page) -> None:
+    """The contact log's resident filter is a labelled search box, not a menu of every
+    resident: a name or a mobile number in any common form picks the resident."""
+    sign_in(page)
+    page.get_by_role("navigation").get_by_role("link", name="Contact log").click()
+    page.get_by_label("Find a resident").fill("margaret")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#chosen-resident")).to_contain_text("Margaret Okafor")
+    assert_accessible(page)
+    page.get_by_label("Find a resident").fill("07400 123456")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#chosen-resident")).to_contain_text("Margaret Okafor")
+    page.get_by_label("Find a resident").fill("Zebedee")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#resident-matches")).to_contain_text("No resident matches")
+    assert_accessible(page)

@@ -42,6 +42,7 @@ from storage.models import (
     OutboxMessage,
     Resident,
     StaffTask,
+    StaffUser,
 )
 from storage.repositories.contact_log import reason_codes
 from storage.repositories.people import search_residents
@@ -50,7 +51,7 @@ SignIn = Callable[[StaffRole], SignedIn]
 MARGARET = "+447400123456"
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 _DECISION_ROW = re.compile(r'<tr id="decision-(\d+)"')
-_NEXT = re.compile(r'href="(/staff/[a-z-]+\?[^"]*after=[^"]+)" rel="next"')
+_NEXT = re.compile(r'href="(/staff/[a-z/-]+\?[^"]*after=[^"]+)" rel="next"')
 
 
 def _resident(db: Database, mobile: str = MARGARET) -> Resident:
@@ -419,3 +420,26 @@ def test_operatives_page_by_name_and_menus_list_one_contractors_operatives(
     chosen = client.get("/staff/broadcasts", params={"contractor_id": contractor.id}).text
     listed = menu.findall(chosen.split('name="operative_id"')[1].split("</select>")[0])
     assert len(listed) == PAGE_SIZE
+
+
+@sqlite_only
+def test_the_staff_accounts_page_walks_every_account_once_active_first(
+    client: TestClient, staff_users: Database, clock: FixedClock, signed_in: SignIn
+) -> None:
+    with staff_users.session() as session:
+        for n in range(220):
+            session.add(
+                StaffUser(
+                    email=f"person{n}@landlord.example",
+                    name=f"Person {n % 60:02d}",  # names repeat: the id breaks ties
+                    password_hash="not-a-usable-hash",
+                    active=n % 6 != 0,
+                    created_at=clock.now(),
+                )
+            )
+    with staff_users.session() as session:
+        members = session.exec(select(StaffUser)).all()
+    expected = [m.id for m in sorted(members, key=lambda m: (not m.active, m.name, m.id))]
+    signed_in(StaffRole.ADMIN)
+    member_row = re.compile(r'<tr id="member-(\d+)"')
+    assert _walk(client, "/staff/admin/staff", member_row) == expected

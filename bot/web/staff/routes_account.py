@@ -15,11 +15,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from bot.web.staff import login_limits, totp
+from bot.web.staff import cursors, login_limits, totp
 from bot.web.staff.audit import record
 from bot.web.staff.auth import SESSION_LIFETIME, open_session, revoke, revoke_all
 from bot.web.staff.csrf import protect, protect_signed_in
@@ -42,7 +43,7 @@ from bot.web.staff.web import (
 )
 from storage.models import StaffSession, StaffUser
 from storage.repositories.staff_sessions import live_session_counts, live_sessions_of
-from storage.repositories.staff_users import all_staff_users
+from storage.repositories.staff_users import StaffKey, staff_users_page
 
 router = APIRouter(route_class=StaffRoute, dependencies=[Depends(protect)])
 #: The two-factor set-up pages: open to an administrator who has not set it up yet.
@@ -294,6 +295,10 @@ async def enrol(
     return redirect("/staff/account?done=2fa")
 
 
+#: The staff admin page lists this many accounts at a time.
+ADMIN_PAGE = 200
+
+
 @dataclass(frozen=True, slots=True)
 class StaffLine:
     id: int
@@ -312,8 +317,16 @@ def staff_admin(
     user: CurrentUser = Depends(require_admin),
     staff: StaffServices = Depends(services),
 ) -> Response:
+    found = cursors.decode(request.query_params.get("after"), (bool, str, int))
+    after = None if found is None else StaffKey(active=found[0], name=found[1], id=found[2])
     with staff.runtime.db.session() as session:
-        counts = live_session_counts(session, created_after=staff.now() - SESSION_LIFETIME)
+        page = staff_users_page(session, after=after, limit=ADMIN_PAGE + 1)
+        members = page[:ADMIN_PAGE]
+        counts = live_session_counts(
+            session,
+            created_after=staff.now() - SESSION_LIFETIME,
+            user_ids=[m.id for m in members if m.id is not None],
+        )
         lines = [
             StaffLine(
                 id=member.id or 0,
@@ -324,13 +337,24 @@ def staff_admin(
                 has_totp=member.totp_secret is not None,
                 sessions=counts.get(member.id or 0, 0),
             )
-            for member in all_staff_users(session)
+            for member in members
         ]
+    last = members[-1] if len(page) > ADMIN_PAGE else None
     return render(
         request,
         staff,
         "staff_admin.html",
-        {"title": "Staff accounts", "staff_lines": lines, "done": DONE.get(done or "")},
+        {
+            "title": "Staff accounts",
+            "staff_lines": lines,
+            "done": DONE.get(done or ""),
+            "first_page": after is None,
+            "next_page": (
+                urlencode({"after": cursors.encode(last.active, last.name, last.id or 0)})
+                if last is not None
+                else None
+            ),
+        },
     )
 
 
