@@ -1,46 +1,59 @@
 """Years of data, same speed: the demo database and a big one, side by side (issue 16).
 
-    .venv/bin/python benchmarks/scale.py [--big-url URL | --<size> N ...] [--keep-big]
-        [--rate 20] [--seconds 30] [--texts 100] [--dispatch 10000] [--repeat 5]
+    .venv/bin/python benchmarks/scale.py [--big-url URL | --<size> N ...] [--drop-big]
+        [--rate 20] [--seconds 30] [--rounds 4] [--texts 100] [--dispatch 10000]
+        [--dispatch-rounds 2] [--repeat 5] [--no-live-world] [--markdown]
         [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
-Two PostgreSQL databases, measured the same way in one run:
+PostgreSQL databases, measured the same way in one run (docs/scale.md has the figures):
 
-- demo: a fresh database, `doorstep db upgrade` and the demo world (`doorstep demo load`);
+- demo: a fresh database, `doorstep db upgrade` and the demo world (`doorstep demo load`),
+  dropped afterwards;
 - big: by default a fresh database `doorstep_scale_bench` (dropped first if it is there,
   kept afterwards for a look unless `--drop-big`) built by `benchmarks/scale_world.py`'s
   `build_world` with the sizes given here (each of its sizes is an option; the defaults
   are the issue's); or `--big-url URL`, an existing big world. The run writes to the
   database it measures (texts, outbox rows, planner runs), so never point `--big-url`
-  at a database you want unchanged.
+  at a database you want unchanged (`doorstep_scale` is never dropped or rebuilt);
+- live-visits: `doorstep_scale_live_bench`, the big world's live visits and operatives
+  with about a hundredth of its history (built in seconds, dropped afterwards). The demo
+  has no live visits, so the planner's steady pass is set against this one instead.
+
+The same people text in both worlds: the demo's residents, who in the big world have
+years of history (scale_world gives them past visits and thousands of messages), so
+every big/demo ratio is the cost of the bigger database alone. Extra rows set the big
+world's 20 residents with the most messages and outbox rows against them.
 
 In each world a staff administrator is made the way an administrator is (the product's
 password hashing, a two-factor secret), then:
 
-1. The app as `doorstep serve` builds it, in ONE uvicorn process on 127.0.0.1 (SMS on,
-   Twilio faked in this process, the scheduler off so only the requests are measured).
-   Signed in through the real login form and two-factor code, every staff page is
-   fetched once to warm up and `--repeat` times to time (median, whole body read) and
-   its size noted, and the worker's resident memory (VmRSS) is read after each page;
-   then `/metrics`. Then signed Twilio texts from real residents of that world (the
-   demo's residents in the demo world; in the big world the same demo residents plus
-   those with the longest outbox history) at `--rate` texts a second for `--seconds`,
-   open loop (benchmarks/loadgen.py): webhook acknowledgment p50/p99, and end to end
-   (stored -> first reply queued, from the database's own timestamps) p50/p99.
-2. In this process, with the scheduler's own code: `--texts` texts through the inbound
-   pipeline (store, understand, answer) with SQLAlchemy's cursor events counting the
-   statements and their time; the planner (`bot.outbound.planning.plan`) steady pass at
-   the real time (its first pass not counted) and a pass with nothing live (ten years
-   on: nothing booked, completed or cancelled is live then); the scheduler's recover job
-   (`process_pending(older_than=60 s)`); and `--dispatch` due outbox rows (replies to
-   the same residents) drained by the real Dispatcher with a RecordingSender, as
-   benchmarks/dispatch.py does, after whatever was due before has been drained untimed.
+1. Both apps as `doorstep serve` builds them, each in ONE uvicorn process on 127.0.0.1
+   (it is the worker; SMS on, Twilio faked in this process, the scheduler off so only
+   the requests are measured). Signed in through the real login form and two-factor
+   code, every staff page is fetched once to warm up and `--repeat` times to time
+   (median, whole body read; an export twice, with its first byte timed too), its size
+   noted, and the worker's resident memory (VmRSS) read after each page; then
+   `/metrics`. Then signed Twilio texts at `--rate` a second, open loop
+   (benchmarks/loadgen.py), after a few seconds' warm-up: `--seconds` in all per world,
+   in `--rounds` windows alternating between the worlds. Webhook acknowledgment p50/p99,
+   and end to end (stored -> first reply queued, from the database's own timestamps).
+2. In this process, with the scheduler's own code, each measure in rounds alternating
+   between the worlds (demo, big, big, demo, ...) so that a busy moment on a shared
+   machine falls on both: `--texts` texts through the inbound pipeline (store,
+   understand, answer) with SQLAlchemy's cursor events counting statements and their
+   time; the planner (`bot.outbound.planning.plan`) steady pass at the real time (its
+   first pass not counted); the scheduler's recover job (`process_pending(older_than=60
+   s)`, several calls in one event loop); `--dispatch` due replies drained by the real
+   Dispatcher with a RecordingSender, as benchmarks/dispatch.py does (whatever was due
+   before is drained first, untimed); last, a planner pass with nothing live (ten years
+   on: nothing booked, completed or cancelled is live then; its first pass not counted).
 
-Printed: one table, measure | demo | big | big/demo | target | met?. Targets (issue 16):
-big/demo at most 1.5 for the inbound path, dispatch, the planner and the recover job;
-every staff page under 300 ms and /metrics under 50 ms on the big database; the web
-worker under 400 MB after every page. The exit status is 1 when a target is missed
-(after everything was printed). Loopback only.
+Printed: one table, measure | demo | big | big/demo | target | met?, then the statements
+that cost the inbound pipeline most. Targets (issue 16): big/demo at most 1.5 for the
+inbound path, dispatch, the planner and the recover job; every staff page under 300 ms
+(an export: its first byte) and /metrics under 50 ms on the big database; the web worker
+under 400 MB after every page. The exit status is 1 when a target is missed (after
+everything was printed). Loopback only.
 """
 
 from __future__ import annotations
