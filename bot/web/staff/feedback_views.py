@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from sqlmodel import Session
 
@@ -149,11 +150,16 @@ def feedback_batches(
             return
 
 
+#: A visit's label ("Tuesday 3 December, morning (8am-12pm)"): an export's rows share a few
+#: hundred days and windows, so each is formatted once (a bounded cache, memory stays flat).
+_visit_label = lru_cache(maxsize=4096)(label)
+
+
 def _row(line: feedback.FeedbackLine) -> FeedbackRow:
     return FeedbackRow(
         id=line.id,
         visit_day=line.visit_day,
-        visit=label(line.visit_day, line.visit_window),
+        visit=_visit_label(line.visit_day, line.visit_window),
         appointment_id=line.appointment_id,
         resident=line.resident or "?",
         resident_id=line.resident_id,
