@@ -25,6 +25,7 @@ from storage.models import (
     Resident,
 )
 from storage.models.outbox import LIVE_OUTBOX, NOT_A_REPLY
+from storage.repositories._batch import id_in
 
 
 def residents(session: Session, *, ids: Collection[int]) -> list[Resident]:
@@ -103,7 +104,7 @@ def feedback_given(session: Session, *, appointment_ids: Collection[int]) -> set
     return set(
         session.exec(
             select(Feedback.appointment_id).where(
-                col(Feedback.appointment_id).in_(appointment_ids),
+                id_in(session, col(Feedback.appointment_id), appointment_ids),
                 col(Feedback.completed_at).is_not(None),
             )
         ).all()

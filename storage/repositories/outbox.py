@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from storage.enums import Channel, Direction, OutboxStatus
 from storage.models import ContactDecision, Message, OutboxMessage
+from storage.repositories._batch import id_in
 from storage.repositories._dialect import insert_ignore
 
 _OUTBOX: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -233,7 +234,7 @@ def keys_of_visits(session: Session, *, appointment_ids: Sequence[int]) -> set[s
     return set(
         session.exec(
             select(OutboxMessage.idempotency_key).where(
-                col(OutboxMessage.appointment_id).in_(list(appointment_ids))
+                id_in(session, col(OutboxMessage.appointment_id), appointment_ids)
             )
         ).all()
     )

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from storage.enums import AppointmentStatus
 from storage.models import AccessNeed, Appointment, AppointmentEvent, RepairJob, Resident
+from storage.repositories._batch import id_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,7 @@ def lock_chunk(session: Session, *, ids: Collection[int]) -> list[Appointment]:
     being changed right now is left out (and planned on the next run)."""
     if not ids:
         return []
-    query = select(Appointment).where(col(Appointment.id).in_(sorted(ids)))
+    query = select(Appointment).where(id_in(session, col(Appointment.id), ids))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Appointment)
     return list(session.exec(query.order_by(col(Appointment.id))).all())
@@ -102,7 +103,7 @@ def events(session: Session, *, appointment_ids: Collection[int]) -> list[Appoin
     return list(
         session.exec(
             select(AppointmentEvent)
-            .where(col(AppointmentEvent.appointment_id).in_(appointment_ids))
+            .where(id_in(session, col(AppointmentEvent.appointment_id), appointment_ids))
             .order_by(col(AppointmentEvent.at), col(AppointmentEvent.id))
         ).all()
     )
@@ -114,7 +115,7 @@ def access_reviews(session: Session, *, resident_ids: Collection[int]) -> list[t
         (resident_id, review_by)
         for resident_id, review_by in session.exec(
             select(AccessNeed.resident_id, col(AccessNeed.review_by)).where(
-                col(AccessNeed.resident_id).in_(resident_ids),
+                id_in(session, col(AccessNeed.resident_id), resident_ids),
                 col(AccessNeed.active).is_(True),
                 col(AccessNeed.review_by).is_not(None),
             )
