@@ -47,6 +47,7 @@ from bot.settings import load_settings
 from bot.web.staff import (
     feedback_views,
     read_models,
+    routes_account,
     routes_api_keys,
     routes_unbooked,
     routes_webhooks,
@@ -341,7 +342,9 @@ LIST_PAGES = (
     ListPage("/staff/access-needs", "needs-table", _page_size),
     ListPage("/staff/operatives", "operatives-table", _page_size),
     ListPage(routes_unbooked.PATH, "unbooked-table", lambda: routes_unbooked.PAGE),
-    ListPage("/staff/admin/staff", "staff-table", _page_size, StaffRole.ADMIN),
+    ListPage(
+        "/staff/admin/staff", "staff-table", lambda: routes_account.ADMIN_PAGE, StaffRole.ADMIN
+    ),
     ListPage(routes_api_keys.PATH, "api-keys-table", lambda: routes_api_keys.PAGE, StaffRole.ADMIN),
     ListPage(routes_webhooks.PATH, "webhooks-table", lambda: routes_webhooks.PAGE, StaffRole.ADMIN),
 )
