@@ -63,7 +63,7 @@ from storage.models import (
     Resident,
 )
 from storage.repositories import contact_policy, conversations, outbox, visits
-from storage.repositories._batch import with_ids
+from storage.repositories._batch import columns_with_ids, with_ids
 from storage.repositories.conversations import lock_conversation
 
 log = logging.getLogger(__name__)
@@ -186,11 +186,24 @@ def load_facts(
     `next_visits` (resident -> their earliest booked visit still to start) when the
     caller knows it already (a planning pass); otherwise it is read for the batch."""
     ids = [a.id for a in appointments if a.id is not None]
-    jobs = with_ids(session, RepairJob, {a.job_id for a in appointments})
+    # Just the columns a visit's facts use, as plain rows: ORM objects with every column
+    # (JSON and dates decoded) were most of a planning pass.
+    jobs = columns_with_ids(
+        session, RepairJob, {a.job_id for a in appointments}, "resident_id", "description"
+    )
     resident_ids = {j.resident_id for j in jobs.values() if j.resident_id is not None}
-    residents = with_ids(session, Resident, resident_ids)
-    operatives = with_ids(session, Operative, {a.operative_id for a in appointments})
-    employers = with_ids(session, Contractor, {o.contractor_id for o in operatives.values()})
+    residents = columns_with_ids(session, Resident, resident_ids, "name", "landlord_id")
+    operatives = columns_with_ids(
+        session,
+        Operative,
+        {a.operative_id for a in appointments},
+        "name",
+        "badge_number",
+        "contractor_id",
+    )
+    employers = columns_with_ids(
+        session, Contractor, {o.contractor_id for o in operatives.values()}, "name"
+    )
     landlords = with_ids(session, Landlord, {r.landlord_id for r in residents.values()})
     events: dict[int, list[VisitEvent]] = defaultdict(list)
     for event in visits.events(session, appointment_ids=ids):
