@@ -151,10 +151,13 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("/staff/visits", "/staff/visits"),
     ("/staff/visits/{id}", "{visit}"),
     ("/staff/visits/{id}/timeline", "{visit}/timeline"),
+    ("/staff/visits/{id}/timeline.json", "{visit}/timeline.json"),
     ("/staff/access-needs", "/staff/access-needs"),
     ("/staff/operatives", "/staff/operatives"),
     ("/staff/alerts", "/staff/alerts"),
     ("/staff/broadcasts", "/staff/broadcasts"),
+    ("/staff/broadcasts/{id}", "{broadcast}"),
+    ("/staff/broadcasts/preview (tomorrow's reminders)", "{preview}"),
     ("/staff/unbooked", "/staff/unbooked"),
     ("/staff/import", "/staff/import"),
     ("/staff/admin/staff", "/staff/admin/staff"),
@@ -167,6 +170,9 @@ LINKS = {
     "feedback": re.compile(r'href="(/staff/feedback/\d+)"'),
     "task": re.compile(r'href="(/staff/tasks/\d+)"'),
     "visit": re.compile(r'href="(/staff/visits/\d+)"'),
+    "broadcast": re.compile(r'href="(/staff/broadcasts/\d+)"'),
+    # The reminders form's day (tomorrow): its preview lists that day's visits.
+    "preview": re.compile(r'id="remind-day"[^>]*value="(\d{4}-\d\d-\d\d)"'),
 }
 _NEXT = re.compile(
     r'<a\b[^>]*href="(/staff/contact-log\?[^"]+)"[^>]*>(?:(?!</a>).)*?'
@@ -496,7 +502,7 @@ def _timed(client: httpx.Client, pid: int, label: str, path: str, repeat: int) -
         first_byte_ms=statistics.median(firsts),
         rss_mb=_rss_mb(pid),
     )
-    is_html = not path.endswith(".csv")
+    is_html = not path.endswith((".csv", ".json"))
     return page, body.decode("utf-8", "replace") if is_html else ""
 
 
@@ -539,6 +545,10 @@ def _staff_pages(base: str, pid: int, secret: str, repeat: int, hops: int, world
             for key, pattern in LINKS.items():
                 if key not in links and (match := pattern.search(body)):
                     links[key] = match.group(1)
+                    if key == "preview":
+                        links[key] = (
+                            f"/staff/broadcasts/preview?kind=reminders&day={match.group(1)}"
+                        )
             if template == "/staff/contact-log":
                 later = _later_page(client, body, hops)
                 if later is not None:
