@@ -223,10 +223,10 @@ def _broadcast(
     lines: list[BroadcastLine] = []
     by_decision: dict[str, int] = {}
     by_reason: dict[str, int] = {}
-    people = _people(session, appointments)
     done = 0
     for start in range(0, total, 200):
         batch = appointments[start : start + 200]
+        people = _people(session, batch)  # per batch: no statement lists a whole day's ids
         facts = load_facts(session, batch, now=now, zone=zone)
         stats = PlanStats()
         judged = enqueue_planned(
