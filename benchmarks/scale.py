@@ -142,6 +142,7 @@ COUNTED = (
 PAGES: tuple[tuple[str, str], ...] = (
     ("/staff", "/staff"),
     ("/staff/feedback", "/staff/feedback"),
+    ("/staff/feedback (later page)", "{feedback_later}"),
     ("/staff/feedback.csv (unfiltered)", "/staff/feedback.csv"),
     ("/staff/feedback/{id}", "{feedback}"),
     ("/staff/contact-log (page 1)", "/staff/contact-log"),
@@ -174,8 +175,10 @@ LINKS = {
     # The reminders form's day (tomorrow): its preview lists that day's visits.
     "preview": re.compile(r'id="remind-day"[^>]*value="(\d{4}-\d\d-\d\d)"'),
 }
+#: Lists whose later page (their next link followed `--hops` times) is timed too.
+LATER = {"/staff/contact-log": "contact_later", "/staff/feedback": "feedback_later"}
 _NEXT = re.compile(
-    r'<a\b[^>]*href="(/staff/contact-log\?[^"]+)"[^>]*>(?:(?!</a>).)*?'
+    r'<a\b[^>]*href="(/staff/[^"?]+\?[^"]+)"[^>]*>(?:(?!</a>).)*?'
     r"(?:next|older|earlier|more)",
     re.IGNORECASE | re.DOTALL,
 )
@@ -506,11 +509,11 @@ def _timed(client: httpx.Client, pid: int, label: str, path: str, repeat: int) -
     return page, body.decode("utf-8", "replace") if is_html else ""
 
 
-def _later_page(client: httpx.Client, first_page: str, hops: int) -> str | None:
-    """Follow the contact log's next link `hops` times (fewer if it ends); that page."""
+def _later_page(client: httpx.Client, list_path: str, first_page: str, hops: int) -> str | None:
+    """Follow a list's next link `hops` times (fewer if it ends); that page."""
     page, found = first_page, None
     for _ in range(hops):
-        link = _next_link(page)
+        link = _next_link(page, list_path)
         if link is None:
             break
         found = link
@@ -518,13 +521,15 @@ def _later_page(client: httpx.Client, first_page: str, hops: int) -> str | None:
     return found
 
 
-def _next_link(page: str) -> str | None:
+def _next_link(page: str, list_path: str) -> str | None:
     for match in _REL_NEXT.finditer(page):
         link = match.group(1) or match.group(2)
-        if link.startswith("/staff/contact-log"):
+        if link.startswith(list_path + "?"):
             return html.unescape(link)
-    match = _NEXT.search(page)
-    return html.unescape(match.group(1)) if match else None
+    for match in _NEXT.finditer(page):
+        if match.group(1).startswith(list_path + "?"):
+            return html.unescape(match.group(1))
+    return None
 
 
 def _staff_pages(base: str, pid: int, secret: str, repeat: int, hops: int, world: World) -> None:
@@ -549,10 +554,10 @@ def _staff_pages(base: str, pid: int, secret: str, repeat: int, hops: int, world
                         links[key] = (
                             f"/staff/broadcasts/preview?kind=reminders&day={match.group(1)}"
                         )
-            if template == "/staff/contact-log":
-                later = _later_page(client, body, hops)
+            if template in LATER:
+                later = _later_page(client, template, body, hops)
                 if later is not None:
-                    links["contact_later"] = later
+                    links[LATER[template]] = later
         metrics = []
         for _ in range(repeat + 1):
             started = time.perf_counter()
