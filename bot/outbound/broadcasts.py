@@ -25,7 +25,8 @@ from flows.wording import service as words
 from storage.db import Database
 from storage.enums import Decision
 from storage.models import Appointment
-from storage.repositories import visits
+from storage.repositories import visit_listing, visits
+from storage.repositories.visit_listing import BookedKey
 
 Progress = Callable[[int, int], None]
 REMINDER_KIND = "reminder_broadcast"
@@ -86,6 +87,57 @@ def mask_phone(mobile: str | None) -> str:
     return f"+44 {digits[:1]}*** ***{digits[-3:]}"
 
 
+@dataclass(frozen=True, slots=True)
+class PreviewPage:
+    """One page of a preview: these visits judged by the real planner and policy (in a
+    transaction rolled back), out of `total` booked that day; `following` is where the
+    next page starts (None on the last)."""
+
+    lines: tuple[BroadcastLine, ...]
+    total: int
+    following: BookedKey | None
+
+
+def preview_page(
+    db: Database,
+    *,
+    day: date,
+    now: datetime,
+    after: BookedKey | None,
+    limit: int,
+    operative_id: int | None = None,
+    reason: str = "",
+) -> PreviewPage:
+    """A page of the reminders preview (or, with `operative_id`, of the disruption notice
+    preview): the next `limit` booked visits in start order. A big landlord's day has a
+    thousand visits, each judged for real, so a preview judges one page at a time; the
+    send judges them all."""
+    with _rolled_back(db) as session:
+        found = visit_listing.booked_page(
+            session, day=day, operative_id=operative_id, after=after, limit=limit + 1
+        )
+        total = visit_listing.booked_count(session, day=day, operative_id=operative_id)
+        shown = found[:limit]
+        if operative_id is None:
+            summary = _reminders(session, day=day, now=now, progress=None, appointments=shown)
+        else:
+            summary = _disruption(
+                session,
+                operative_id=operative_id,
+                day=day,
+                now=now,
+                reason=reason,
+                progress=None,
+                appointments=shown,
+            )
+        last = shown[-1] if len(found) > limit and shown else None
+        following = None
+        if last is not None:
+            assert last.id is not None
+            following = BookedKey(starts_at=last.starts_at, id=last.id)
+        return PreviewPage(summary.lines, total, following)
+
+
 def preview_reminders(db: Database, *, day: date, now: datetime) -> list[BroadcastLine]:
     with _rolled_back(db) as session:
         return list(_reminders(session, day=day, now=now, progress=None).lines)
@@ -131,8 +183,10 @@ def _reminders(
     now: datetime,
     progress: Progress | None,
     zone: ZoneInfo = LONDON,
+    appointments: list[Appointment] | None = None,
 ) -> BroadcastSummary:
-    appointments = _booked(session, day=day)
+    if appointments is None:
+        appointments = _booked(session, day=day)
 
     def message(facts: VisitFacts) -> PlannedMessage:
         text = words.morning_reminder if _today(now, zone) == day else words.evening_reminder
@@ -160,11 +214,13 @@ def _disruption(
     reason: str,
     progress: Progress | None,
     zone: ZoneInfo = LONDON,
+    appointments: list[Appointment] | None = None,
 ) -> BroadcastSummary:
     cleaned = words.clean_reason(reason)
     if len(cleaned) < 3:
         raise BroadcastRefused("say why the visits are disrupted (--reason)")
-    appointments = _booked(session, day=day, operative_id=operative_id)
+    if appointments is None:
+        appointments = _booked(session, day=day, operative_id=operative_id)
 
     def message(facts: VisitFacts) -> PlannedMessage:
         return _message(
