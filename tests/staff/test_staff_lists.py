@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import col, select
 from staff.helpers import SignedIn
 
 from bot.common.clock import FixedClock
+from bot.outbound.broadcasts import REMINDER_KIND
 from bot.web.staff import cursors, routes_broadcasts
 from bot.web.staff.read_models import PAGE_SIZE, RESIDENT_MATCHES
+from flows.windows import window_named
 from storage.db import Database
 from storage.enums import (
     AccessNeedCategory,
+    AppointmentStatus,
     Channel,
     Decision,
     OutboxStatus,
@@ -40,6 +43,7 @@ from storage.models import (
     Contractor,
     Operative,
     OutboxMessage,
+    RepairJob,
     Resident,
     StaffTask,
     StaffUser,
@@ -443,3 +447,67 @@ def test_the_staff_accounts_page_walks_every_account_once_active_first(
     signed_in(StaffRole.ADMIN)
     member_row = re.compile(r'<tr id="member-(\d+)"')
     assert _walk(client, "/staff/admin/staff", member_row) == expected
+
+
+@sqlite_only
+def test_a_broadcast_preview_judges_a_page_of_the_days_visits_at_a_time(
+    client: TestClient,
+    staff_users: Database,
+    clock: FixedClock,
+    signed_in: SignIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A big landlord's day has a thousand visits: the preview judges a page of them (by
+    start, id) and counts the day's total; walking its pages meets each visit once."""
+    monkeypatch.setattr(routes_broadcasts, "PREVIEW_PAGE", 2)
+    day = date(2026, 12, 9)
+    with staff_users.session() as session:
+        residents = session.exec(select(Resident).order_by(col(Resident.id)).limit(5)).all()
+        operative = session.exec(select(Operative)).first()
+        assert operative is not None and operative.id is not None
+        for n, resident in enumerate(residents):
+            job = RepairJob(
+                landlord_id=resident.landlord_id,
+                reference=f"PV-{n}",
+                property_id=resident.property_id,
+                resident_id=resident.id,
+                description="Kitchen tap dripping",
+                created_at=clock.now(),
+            )
+            session.add(job)
+            session.flush()
+            assert job.id is not None
+            window = "morning" if n % 2 else "afternoon"
+            starts, ends = window_named(window).bounds(day)
+            session.add(
+                Appointment(
+                    job_id=job.id,
+                    operative_id=operative.id,
+                    day=day,
+                    window=window,
+                    starts_at=starts,
+                    ends_at=ends,
+                    status=AppointmentStatus.BOOKED,
+                    visit_code="4821",
+                    created_at=clock.now(),
+                    updated_at=clock.now(),
+                )
+            )
+        names = sorted(r.name for r in residents)
+    signed_in(StaffRole.STAFF)
+    seen: list[str] = []
+    path: str | None = f"/staff/broadcasts/preview?kind=reminders&day={day}"
+    while path is not None:
+        page = client.get(path)
+        assert page.status_code == 200, page.text
+        assert "5 booked visits." in page.text
+        shown = re.findall(r'<tr class="decision-[a-z_]+">\s*<td>([^<]+)</td>', page.text)
+        assert 1 <= len(shown) <= 2
+        seen += shown
+        found = re.search(r'href="(/staff/broadcasts/preview\?[^"]+)" rel="next"', page.text)
+        path = found.group(1).replace("&amp;", "&") if found else None
+    assert sorted(seen) == names
+    with staff_users.session() as session:  # a preview queues nothing
+        assert not session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.kind) == REMINDER_KIND)
+        ).all()
