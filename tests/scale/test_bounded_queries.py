@@ -49,6 +49,7 @@ from bot.web.staff import (
     read_models,
     routes_account,
     routes_api_keys,
+    routes_broadcasts,
     routes_unbooked,
     routes_webhooks,
 )
@@ -77,7 +78,7 @@ scale_world = _load_world_builder()
 
 #: Several pages of every list, small enough to build in a few seconds.
 WORLD = scale_world.Sizes(
-    residents=1_200,
+    residents=5_000,
     jobs=3_000,
     messages=12_000,
     outbox=6_000,
@@ -90,7 +91,7 @@ WORLD = scale_world.Sizes(
     staff_tasks=4_000,
     open_tasks=2_500,
     audit_events=2_000,
-    access_needs=4_000,
+    access_needs=2_500,
     complaints=100,
     heavy_residents=5,
     open_jobs=400,
@@ -273,6 +274,24 @@ def world_url(postgres_server_url: str) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="module")
+def busy_day(world_url: str) -> str:
+    """The day with the most booked visits (ISO); it has more than one preview page."""
+    engine = create_engine(world_url)
+    try:
+        with engine.connect() as connection:
+            day, visits = connection.execute(
+                text(
+                    "SELECT day, count(*) FROM appointments WHERE status = 'booked'"
+                    " GROUP BY day ORDER BY count(*) DESC, day LIMIT 1"
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    assert visits > routes_broadcasts.PREVIEW_PAGE, "the world needs a busier day"
+    return str(day.isoformat())
+
+
 @dataclass
 class App:
     client: TestClient
@@ -347,6 +366,12 @@ LIST_PAGES = (
     ),
     ListPage(routes_api_keys.PATH, "api-keys-table", lambda: routes_api_keys.PAGE, StaffRole.ADMIN),
     ListPage(routes_webhooks.PATH, "webhooks-table", lambda: routes_webhooks.PAGE, StaffRole.ADMIN),
+    # A day's reminders, judged a page at a time; {busy_day}: the day with most booked visits.
+    ListPage(
+        "/staff/broadcasts/preview?kind=reminders&day={busy_day}",
+        "broadcast-table",
+        lambda: routes_broadcasts.PREVIEW_PAGE,
+    ),
 )
 #: Pages without a list of their own to page through: bounded all the same.
 OTHER_PAGES = (
@@ -382,16 +407,16 @@ def test_the_guard_sees_long_in_lists_and_big_results(app: App) -> None:
 
 
 @pytest.mark.parametrize("page", LIST_PAGES, ids=lambda p: p.path)
-def test_list_page_loads_no_more_than_it_shows(app: App, page: ListPage) -> None:
+def test_list_page_loads_no_more_than_it_shows(app: App, page: ListPage, busy_day: str) -> None:
     app.as_role(page.role)
-    first = _check_page(app, page, page.path)
+    path = page.path.format(busy_day=busy_day)
+    first = _check_page(app, page, path)
     assert len(first.rows) == page.page_size(), (
-        f"{page.path} shows {len(first.rows)} rows; the world has several pages of "
-        f"{page.page_size()}"
+        f"{path} shows {len(first.rows)} rows; the world has several pages of {page.page_size()}"
     )
-    assert first.next_href, f"{page.path} has no link to the next page"
-    following = urljoin(page.path, first.next_href)
-    assert urlsplit(following).path == page.path
+    assert first.next_href, f"{path} has no link to the next page"
+    following = urljoin(path, first.next_href)
+    assert urlsplit(following).path == urlsplit(path).path
     second = _check_page(app, page, following)
     assert second.rows, f"{following} is empty"
     assert len(second.rows) <= page.page_size()
