@@ -264,14 +264,7 @@ def visit_label(appointment: Appointment, landlord: Landlord | None) -> str:
 
 def _next_visits(session: Session, resident_ids: Iterable[int], *, now: datetime) -> dict[int, int]:
     """Each resident's earliest booked visit still to start."""
-    result: dict[int, tuple[datetime, int]] = {}
-    for resident_id, appointment_id, starts_at in visits.booked_ahead(
-        session, resident_ids=list(resident_ids), now=now
-    ):
-        known = result.get(resident_id)
-        if known is None or (starts_at, appointment_id) < known:
-            result[resident_id] = (starts_at, appointment_id)
-    return {resident_id: pair[1] for resident_id, pair in result.items()}
+    return visits.next_booked(session, resident_ids=list(resident_ids), now=now)
 
 
 def enqueue_planned(

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, literal_column, or_
+from sqlalchemy import ColumnElement, func, literal_column, or_
 from sqlmodel import Session, col, select
 
 from storage.enums import AppointmentStatus
@@ -124,23 +124,39 @@ def access_reviews(session: Session, *, resident_ids: Collection[int]) -> list[t
     ]
 
 
-def booked_ahead(
+def next_booked(
     session: Session, *, resident_ids: Collection[int], now: datetime
-) -> list[tuple[int, int, datetime]]:
-    """(resident, appointment, start) of every booked visit still to start."""
-    return [
-        (resident_id, appointment_id, starts_at)
-        for resident_id, appointment_id, starts_at in session.exec(
-            select(RepairJob.resident_id, Appointment.id, Appointment.starts_at)
-            .join(RepairJob, col(RepairJob.id) == col(Appointment.job_id))
-            .where(
-                col(RepairJob.resident_id).in_(list(resident_ids)),
-                col(Appointment.status) == AppointmentStatus.BOOKED,
-                col(Appointment.starts_at) > now,
-            )
+) -> dict[int, int]:
+    """Each resident's earliest booked visit still to start (resident -> appointment): one
+    row per resident however many visits they have booked, ties broken by id."""
+    ids = list(resident_ids)
+    if not ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=col(RepairJob.resident_id),
+            order_by=(col(Appointment.starts_at), col(Appointment.id)),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(RepairJob.resident_id, col(Appointment.id).label("appointment_id"), rank)
+        .join(RepairJob, col(RepairJob.id) == col(Appointment.job_id))
+        .where(
+            id_in(session, col(RepairJob.resident_id), ids),
+            col(Appointment.status) == AppointmentStatus.BOOKED,
+            col(Appointment.starts_at) > now,
+        )
+        .subquery()
+    )
+    return {
+        resident_id: appointment_id
+        for resident_id, appointment_id in session.exec(
+            select(ranked.c.resident_id, ranked.c.appointment_id).where(ranked.c.rank == 1)
         ).all()
         if resident_id is not None and appointment_id is not None
-    ]
+    }
 
 
 def residents_of(session: Session, *, appointment_ids: Iterable[int]) -> dict[int, int]:
