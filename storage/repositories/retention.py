@@ -6,7 +6,8 @@ Every kind is walked the same way, a batch at a time by primary key
 (`WHERE id > :last AND <past its period> ORDER BY id LIMIT n`): `examine` reads one batch
 of candidate ids and, per id, whether an open complaint or recent activity holds it;
 `apply` deletes (children first) or anonymises the ids that go. Each list of ids is one
-batch's, never more. The job (bot/retention) runs each batch in its own short transaction.
+batch's, never more. The job (bot/outbound/retention.py) runs each batch in its own short
+transaction.
 
 What holds a row:
 
